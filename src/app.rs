@@ -1,0 +1,370 @@
+//! Wiring: the only module that knows every stage. Builds the rayon pool, reads the evidence
+//! (files in parallel, results collected in file order so output never depends on
+//! scheduling), runs the flow layer, normalises, renders, and decides the outcome.
+
+use crate::cli::{OutputConfig, RunConfig, Task};
+use crate::diag::{DiagKind, Diagnostics};
+use crate::evidence::{self, EvidenceFile, EvidenceKind};
+use crate::flows::{FlowConfig, FlowOutput, FlowStats, FlowTable, PacketIn};
+use crate::model::{Event, FlowRecord, InventoryEntry};
+use crate::normalize::net::{app_event, flow_event};
+use crate::report::{render, Format, Rendered};
+use crate::sources::{read_capture, CaptureSummary};
+use crate::timeline::schema::{self, EVENT_COLUMNS, FLOW_COLUMNS, INVENTORY_COLUMNS};
+use crate::timeline::{sort_events, RowCtx, TimelineFilter};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::io::{IsTerminal, Read};
+use std::sync::{Arc, Mutex};
+
+/// How a run ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; tolerated input problems included.
+    Done,
+    /// Findings at or above the requested severity.
+    Findings,
+    /// Input problems under `--strict`.
+    StrictFailure,
+}
+
+/// Runs a validated configuration.
+pub fn run(cfg: RunConfig) -> Result<Outcome> {
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("cannot start worker threads")?;
+    pool.install(|| run_in_pool(&cfg))
+}
+
+fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
+    let mut diags = Diagnostics::new();
+    let (paths, hash) = match &cfg.task {
+        Task::Inventory { paths, hash, .. } => (paths, *hash),
+        Task::Investigate { paths, .. } => (paths, true),
+        Task::Flows { paths, .. } | Task::Timeline { paths, .. } => (paths, false),
+    };
+    let files = evidence::discover(paths, &mut diags);
+    if files.is_empty() {
+        print_diagnostics(&diags, cfg.quiet);
+        bail!(
+            "no readable evidence in {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let (flow_cfg, decode) = match &cfg.task {
+        Task::Inventory { .. } => (FlowConfig::default(), false),
+        Task::Investigate { flow, .. } | Task::Flows { flow, .. } | Task::Timeline { flow, .. } => (*flow, true),
+    };
+    let ingest = ingest(&files, flow_cfg, decode, hash, cfg.quiet);
+    for r in &ingest {
+        diags.merge(r.diags.clone());
+    }
+    let ctx = RowCtx { files: files.iter().map(|f| f.display.clone()).collect() };
+    let inventory: Vec<InventoryEntry> =
+        files.iter().zip(&ingest).map(|(f, r)| inventory_entry(f, r, &diags)).collect();
+
+    match &cfg.task {
+        Task::Inventory { out, .. } => emit(
+            out,
+            &Rendered {
+                rows: &inventory,
+                cols: INVENTORY_COLUMNS,
+                ctx: &ctx,
+                schema: "seam.inventory/1",
+                key: "files",
+                table_cols: &[
+                    "file.path",
+                    "seam.kind",
+                    "file.size",
+                    "seam.records",
+                    "seam.first",
+                    "seam.last",
+                    "seam.problems",
+                    "file.hash.sha256",
+                ],
+                diagnostics: Some(&diags),
+                timesketch: None,
+                width: out.width,
+            },
+        )?,
+        Task::Flows { out, .. } => {
+            let flows = all_flows(&ingest);
+            emit(
+                out,
+                &Rendered {
+                    rows: &flows,
+                    cols: FLOW_COLUMNS,
+                    ctx: &ctx,
+                    schema: "seam.flows/1",
+                    key: "flows",
+                    table_cols: &[
+                        "@timestamp",
+                        "source.ip",
+                        "source.port",
+                        "destination.ip",
+                        "destination.port",
+                        "network.transport",
+                        "network.protocol",
+                        "flow.duration",
+                        "source.bytes",
+                        "destination.bytes",
+                        "flow.conn_state",
+                        "flow.history",
+                    ],
+                    diagnostics: Some(&diags),
+                    timesketch: None,
+                    width: out.width,
+                },
+            )?
+        }
+        Task::Timeline { out, filter, .. } => {
+            let events = timeline_events(&ingest, filter);
+            emit(
+                out,
+                &Rendered {
+                    rows: &events,
+                    cols: EVENT_COLUMNS,
+                    ctx: &ctx,
+                    schema: "seam.timeline/1",
+                    key: "events",
+                    table_cols: &["@timestamp", "event.kind", "message"],
+                    diagnostics: Some(&diags),
+                    timesketch: Some(|e: &Event| (e.ts, e.kind, schema::message(e))),
+                    width: out.width,
+                },
+            )?
+        }
+        Task::Investigate { out, .. } => {
+            let events = timeline_events(&ingest, &TimelineFilter::default());
+            let flows = all_flows(&ingest);
+            let summary =
+                crate::report::investigate::Summary::build(&inventory, &flows, &events, &ingest_stats(&ingest));
+            let bytes = crate::report::investigate::render(&summary, &inventory, &diags, &ctx, out.format, out.width)?;
+            if let Err(e) = out.dest.write_all(&bytes) {
+                if !e.is_broken_pipe() {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    print_diagnostics(&diags, cfg.quiet);
+    if cfg.strict && diags.input_problems() > 0 {
+        return Ok(Outcome::StrictFailure);
+    }
+    Ok(Outcome::Done)
+}
+
+fn emit<T>(out: &OutputConfig, r: &Rendered<'_, T>) -> Result<()> {
+    if out.format == Format::Timesketch && r.timesketch.is_none() {
+        bail!("--format timesketch is only available for timelines");
+    }
+    let bytes = render(r, out.format)?;
+    match out.dest.write_all(&bytes) {
+        Err(e) if e.is_broken_pipe() => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// What reading one evidence file produced.
+pub struct Ingested {
+    pub summary: Option<CaptureSummary>,
+    pub flows: Option<FlowOutput>,
+    pub diags: Diagnostics,
+    pub sha256: Option<String>,
+}
+
+fn ingest(files: &[EvidenceFile], flow_cfg: FlowConfig, decode: bool, hash: bool, quiet: bool) -> Vec<Ingested> {
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+    } else {
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} reading evidence {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let results = files.par_iter().map(|f| ingest_one(f, flow_cfg, decode, hash, &bar)).collect();
+    bar.finish_and_clear();
+    results
+}
+
+fn ingest_one(file: &EvidenceFile, flow_cfg: FlowConfig, decode: bool, hash: bool, bar: &ProgressBar) -> Ingested {
+    let mut diags = Diagnostics::new();
+    let label = file.display.as_str();
+    let hasher = Arc::new(Mutex::new(Sha256::new()));
+    let hashed_bytes = Arc::new(Mutex::new(0u64));
+    let mut result = Ingested { summary: None, flows: None, diags: Diagnostics::new(), sha256: None };
+    if file.kind.is_capture() {
+        let raw = match std::fs::File::open(&file.path) {
+            Ok(f) => f,
+            Err(e) => {
+                diags.push(label, None, DiagKind::Unreadable, e.to_string());
+                result.diags = diags;
+                return result;
+            }
+        };
+        let tap =
+            Tap { inner: raw, hasher: hash.then(|| hasher.clone()), count: hashed_bytes.clone(), bar: bar.clone() };
+        let reader: Box<dyn Read + Send> = if file.gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, tap)))
+        } else {
+            Box::new(tap)
+        };
+        let reader = GzipErrors { inner: reader, gzip: file.gzip };
+        let mut table = decode.then(|| FlowTable::new(file.id, flow_cfg));
+        let mut packet_diags = Diagnostics::new();
+        let summary = read_capture(reader, label, &mut diags, |p| {
+            if let Some(t) = table.as_mut() {
+                let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
+                t.process(packet, label, &mut packet_diags);
+            }
+        });
+        diags.merge(packet_diags);
+        result.flows = table.map(|t| t.finish(label, &mut diags));
+        result.summary = Some(summary);
+    } else {
+        bar.inc(file.size);
+    }
+    if hash {
+        let complete = *hashed_bytes.lock().unwrap_or_else(|e| e.into_inner()) == file.size;
+        result.sha256 = if complete && file.kind.is_capture() {
+            let h = std::mem::take(&mut *hasher.lock().unwrap_or_else(|e| e.into_inner()));
+            Some(evidence::hex(&h.finalize()))
+        } else {
+            evidence::sha256_file(&file.path)
+                .map_err(|e| diags.push(label, None, DiagKind::Unreadable, e.to_string()))
+                .ok()
+        };
+    }
+    result.diags = diags;
+    result
+}
+
+/// Counts, hashes and reports progress on the raw bytes of an evidence file as it is read.
+struct Tap {
+    inner: std::fs::File,
+    hasher: Option<Arc<Mutex<Sha256>>>,
+    count: Arc<Mutex<u64>>,
+    bar: ProgressBar,
+}
+
+impl Read for Tap {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &self.hasher {
+            h.lock().unwrap_or_else(|e| e.into_inner()).update(&buf[..n]);
+        }
+        *self.count.lock().unwrap_or_else(|e| e.into_inner()) += n as u64;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// Marks read errors from a gzip stream so they are reported as decompression problems.
+struct GzipErrors {
+    inner: Box<dyn Read + Send>,
+    gzip: bool,
+}
+
+impl Read for GzipErrors {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if self.gzip {
+                std::io::Error::new(e.kind(), format!("gzip stream: {e}"))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+fn inventory_entry(f: &EvidenceFile, r: &Ingested, diags: &Diagnostics) -> InventoryEntry {
+    let problems = diags.for_file(&f.display).filter(|(k, _)| k.is_input_problem()).map(|(_, s)| s.count).sum();
+    let notes = match (&r.summary, f.kind) {
+        (Some(s), _) => {
+            let links: Vec<String> = s.link_types.iter().map(|l| link_name(*l)).collect();
+            if links.is_empty() {
+                String::new()
+            } else {
+                format!("link types: {}", links.join(", "))
+            }
+        }
+        (None, EvidenceKind::Evtx | EvidenceKind::Auditd) => {
+            "endpoint log: identified; not ingested by this version".into()
+        }
+        (None, _) => String::new(),
+    };
+    InventoryEntry {
+        id: f.id,
+        path: f.display.clone(),
+        kind: f.kind.as_str().into(),
+        gzip: f.gzip,
+        size: f.size,
+        sha256: r.sha256.clone(),
+        first_ts: r.summary.as_ref().and_then(|s| s.first_ts),
+        last_ts: r.summary.as_ref().and_then(|s| s.last_ts),
+        records: r.summary.as_ref().map(|s| s.packets),
+        problems,
+        notes,
+    }
+}
+
+fn link_name(link: u32) -> String {
+    match link {
+        0 => "null".into(),
+        1 => "ethernet".into(),
+        101 | 12 | 14 => "raw-ip".into(),
+        108 => "loop".into(),
+        113 => "linux-sll".into(),
+        228 => "ipv4".into(),
+        229 => "ipv6".into(),
+        276 => "linux-sll2".into(),
+        n => format!("linktype-{n}"),
+    }
+}
+
+fn all_flows(ingest: &[Ingested]) -> Vec<FlowRecord> {
+    let mut flows: Vec<FlowRecord> =
+        ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| o.flows.iter().cloned()).collect();
+    flows.sort_by(|a, b| (a.start, a.file, a.first_packet, &a.id).cmp(&(b.start, b.file, b.first_packet, &b.id)));
+    flows
+}
+
+fn ingest_stats(ingest: &[Ingested]) -> Vec<FlowStats> {
+    ingest.iter().filter_map(|r| r.flows.as_ref().map(|f| f.stats.clone())).collect()
+}
+
+fn timeline_events(ingest: &[Ingested], filter: &TimelineFilter) -> Vec<Event> {
+    let mut events: Vec<Event> = Vec::new();
+    for (file, r) in ingest.iter().enumerate() {
+        let Some(out) = &r.flows else { continue };
+        events.extend(out.flows.iter().map(flow_event).filter(|e| filter.matches(e)));
+        events.extend(out.app.iter().map(|a| app_event(file as u32, a)).filter(|e| filter.matches(e)));
+    }
+    sort_events(&mut events);
+    events
+}
+
+/// Prints the diagnostics summary to stderr: one line per file and kind, then the first
+/// examples with offsets.
+fn print_diagnostics(diags: &Diagnostics, quiet: bool) {
+    if quiet || diags.is_empty() {
+        return;
+    }
+    let mut text = String::from("seam: diagnostics\n");
+    for (file, kinds) in &diags.by_file {
+        for (kind, summary) in kinds {
+            text.push_str(&format!("  {}: {} × {}\n", crate::util::escape::terminal_safe(file), summary.count, kind));
+            for ex in summary.examples.iter().take(3) {
+                let at = ex.offset.map(|o| format!("offset {o}: ")).unwrap_or_default();
+                text.push_str(&format!("    {at}{}\n", crate::util::escape::terminal_safe(&ex.detail)));
+            }
+        }
+    }
+    eprint!("{text}");
+}

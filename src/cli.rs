@@ -1,0 +1,302 @@
+//! Command-line surface: clap structs that only describe flags, and [`RunConfig::from_cli`]
+//! that validates them once. Nothing downstream sees a clap type.
+
+use crate::flows::FlowConfig;
+use crate::model::EventKind;
+use crate::report::{Destination, Format};
+use crate::timeline::TimelineFilter;
+use crate::util::time::{parse_duration, parse_user_time};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done (findings and tolerated input problems included; a closed stdout pipe too)
+  1  findings at or above --fail-on (commands that detect)
+  2  fatal: usage error, no readable input, output not writable, or any input problem
+     under --strict";
+
+/// Offline forensic investigation of packet captures and endpoint logs.
+///
+/// seam reads an evidence bundle — pcap/pcapng captures (optionally gzip-compressed) today;
+/// EVTX and auditd logs are identified and listed — and answers what talked to what, when,
+/// with which protocol, with evidence down to the packet.
+#[derive(Debug, Parser)]
+#[command(name = "seam", version, propagate_version = true, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Worker threads (0 = all cores)
+    ///
+    /// Files are decoded in parallel. Output is identical whatever the value.
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
+    /// Print no progress and no summary on stderr
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// Exit 2 when any input problem is found
+    ///
+    /// Without it, truncated or corrupt evidence is reported in the diagnostics and everything
+    /// readable is still used (exit 0).
+    #[arg(long, global = true)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on a bundle and report what happened
+    ///
+    /// Inventory, ingestion of every capture, flows and application-layer events, then a
+    /// report: the evidence (files, hashes, time span), the hosts seen and what they did
+    /// (top talkers, services, notable transfers), and the diagnostics.
+    #[command(
+        after_help = "Examples:\n  seam investigate testdata/demo\n  seam investigate case42/ --format json -o report.json\n  seam investigate capture.pcap.gz --strict"
+    )]
+    Investigate {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        flow: FlowArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List evidence files: kind from content, size, SHA-256, time span, records
+    ///
+    /// Walks directories, identifies each file by its magic bytes (pcap in µs and ns and both
+    /// byte orders, pcapng, EVTX, auditd text, each possibly gzip-compressed) and reads it to
+    /// count records and find problems. Unknown files are listed as unknown.
+    #[command(
+        after_help = "Examples:\n  seam inventory case42/\n  seam inventory case42/ --format csv -o inventory.csv"
+    )]
+    Inventory {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Skip SHA-256 hashing
+        #[arg(long)]
+        no_hash: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Bidirectional flows with Zeek-compatible fields
+    ///
+    /// One row per flow: start, id, originator and responder, transport, service recognised
+    /// from content (dns, http, ssl, ssh, smb, stratum), duration, payload bytes, packets, IP
+    /// bytes, conn_state, history and Community ID. Flows still open at the end of a capture
+    /// are emitted.
+    #[command(
+        after_help = "Examples:\n  seam flows capture.pcap\n  seam flows case42/ --format parquet -o flows.parquet\n  seam flows big.pcapng --tcp-timeout 1h --format jsonl | jq ."
+    )]
+    Flows {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        flow: FlowArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// One time-ordered timeline of every event in the bundle
+    ///
+    /// Network events (flow, dns, http, tls, ssh, stratum) in one order: time, then host,
+    /// then evidence file and position.
+    #[command(
+        after_help = "Examples:\n  seam timeline case42/ --kind dns,http\n  seam timeline case42/ --since 2024-05-01T10:00:00Z --until 2024-05-01T11:00:00Z\n  seam timeline case42/ --grep evil.example --format timesketch -o ts.jsonl"
+    )]
+    Timeline {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        flow: FlowArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Evidence files or directories (walked recursively)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FlowArgs {
+    /// TCP inactivity timeout (Zeek's default 5m)
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub tcp_timeout: String,
+    /// UDP inactivity timeout (Zeek's default 1m)
+    #[arg(long, default_value = "1m", value_name = "DURATION")]
+    pub udp_timeout: String,
+    /// ICMP inactivity timeout (Zeek's default 1m)
+    #[arg(long, default_value = "1m", value_name = "DURATION")]
+    pub icmp_timeout: String,
+    /// Skip application-layer decoding (DNS, HTTP, TLS, SSH, Stratum)
+    #[arg(long)]
+    pub no_app: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Event kinds to keep, comma-separated (flow,dns,http,tls,ssh,stratum,generic)
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// Keep events of this host (name or address); repeatable
+    #[arg(long, value_name = "HOST")]
+    pub host: Vec<String>,
+    /// Keep events at or after this time (RFC 3339, 'YYYY-MM-DD HH:MM:SS' UTC, or epoch seconds)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep events at or before this time
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Keep events whose text contains this (case-insensitive)
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format [default: table on a terminal, jsonl otherwise]
+    ///
+    /// table: for reading. json: one document with a schema version. jsonl: one object per
+    /// line. csv and parquet: flat typed columns (polars). timesketch: JSON Lines with message,
+    /// datetime and timestamp_desc (timeline only).
+    #[arg(long, short = 'f', value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Write to FILE instead of stdout (atomically: no half-written file on interrupt)
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What to run, validated.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub threads: usize,
+    pub quiet: bool,
+    pub strict: bool,
+    pub task: Task,
+}
+
+#[derive(Debug, Clone)]
+pub enum Task {
+    Investigate { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
+    Inventory { paths: Vec<PathBuf>, hash: bool, out: OutputConfig },
+    Flows { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
+    Timeline { paths: Vec<PathBuf>, flow: FlowConfig, filter: TimelineFilter, out: OutputConfig },
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputConfig {
+    pub format: Format,
+    pub dest: Destination,
+    /// Terminal width for tables.
+    pub width: u16,
+}
+
+impl RunConfig {
+    pub fn from_cli(cli: Cli) -> Result<RunConfig> {
+        let g = cli.global;
+        let task = match cli.command {
+            Command::Investigate { input, flow, output } => {
+                Task::Investigate { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
+            }
+            Command::Inventory { input, no_hash, output } => {
+                Task::Inventory { paths: input.paths, hash: !no_hash, out: output_config(&output, false)? }
+            }
+            Command::Flows { input, flow, output } => {
+                Task::Flows { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
+            }
+            Command::Timeline { input, flow, filter, output } => Task::Timeline {
+                paths: input.paths,
+                flow: flow_config(&flow)?,
+                filter: filter_config(&filter)?,
+                out: output_config(&output, true)?,
+            },
+        };
+        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, task })
+    }
+}
+
+fn flow_config(a: &FlowArgs) -> Result<FlowConfig> {
+    let d = |s: &str, what: &str| -> Result<i64> {
+        match parse_duration(s) {
+            Some(ns) if ns > 0 => Ok(ns),
+            _ => bail!("invalid {what} '{s}': expected a positive duration such as 90s, 5m or 1h"),
+        }
+    };
+    Ok(FlowConfig {
+        tcp_timeout: d(&a.tcp_timeout, "--tcp-timeout")?,
+        udp_timeout: d(&a.udp_timeout, "--udp-timeout")?,
+        icmp_timeout: d(&a.icmp_timeout, "--icmp-timeout")?,
+        app_layer: !a.no_app,
+    })
+}
+
+fn filter_config(a: &FilterArgs) -> Result<TimelineFilter> {
+    let mut kinds = Vec::new();
+    for k in &a.kind {
+        let k = k.trim();
+        match EventKind::parse(k) {
+            Some(kind) => kinds.push(kind),
+            None => bail!(
+                "unknown --kind '{k}': expected one of {}",
+                EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+    let time = |s: &Option<String>, what: &str| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(|t| {
+                parse_user_time(t).with_context(|| {
+                    format!("invalid {what} '{t}': expected RFC 3339, 'YYYY-MM-DD HH:MM:SS' (UTC) or epoch seconds")
+                })
+            })
+            .transpose()
+    };
+    let since = time(&a.since, "--since")?;
+    let until = time(&a.until, "--until")?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            bail!("--since is after --until");
+        }
+    }
+    Ok(TimelineFilter { hosts: a.host.clone(), since, until, kinds, grep: a.grep.clone() })
+}
+
+fn output_config(a: &OutputArgs, timesketch_ok: bool) -> Result<OutputConfig> {
+    let stdout_tty = std::io::stdout().is_terminal();
+    let format = a.format.unwrap_or(if a.output.is_none() && stdout_tty { Format::Table } else { Format::Jsonl });
+    if format == Format::Timesketch && !timesketch_ok {
+        bail!("--format timesketch is only available for `seam timeline`");
+    }
+    if format.is_binary() && a.output.is_none() && stdout_tty {
+        bail!("refusing to write {} to a terminal; use -o FILE", format.name());
+    }
+    let dest = match &a.output {
+        Some(p) => {
+            if p.is_dir() {
+                bail!("output path {} is a directory", p.display());
+            }
+            Destination::File(p.clone())
+        }
+        None => Destination::Stdout,
+    };
+    let width = terminal_width().unwrap_or(120);
+    Ok(OutputConfig { format, dest, width })
+}
+
+/// Width of the terminal from $COLUMNS, when set.
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok()?.parse().ok().filter(|w: &u16| *w >= 40)
+}

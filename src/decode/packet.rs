@@ -1,0 +1,406 @@
+//! Packet slicing: link layer → VLANs → IPv4/IPv6 (with extension headers) → TCP/UDP/ICMP, with
+//! etherparse doing the header work.
+//!
+//! Supported link types: Ethernet (1), raw IP (101, and 12/14 as some systems write it), IPv4
+//! (228), IPv6 (229), Linux cooked v1 (113) and v2 (276), BSD NULL (0, host byte order) and LOOP
+//! (108). 802.1Q and QinQ tags are followed. Truncated packets (snaplen) still yield their
+//! headers: lengths come from the IP header, payload is what was captured.
+
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+pub const LINKTYPE_NULL: u32 = 0;
+pub const LINKTYPE_ETHERNET: u32 = 1;
+pub const LINKTYPE_RAW: u32 = 101;
+pub const LINKTYPE_LOOP: u32 = 108;
+pub const LINKTYPE_LINUX_SLL: u32 = 113;
+pub const LINKTYPE_IPV4: u32 = 228;
+pub const LINKTYPE_IPV6: u32 = 229;
+pub const LINKTYPE_LINUX_SLL2: u32 = 276;
+
+/// Whether seam decodes packets of this link type.
+pub fn link_type_supported(link: u32) -> bool {
+    matches!(
+        link,
+        LINKTYPE_NULL
+            | LINKTYPE_ETHERNET
+            | LINKTYPE_RAW
+            | 12
+            | 14
+            | LINKTYPE_LOOP
+            | LINKTYPE_LINUX_SLL
+            | LINKTYPE_IPV4
+            | LINKTYPE_IPV6
+            | LINKTYPE_LINUX_SLL2
+    )
+}
+
+pub const TCP_FIN: u8 = 0x01;
+pub const TCP_SYN: u8 = 0x02;
+pub const TCP_RST: u8 = 0x04;
+pub const TCP_PSH: u8 = 0x08;
+pub const TCP_ACK: u8 = 0x10;
+
+/// The transport part of an IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportView<'a> {
+    Tcp {
+        src_port: u16,
+        dst_port: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: u16,
+        payload: &'a [u8],
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+        payload: &'a [u8],
+    },
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+        v6: bool,
+        payload: &'a [u8],
+    },
+    /// A protocol seam does not model, or a transport header that did not fit.
+    Other {
+        payload: &'a [u8],
+    },
+    /// A non-initial or initial IP fragment: the payload is the fragment's bytes.
+    Fragment {
+        payload: &'a [u8],
+    },
+}
+
+/// IP fragment identity and position, for reassembly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    pub id: u32,
+    /// Offset of this fragment's payload in bytes.
+    pub offset: u32,
+    pub more: bool,
+}
+
+/// An IP packet as seam needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpPacket<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IP protocol number of the payload (after extension headers).
+    pub proto: u8,
+    /// Length of the IP packet according to its header (what Zeek counts as ip_bytes).
+    pub ip_len: u32,
+    /// Transport payload length (after the TCP/UDP/ICMP header) according to the headers;
+    /// ≥ the captured payload when the packet was cut by a snaplen.
+    pub payload_len: u32,
+    pub vlan: Option<u16>,
+    pub src_mac: Option<[u8; 6]>,
+    pub fragment: Option<Fragment>,
+    pub transport: TransportView<'a>,
+}
+
+/// Result of slicing one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    Ip(IpPacket<'a>),
+    /// A frame that carries no IP (ARP, LLDP, STP…): counted, not an error.
+    NotIp,
+    UnsupportedLink,
+    Malformed(&'static str),
+}
+
+/// Slices one packet of the given link type.
+pub fn decode(link: u32, data: &[u8]) -> Decoded<'_> {
+    let sliced = match link {
+        LINKTYPE_ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
+            Ok(s) => s,
+            Err(_) => return Decoded::Malformed("ethernet header cut short"),
+        },
+        LINKTYPE_RAW | 12 | 14 | LINKTYPE_IPV4 | LINKTYPE_IPV6 => match LaxSlicedPacket::from_ip(data) {
+            Ok(s) => s,
+            Err(_) => return Decoded::Malformed("ip header invalid"),
+        },
+        LINKTYPE_NULL | LINKTYPE_LOOP => {
+            let Some(family) = data.get(..4) else { return Decoded::Malformed("loopback header cut short") };
+            let family = if link == LINKTYPE_LOOP {
+                u32::from_be_bytes([family[0], family[1], family[2], family[3]])
+            } else {
+                // Host byte order of the capturing machine: accept either.
+                let le = u32::from_le_bytes([family[0], family[1], family[2], family[3]]);
+                if le < 256 {
+                    le
+                } else {
+                    le.swap_bytes()
+                }
+            };
+            let ether_type = match family {
+                2 => EtherType::IPV4,
+                10 | 24 | 28 | 30 => EtherType::IPV6,
+                _ => return Decoded::NotIp,
+            };
+            LaxSlicedPacket::from_ether_type(ether_type, &data[4..])
+        }
+        LINKTYPE_LINUX_SLL => {
+            let (Some(proto), Some(rest)) = (data.get(14..16), data.get(16..)) else {
+                return Decoded::Malformed("linux cooked header cut short");
+            };
+            LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([proto[0], proto[1]])), rest)
+        }
+        LINKTYPE_LINUX_SLL2 => {
+            let (Some(proto), Some(rest)) = (data.get(0..2), data.get(20..)) else {
+                return Decoded::Malformed("linux cooked v2 header cut short");
+            };
+            LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([proto[0], proto[1]])), rest)
+        }
+        _ => return Decoded::UnsupportedLink,
+    };
+    from_sliced(&sliced)
+}
+
+fn from_sliced<'a>(s: &LaxSlicedPacket<'a>) -> Decoded<'a> {
+    let vlan = s.vlan_ids().first().map(|v| v.value());
+    let src_mac = match &s.link {
+        Some(etherparse::LinkSlice::Ethernet2(e)) => Some(e.source()),
+        _ => None,
+    };
+    let (src, dst, ip_len, fragment, payload) = match &s.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            let fragment = v4.is_payload_fragmented().then(|| Fragment {
+                id: u32::from(h.identification()),
+                offset: u32::from(h.fragments_offset().value()) * 8,
+                more: h.more_fragments(),
+            });
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                u32::from(h.total_len()),
+                fragment,
+                v4.payload(),
+            )
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let fragment = v6.is_payload_fragmented().then(|| {
+                v6.extensions()
+                    .clone()
+                    .into_iter()
+                    .find_map(|e| match e {
+                        etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(Fragment {
+                            id: f.identification(),
+                            offset: u32::from(f.fragment_offset().value()) * 8,
+                            more: f.more_fragments(),
+                        }),
+                        _ => None,
+                    })
+                    .unwrap_or(Fragment { id: 0, offset: 0, more: false })
+            });
+            (
+                IpAddr::V6(Ipv6Addr::from(h.source())),
+                IpAddr::V6(Ipv6Addr::from(h.destination())),
+                u32::from(h.payload_length()) + 40,
+                fragment,
+                v6.payload(),
+            )
+        }
+        Some(LaxNetSlice::Arp(_)) | None => {
+            return match s.stop_err {
+                Some(_) if s.net.is_none() && is_ip_ether_type(s) => Decoded::Malformed("ip header invalid"),
+                _ => Decoded::NotIp,
+            }
+        }
+    };
+    let proto = payload.ip_number.0;
+    let ip_payload_len = if payload.incomplete {
+        ip_len.saturating_sub(u32::try_from(header_overhead(s)).unwrap_or(u32::MAX))
+    } else {
+        payload.payload.len() as u32
+    };
+    let transport = if fragment.is_some() {
+        TransportView::Fragment { payload: payload.payload }
+    } else {
+        match &s.transport {
+            Some(t) => view_of(t),
+            None => transport_from(proto, payload.payload),
+        }
+    };
+    let payload_len = ip_payload_len.saturating_sub(transport_header_len(&transport, payload.payload));
+    Decoded::Ip(IpPacket { src, dst, proto, ip_len, payload_len, vlan, src_mac, fragment, transport })
+}
+
+fn is_ip_ether_type(s: &LaxSlicedPacket<'_>) -> bool {
+    s.ether_payload().is_some_and(|p| p.ether_type == EtherType::IPV4 || p.ether_type == EtherType::IPV6)
+}
+
+/// IP header plus extension bytes, to derive the payload length of a cut packet.
+fn header_overhead(s: &LaxSlicedPacket<'_>) -> usize {
+    match &s.net {
+        Some(LaxNetSlice::Ipv4(v4)) => v4.header().slice().len() + v4.extensions().auth.map_or(0, |a| a.slice().len()),
+        Some(LaxNetSlice::Ipv6(v6)) => 40 + v6.extensions().slice().len(),
+        _ => 0,
+    }
+}
+
+fn view_of<'a>(t: &TransportSlice<'a>) -> TransportView<'a> {
+    match t {
+        TransportSlice::Tcp(tcp) => TransportView::Tcp {
+            src_port: tcp.source_port(),
+            dst_port: tcp.destination_port(),
+            seq: tcp.sequence_number(),
+            ack: tcp.acknowledgment_number(),
+            flags: tcp.header_slice().get(13).copied().unwrap_or(0),
+            window: tcp.window_size(),
+            payload: tcp.payload(),
+        },
+        TransportSlice::Udp(udp) => {
+            TransportView::Udp { src_port: udp.source_port(), dst_port: udp.destination_port(), payload: udp.payload() }
+        }
+        TransportSlice::Icmpv4(i) => {
+            TransportView::Icmp { icmp_type: i.type_u8(), code: i.code_u8(), v6: false, payload: i.payload() }
+        }
+        TransportSlice::Icmpv6(i) => {
+            TransportView::Icmp { icmp_type: i.type_u8(), code: i.code_u8(), v6: true, payload: i.payload() }
+        }
+        TransportSlice::Igmp(_) => TransportView::Other { payload: &[] },
+    }
+}
+
+/// Length of the transport header in front of the view's payload.
+fn transport_header_len(t: &TransportView<'_>, ip_payload: &[u8]) -> u32 {
+    match t {
+        TransportView::Tcp { payload, .. }
+        | TransportView::Udp { payload, .. }
+        | TransportView::Icmp { payload, .. } => {
+            // The transport payload is a suffix of the IP payload when captured in full, and a
+            // prefix-cut suffix otherwise; the header is what precedes it.
+            let start = (payload.as_ptr() as usize).wrapping_sub(ip_payload.as_ptr() as usize);
+            start.min(ip_payload.len()) as u32
+        }
+        TransportView::Other { .. } | TransportView::Fragment { .. } => 0,
+    }
+}
+
+/// Slices a transport header from a (reassembled) IP payload.
+pub fn transport_from(proto: u8, payload: &[u8]) -> TransportView<'_> {
+    match proto {
+        6 => match etherparse::TcpSlice::from_slice(payload) {
+            Ok(tcp) => view_of(&TransportSlice::Tcp(tcp)),
+            Err(_) => TransportView::Other { payload },
+        },
+        17 => match etherparse::UdpSlice::from_slice_lax(payload) {
+            Ok(udp) => view_of(&TransportSlice::Udp(udp)),
+            Err(_) => TransportView::Other { payload },
+        },
+        1 | 58 => match (payload.first(), payload.get(1), payload.get(8..)) {
+            (Some(&t), Some(&c), Some(rest)) => {
+                TransportView::Icmp { icmp_type: t, code: c, v6: proto == 58, payload: rest }
+            }
+            _ => TransportView::Other { payload },
+        },
+        _ => TransportView::Other { payload },
+    }
+}
+
+/// The unspecified address, for records that must carry some address.
+pub const UNSPECIFIED: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn eth_tcp(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 1000, 65535)
+            .syn();
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn ethernet_ipv4_tcp() {
+        let pkt = eth_tcp(b"hello");
+        let Decoded::Ip(ip) = decode(LINKTYPE_ETHERNET, &pkt) else { panic!("not ip") };
+        assert_eq!(ip.src, "10.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(ip.proto, 6);
+        assert_eq!(ip.ip_len, 20 + 20 + 5);
+        assert_eq!(ip.src_mac, Some([1, 2, 3, 4, 5, 6]));
+        match ip.transport {
+            TransportView::Tcp { src_port, dst_port, seq, flags, payload, .. } => {
+                assert_eq!((src_port, dst_port, seq, flags), (40000, 80, 1000, TCP_SYN));
+                assert_eq!(payload, b"hello");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn snaplen_cut_packet_keeps_header_lengths() {
+        let pkt = eth_tcp(&[0u8; 100]);
+        let cut = &pkt[..14 + 20 + 20 + 10];
+        let Decoded::Ip(ip) = decode(LINKTYPE_ETHERNET, cut) else { panic!("not ip") };
+        assert_eq!(ip.ip_len, 140);
+        assert_eq!(ip.payload_len, 100);
+        assert!(matches!(ip.transport, TransportView::Tcp { payload, .. } if payload.len() == 10));
+    }
+
+    #[test]
+    fn qinq_vlan_is_followed() {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .double_vlan(etherparse::VlanId::try_new(100).unwrap(), etherparse::VlanId::try_new(200).unwrap())
+            .ipv6([1; 16], [2; 16], 64)
+            .udp(5353, 53);
+        let mut pkt = Vec::new();
+        b.write(&mut pkt, b"q").unwrap();
+        let Decoded::Ip(ip) = decode(LINKTYPE_ETHERNET, &pkt) else { panic!("not ip") };
+        assert_eq!(ip.vlan, Some(100));
+        assert!(matches!(ip.transport, TransportView::Udp { src_port: 5353, dst_port: 53, payload: b"q" }));
+    }
+
+    #[test]
+    fn other_link_types() {
+        let pkt = eth_tcp(b"");
+        let ip = &pkt[14..];
+        assert!(matches!(decode(LINKTYPE_RAW, ip), Decoded::Ip(_)));
+        let mut null = vec![2, 0, 0, 0];
+        null.extend_from_slice(ip);
+        assert!(matches!(decode(LINKTYPE_NULL, &null), Decoded::Ip(_)));
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&[0x08, 0x00]);
+        sll.extend_from_slice(ip);
+        assert!(matches!(decode(LINKTYPE_LINUX_SLL, &sll), Decoded::Ip(_)));
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(ip);
+        assert!(matches!(decode(LINKTYPE_LINUX_SLL2, &sll2), Decoded::Ip(_)));
+        assert_eq!(decode(147, ip), Decoded::UnsupportedLink);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut x: u32 = 0x9e37_79b9;
+        let mut buf = [0u8; 96];
+        for i in 0..20_000 {
+            for b in buf.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                *b = x as u8;
+            }
+            let len = (x as usize) % buf.len();
+            for link in [0, 1, 101, 108, 113, 228, 229, 276] {
+                let _ = decode(link, &buf[..len]);
+            }
+            if i % 2 == 0 {
+                buf[12] = 0x08;
+                buf[13] = 0x00;
+                buf[14] = 0x45;
+                let _ = decode(LINKTYPE_ETHERNET, &buf[..len]);
+            }
+        }
+    }
+}

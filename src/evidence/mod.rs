@@ -1,0 +1,153 @@
+//! Evidence discovery: walk the paths an analyst gives, identify each file by its magic bytes
+//! (never by its name), see through gzip, and hash.
+//!
+//! Input: paths (files or directories). Output: [`EvidenceFile`]s in a deterministic order
+//! (sorted by path), each with an index that provenance refers to. Files are only ever opened
+//! read-only. An unreadable file is a diagnostic, not an error: the rest of the bundle goes on.
+//! Imports `util`, `diag`, `model`.
+
+pub mod sniff;
+
+use crate::diag::{DiagKind, Diagnostics};
+use flate2::read::MultiGzDecoder;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+pub use sniff::{sniff, EvidenceKind};
+
+/// Directory depth followed when walking; deeper trees are reported, not followed, so a symlink
+/// loop cannot hang the walk.
+pub const MAX_WALK_DEPTH: usize = 32;
+
+/// One evidence file of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceFile {
+    /// Index in the run's inventory; provenance refers to it.
+    pub id: u32,
+    pub path: PathBuf,
+    /// The path as shown to the analyst (as given or found under a given directory).
+    pub display: String,
+    pub kind: EvidenceKind,
+    /// Whether the content is gzip-compressed (seen through transparently).
+    pub gzip: bool,
+    /// Size on disk in bytes.
+    pub size: u64,
+}
+
+/// Walks `paths`, identifies every regular file and returns them sorted by path.
+pub fn discover(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<EvidenceFile> {
+    let mut found = Vec::new();
+    for p in paths {
+        walk(p, 0, &mut found, diags);
+    }
+    found.sort();
+    found.dedup();
+    found
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, path)| identify(&path, i as u32, diags))
+        .enumerate()
+        .map(|(i, mut f)| {
+            f.id = i as u32;
+            f
+        })
+        .collect()
+}
+
+fn walk(path: &Path, depth: usize, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(&path.display().to_string(), None, DiagKind::Unreadable, e.to_string());
+            return;
+        }
+    };
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+    } else if meta.is_dir() {
+        if depth >= MAX_WALK_DEPTH {
+            diags.push(
+                &path.display().to_string(),
+                None,
+                DiagKind::LimitReached,
+                format!("directory deeper than {MAX_WALK_DEPTH} levels not followed"),
+            );
+            return;
+        }
+        match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                children.sort();
+                for child in children {
+                    walk(&child, depth + 1, out, diags);
+                }
+            }
+            Err(e) => diags.push(&path.display().to_string(), None, DiagKind::Unreadable, e.to_string()),
+        }
+    }
+}
+
+fn identify(path: &Path, id: u32, diags: &mut Diagnostics) -> Option<EvidenceFile> {
+    let display = path.display().to_string();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut head = Vec::with_capacity(sniff::SNIFF_BYTES);
+    let raw = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.push(&display, None, DiagKind::Unreadable, e.to_string());
+            return None;
+        }
+    };
+    if let Err(e) = raw.take(sniff::SNIFF_BYTES as u64).read_to_end(&mut head) {
+        diags.push(&display, Some(0), DiagKind::Unreadable, e.to_string());
+        return None;
+    }
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        head.clear();
+        // A damaged gzip header still leaves the file listed, as unknown.
+        let _ = open_path(path, true).and_then(|r| r.take(sniff::SNIFF_BYTES as u64).read_to_end(&mut head));
+    }
+    Some(EvidenceFile { id, path: path.to_path_buf(), display, kind: sniff(&head), gzip, size })
+}
+
+/// Opens an evidence file read-only, decompressing gzip transparently.
+pub fn open(file: &EvidenceFile) -> io::Result<Box<dyn Read + Send>> {
+    open_path(&file.path, file.gzip)
+}
+
+fn open_path(path: &Path, gzip: bool) -> io::Result<Box<dyn Read + Send>> {
+    let f = File::open(path)?;
+    if gzip {
+        Ok(Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f))))
+    } else {
+        Ok(Box::new(f))
+    }
+}
+
+/// Lowercase hex SHA-256 of the file as stored on disk.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}

@@ -1,0 +1,651 @@
+//! Per-flow application layer: service detection from content, and the pairing of
+//! transactions (DNS query ↔ response, HTTP request ↔ response, TLS client ↔ server hello).
+//!
+//! Each flow owns at most one [`AppState`]. It sees in-order bytes of each TCP direction (or
+//! each UDP datagram), decides the service from the first bytes — never from the port — and then
+//! feeds the matching decoder until that decoder is done, after which the flow costs nothing
+//! more than its counters. Every queue here is bounded by a named limit.
+
+use crate::decode::{dns, http, smb, ssh, stratum, tls};
+use crate::model::Service;
+use crate::util::Timestamp;
+use std::collections::VecDeque;
+
+/// Bytes of each direction kept while the service is undecided.
+pub const DETECT_BYTES: usize = 1024;
+/// Bytes a direction needs before a negative detection counts (shorter prefixes may still grow
+/// into a match).
+pub const MIN_DETECT_BYTES: usize = 16;
+/// DNS queries awaiting a response per flow; older ones are emitted unanswered.
+pub const MAX_PENDING_DNS: usize = 64;
+/// HTTP requests awaiting a response per flow.
+pub const MAX_PENDING_HTTP: usize = 64;
+/// Client bytes scanned for Stratum calls.
+pub const MAX_STRATUM_BYTES: usize = 16 * 1024;
+/// Partial DNS-over-TCP message bytes buffered per direction (a message is at most 65535).
+pub const MAX_DNS_TCP_BUFFER: usize = 65_537;
+
+/// Position of the packet that produced something.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct At {
+    pub ts: Timestamp,
+    pub packet: u64,
+}
+
+/// A DNS transaction as paired within its flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsTransaction {
+    pub at: At,
+    pub id: u16,
+    pub query: String,
+    pub qtype: u16,
+    pub rcode: Option<u16>,
+    pub answers: Vec<String>,
+    pub ttls: Vec<u32>,
+    pub response_at: Option<At>,
+    pub anomalies: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTransaction {
+    pub at: At,
+    pub request: Option<http::HttpRequest>,
+    pub response: Option<http::HttpResponse>,
+    pub response_at: Option<At>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsHandshake {
+    pub at: At,
+    pub client: Option<tls::ClientHello>,
+    pub server: Option<tls::ServerHello>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshBanners {
+    pub at: At,
+    pub client: Option<String>,
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StratumSession {
+    pub at: At,
+    pub messages: Vec<stratum::StratumMessage>,
+}
+
+/// Something the application layer found in a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppRecord {
+    Dns(DnsTransaction),
+    Http(Box<HttpTransaction>),
+    Tls(Box<TlsHandshake>),
+    Ssh(SshBanners),
+    Stratum(StratumSession),
+}
+
+/// Counters of limits hit, for diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppLimits {
+    pub dns_pending_overflow: u64,
+    pub http_pending_overflow: u64,
+    pub dns_tcp_oversize: u64,
+}
+
+/// Application state of one flow.
+#[derive(Debug)]
+pub enum AppState {
+    /// Collecting the first bytes of each direction.
+    Detect {
+        prefix: [Vec<u8>; 2],
+        at: Option<At>,
+        ended: [bool; 2],
+    },
+    Dns(DnsPairing),
+    Http(Box<HttpState>),
+    Tls(Box<TlsState>),
+    Ssh(SshState),
+    Stratum(StratumState),
+    /// Service known (or none); nothing more to parse.
+    Done,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState::Detect { prefix: [Vec::new(), Vec::new()], at: None, ended: [false, false] }
+    }
+}
+
+const ORIG: usize = 0;
+const RESP: usize = 1;
+
+fn dir(from_orig: bool) -> usize {
+    if from_orig {
+        ORIG
+    } else {
+        RESP
+    }
+}
+
+/// Output sink of the application layer.
+pub struct Sink<'a> {
+    pub records: &'a mut Vec<AppRecord>,
+    pub limits: &'a mut AppLimits,
+    /// Services recognised in this flow.
+    pub services: &'a mut Vec<Service>,
+}
+
+impl Sink<'_> {
+    fn service(&mut self, s: Service) {
+        if !self.services.contains(&s) {
+            self.services.push(s);
+        }
+    }
+}
+
+impl AppState {
+    pub fn is_done(&self) -> bool {
+        matches!(self, AppState::Done)
+    }
+
+    /// In-order stream bytes of a TCP direction.
+    pub fn stream_data(&mut self, from_orig: bool, data: &[u8], at: At, sink: &mut Sink<'_>) {
+        let d = dir(from_orig);
+        match self {
+            AppState::Detect { prefix, at: first_at, .. } => {
+                first_at.get_or_insert(at);
+                let room = DETECT_BYTES - prefix[d].len().min(DETECT_BYTES);
+                prefix[d].extend_from_slice(&data[..data.len().min(room)]);
+                self.try_detect(at, sink);
+            }
+            AppState::Http(h) => h.feed(d, data, at, sink),
+            AppState::Tls(t) => {
+                t.feed(d, data);
+                if t.finished() {
+                    t.emit(sink);
+                    *self = AppState::Done;
+                }
+            }
+            AppState::Ssh(s) => {
+                s.feed(d, data);
+                if s.finished() {
+                    s.emit(sink);
+                    *self = AppState::Done;
+                }
+            }
+            AppState::Stratum(s) => {
+                if d == ORIG {
+                    s.feed(data);
+                    if s.buf.len() >= MAX_STRATUM_BYTES {
+                        s.emit(sink);
+                        *self = AppState::Done;
+                    }
+                }
+            }
+            AppState::Dns(p) => p.tcp_feed(d, data, at, sink),
+            AppState::Done => {}
+        }
+    }
+
+    /// Bytes of a TCP direction that were lost.
+    pub fn stream_gap(&mut self, from_orig: bool, len: u64, at: At, sink: &mut Sink<'_>) {
+        let d = dir(from_orig);
+        match self {
+            AppState::Http(h) => h.gap(d, len, at, sink),
+            AppState::Dns(p) => p.tcp_buf[d].clear(),
+            AppState::Detect { .. } => {
+                self.finish(at, sink);
+                *self = AppState::Done;
+            }
+            _ => {
+                self.finish(at, sink);
+                *self = AppState::Done;
+            }
+        }
+    }
+
+    /// One UDP datagram.
+    pub fn datagram(&mut self, from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>) {
+        match self {
+            AppState::Detect { prefix, .. } => {
+                // Two datagrams per direction decide: a DNS message or nothing seam models.
+                if looks_like_dns_datagram(payload) {
+                    sink.service(Service::Dns);
+                    let mut p = DnsPairing::default();
+                    p.message(from_orig, payload, at, sink);
+                    *self = AppState::Dns(p);
+                } else {
+                    let d = dir(from_orig);
+                    prefix[d].push(0);
+                    if prefix[ORIG].len() + prefix[RESP].len() >= 4 {
+                        *self = AppState::Done;
+                    }
+                }
+            }
+            AppState::Dns(p) => p.message(from_orig, payload, at, sink),
+            _ => {}
+        }
+    }
+
+    /// A TCP direction ended (FIN/RST).
+    pub fn stream_end(&mut self, from_orig: bool, at: At, sink: &mut Sink<'_>) {
+        if let AppState::Detect { ended, .. } = self {
+            ended[dir(from_orig)] = true;
+            self.try_detect(at, sink);
+        } else if let AppState::Http(h) = self {
+            h.end(dir(from_orig), at, sink);
+        }
+    }
+
+    /// The flow is over: everything pending is emitted.
+    pub fn finish(&mut self, at: At, sink: &mut Sink<'_>) {
+        match std::mem::replace(self, AppState::Done) {
+            AppState::Detect { prefix, at: first_at, .. } => {
+                // A last chance for short streams (a 10-byte request, a lone banner).
+                let mut st = AppState::Detect { prefix, at: first_at, ended: [true, true] };
+                st.try_detect(at, sink);
+                if !matches!(st, AppState::Detect { .. } | AppState::Done) {
+                    st.finish(at, sink);
+                }
+            }
+            AppState::Dns(mut p) => p.flush(sink),
+            AppState::Http(mut h) => h.finish(at, sink),
+            AppState::Tls(t) => t.emit(sink),
+            AppState::Ssh(s) => s.emit(sink),
+            AppState::Stratum(s) => s.emit(sink),
+            AppState::Done => {}
+        }
+    }
+
+    fn try_detect(&mut self, at: At, sink: &mut Sink<'_>) {
+        let AppState::Detect { prefix, at: first_at, ended } = self else { return };
+        let first_at = first_at.unwrap_or(at);
+        let verdicts = [detect(&prefix[ORIG], true, ended[ORIG]), detect(&prefix[RESP], false, ended[RESP])];
+        let service = match verdicts {
+            [Verdict::Match(s), _] | [_, Verdict::Match(s)] => s,
+            [Verdict::No, Verdict::No] => {
+                *self = AppState::Done;
+                return;
+            }
+            _ if prefix[ORIG].len() >= DETECT_BYTES || prefix[RESP].len() >= DETECT_BYTES => {
+                *self = AppState::Done;
+                return;
+            }
+            _ => return,
+        };
+        sink.service(service);
+        let prefix = std::mem::take(prefix);
+        let mut next = match service {
+            Service::Http => AppState::Http(Box::default()),
+            Service::Tls => AppState::Tls(Box::new(TlsState { at: first_at, ..TlsState::default() })),
+            Service::Ssh => AppState::Ssh(SshState { at: first_at, ..SshState::default() }),
+            Service::Stratum => AppState::Stratum(StratumState { at: first_at, ..StratumState::default() }),
+            Service::Dns => AppState::Dns(DnsPairing::default()),
+            Service::Smb => AppState::Done,
+        };
+        for (d, bytes) in prefix.iter().enumerate() {
+            if !bytes.is_empty() {
+                next.stream_data(d == ORIG, bytes, first_at, sink);
+            }
+        }
+        *self = next;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Match(Service),
+    Maybe,
+    No,
+}
+
+/// Service of a direction from its first bytes.
+fn detect(prefix: &[u8], from_orig: bool, ended: bool) -> Verdict {
+    if prefix.is_empty() {
+        return if ended { Verdict::No } else { Verdict::Maybe };
+    }
+    if tls::looks_like_tls(prefix) {
+        return Verdict::Match(Service::Tls);
+    }
+    if ssh::looks_like_ssh(prefix) && prefix.len() >= 4 {
+        return Verdict::Match(Service::Ssh);
+    }
+    let http_dir = if from_orig { http::Direction::Request } else { http::Direction::Response };
+    if http::HttpStream::looks_like_http(prefix, http_dir) {
+        return Verdict::Match(Service::Http);
+    }
+    if smb::looks_like_smb(prefix) {
+        return Verdict::Match(Service::Smb);
+    }
+    if looks_like_dns_tcp(prefix) {
+        return Verdict::Match(Service::Dns);
+    }
+    if from_orig && prefix.first() == Some(&b'{') {
+        if stratum::looks_like_stratum(prefix) {
+            return Verdict::Match(Service::Stratum);
+        }
+        if !prefix.contains(&b'\n') && !ended && prefix.len() < DETECT_BYTES {
+            return Verdict::Maybe;
+        }
+    }
+    if prefix.len() < MIN_DETECT_BYTES && !ended {
+        Verdict::Maybe
+    } else {
+        Verdict::No
+    }
+}
+
+/// A plausible DNS message: header parses, standard opcodes, one or more questions, a clean
+/// first question.
+fn plausible_dns(msg: &dns::DnsMessage) -> bool {
+    msg.opcode <= 5 && !msg.questions.is_empty() && msg.questions.len() <= 4 && msg.anomalies.is_empty()
+}
+
+fn looks_like_dns_datagram(payload: &[u8]) -> bool {
+    dns::parse_message(payload).map(|m| plausible_dns(&m)).unwrap_or(false)
+}
+
+fn looks_like_dns_tcp(prefix: &[u8]) -> bool {
+    match dns::tcp_frame(prefix) {
+        dns::TcpFrame::Complete { msg_start, msg_len, .. } => prefix
+            .get(msg_start..msg_start + msg_len)
+            .and_then(|m| dns::parse_message(m).ok())
+            .is_some_and(|m| plausible_dns(&m)),
+        dns::TcpFrame::NeedMore { .. } => false,
+    }
+}
+
+/// DNS query ↔ response pairing within one flow.
+#[derive(Debug, Default)]
+pub struct DnsPairing {
+    pending: VecDeque<DnsTransaction>,
+    tcp_buf: [Vec<u8>; 2],
+}
+
+impl DnsPairing {
+    fn message(&mut self, _from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>) {
+        let Ok(msg) = dns::parse_message(payload) else { return };
+        let question = msg.questions.first();
+        let anomalies = msg.anomalies.names();
+        if !msg.is_response {
+            if self.pending.len() >= MAX_PENDING_DNS {
+                if let Some(old) = self.pending.pop_front() {
+                    sink.limits.dns_pending_overflow += 1;
+                    sink.records.push(AppRecord::Dns(old));
+                }
+            }
+            self.pending.push_back(DnsTransaction {
+                at,
+                id: msg.id,
+                query: question.map(|q| q.name.clone()).unwrap_or_default(),
+                qtype: question.map_or(0, |q| q.qtype),
+                rcode: None,
+                answers: Vec::new(),
+                ttls: Vec::new(),
+                response_at: None,
+                anomalies,
+            });
+            return;
+        }
+        let name = question.map(|q| q.name.as_str());
+        let pos =
+            self.pending.iter().position(|t| t.id == msg.id && name.is_none_or(|n| n.eq_ignore_ascii_case(&t.query)));
+        let mut t = match pos.and_then(|p| self.pending.remove(p)) {
+            Some(t) => t,
+            None => DnsTransaction {
+                at,
+                id: msg.id,
+                query: name.unwrap_or_default().to_string(),
+                qtype: question.map_or(0, |q| q.qtype),
+                rcode: None,
+                answers: Vec::new(),
+                ttls: Vec::new(),
+                response_at: None,
+                anomalies: Vec::new(),
+            },
+        };
+        t.rcode = Some(msg.rcode);
+        t.answers = msg.answers.iter().map(|a| a.data.clone()).collect();
+        t.ttls = msg.answers.iter().map(|a| a.ttl).collect();
+        t.response_at = Some(at);
+        for a in anomalies {
+            if !t.anomalies.contains(&a) {
+                t.anomalies.push(a);
+            }
+        }
+        sink.records.push(AppRecord::Dns(t));
+    }
+
+    fn tcp_feed(&mut self, d: usize, data: &[u8], at: At, sink: &mut Sink<'_>) {
+        self.tcp_buf[d].extend_from_slice(data);
+        while let dns::TcpFrame::Complete { msg_start, msg_len, consumed } = dns::tcp_frame(&self.tcp_buf[d]) {
+            let buf = &mut self.tcp_buf[d];
+            let msg = buf.get(msg_start..msg_start + msg_len).map(<[u8]>::to_vec).unwrap_or_default();
+            buf.drain(..consumed.min(buf.len()));
+            self.message(d == ORIG, &msg, at, sink);
+        }
+        if self.tcp_buf[d].len() > MAX_DNS_TCP_BUFFER {
+            sink.limits.dns_tcp_oversize += 1;
+            self.tcp_buf[d].clear();
+        }
+    }
+
+    fn flush(&mut self, sink: &mut Sink<'_>) {
+        sink.records.extend(self.pending.drain(..).map(AppRecord::Dns));
+    }
+}
+
+/// HTTP request ↔ response pairing.
+#[derive(Debug)]
+pub struct HttpState {
+    streams: [http::HttpStream; 2],
+    pending: VecDeque<(At, http::HttpRequest)>,
+    out: Vec<http::HttpMessage>,
+}
+
+impl Default for HttpState {
+    fn default() -> Self {
+        HttpState {
+            streams: [
+                http::HttpStream::new(http::Direction::Request),
+                http::HttpStream::new(http::Direction::Response),
+            ],
+            pending: VecDeque::new(),
+            out: Vec::new(),
+        }
+    }
+}
+
+impl HttpState {
+    fn feed(&mut self, d: usize, data: &[u8], at: At, sink: &mut Sink<'_>) {
+        self.streams[d].feed(data, &mut self.out);
+        self.take(at, sink);
+    }
+
+    fn gap(&mut self, d: usize, len: u64, at: At, sink: &mut Sink<'_>) {
+        self.streams[d].gap(len, &mut self.out);
+        self.take(at, sink);
+    }
+
+    fn end(&mut self, d: usize, at: At, sink: &mut Sink<'_>) {
+        self.streams[d].finish(&mut self.out);
+        self.take(at, sink);
+    }
+
+    fn take(&mut self, at: At, sink: &mut Sink<'_>) {
+        for msg in std::mem::take(&mut self.out) {
+            match msg {
+                http::HttpMessage::Request(req) => {
+                    self.streams[RESP].expect_response_to(&req.method);
+                    if self.pending.len() >= MAX_PENDING_HTTP {
+                        if let Some((old_at, old)) = self.pending.pop_front() {
+                            sink.limits.http_pending_overflow += 1;
+                            sink.records.push(AppRecord::Http(Box::new(HttpTransaction {
+                                at: old_at,
+                                request: Some(old),
+                                response: None,
+                                response_at: None,
+                            })));
+                        }
+                    }
+                    self.pending.push_back((at, req));
+                }
+                http::HttpMessage::Response(resp) => {
+                    // Interim 1xx responses do not answer the request.
+                    if (100..200).contains(&resp.status) && resp.status != 101 {
+                        continue;
+                    }
+                    let (req_at, request) = match self.pending.pop_front() {
+                        Some((a, r)) => (a, Some(r)),
+                        None => (at, None),
+                    };
+                    sink.records.push(AppRecord::Http(Box::new(HttpTransaction {
+                        at: req_at,
+                        request,
+                        response: Some(resp),
+                        response_at: Some(at),
+                    })));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, at: At, sink: &mut Sink<'_>) {
+        self.streams[ORIG].finish(&mut self.out);
+        self.take(at, sink);
+        self.streams[RESP].finish(&mut self.out);
+        self.take(at, sink);
+        for (a, req) in self.pending.drain(..) {
+            sink.records.push(AppRecord::Http(Box::new(HttpTransaction {
+                at: a,
+                request: Some(req),
+                response: None,
+                response_at: None,
+            })));
+        }
+    }
+}
+
+/// TLS hellos of both directions.
+#[derive(Debug, Default)]
+pub struct TlsState {
+    at: At,
+    buf: [Vec<u8>; 2],
+    client: Option<tls::ClientHello>,
+    server: Option<tls::ServerHello>,
+    done: [bool; 2],
+}
+
+impl TlsState {
+    fn feed(&mut self, d: usize, data: &[u8]) {
+        if self.done[d] {
+            return;
+        }
+        let buf = &mut self.buf[d];
+        let room = tls::MAX_HELLO_LEN.saturating_sub(buf.len());
+        buf.extend_from_slice(&data[..data.len().min(room)]);
+        let full = buf.len() >= tls::MAX_HELLO_LEN;
+        if d == ORIG {
+            match tls::parse_client_hello(buf) {
+                tls::HelloParse::Done(h) => {
+                    self.client = Some(h);
+                    self.done[d] = true;
+                }
+                tls::HelloParse::NeedMore if !full => {}
+                _ => self.done[d] = true,
+            }
+        } else {
+            match tls::parse_server_hello(buf) {
+                tls::HelloParse::Done(h) => {
+                    self.server = Some(h);
+                    self.done[d] = true;
+                }
+                tls::HelloParse::NeedMore if !full => {}
+                _ => self.done[d] = true,
+            }
+        }
+        if self.done[d] {
+            self.buf[d] = Vec::new();
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.done[ORIG] && self.done[RESP]
+    }
+
+    fn emit(&self, sink: &mut Sink<'_>) {
+        if self.client.is_some() || self.server.is_some() {
+            sink.records.push(AppRecord::Tls(Box::new(TlsHandshake {
+                at: self.at,
+                client: self.client.clone(),
+                server: self.server.clone(),
+            })));
+        }
+    }
+}
+
+/// SSH identification strings.
+#[derive(Debug, Default)]
+pub struct SshState {
+    at: At,
+    buf: [Vec<u8>; 2],
+    banner: [Option<String>; 2],
+    done: [bool; 2],
+}
+
+impl SshState {
+    fn feed(&mut self, d: usize, data: &[u8]) {
+        if self.done[d] {
+            return;
+        }
+        let buf = &mut self.buf[d];
+        let room = ssh::MAX_BANNER_SEARCH.saturating_sub(buf.len());
+        buf.extend_from_slice(&data[..data.len().min(room)]);
+        match ssh::parse_banner(buf) {
+            ssh::BannerParse::Done(b) => {
+                self.banner[d] = Some(b);
+                self.done[d] = true;
+            }
+            ssh::BannerParse::NeedMore => {}
+            ssh::BannerParse::NotSsh => self.done[d] = true,
+        }
+        if self.done[d] {
+            self.buf[d] = Vec::new();
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.done[ORIG] && self.done[RESP]
+    }
+
+    fn emit(&self, sink: &mut Sink<'_>) {
+        if self.banner.iter().any(Option::is_some) {
+            sink.records.push(AppRecord::Ssh(SshBanners {
+                at: self.at,
+                client: self.banner[ORIG].clone(),
+                server: self.banner[RESP].clone(),
+            }));
+        }
+    }
+}
+
+/// Stratum calls of the client.
+#[derive(Debug, Default)]
+pub struct StratumState {
+    at: At,
+    buf: Vec<u8>,
+}
+
+impl StratumState {
+    fn feed(&mut self, data: &[u8]) {
+        let room = MAX_STRATUM_BYTES.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    fn emit(&self, sink: &mut Sink<'_>) {
+        let messages = stratum::parse_lines(&self.buf);
+        if !messages.is_empty() {
+            sink.records.push(AppRecord::Stratum(StratumSession { at: self.at, messages }));
+        }
+    }
+}

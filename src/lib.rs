@@ -1,0 +1,19 @@
+//! seam: offline forensic investigation of packet captures and endpoint logs.
+//!
+//! Data flows one way, left to right, and each module imports only from its left:
+//! `util`/`diag`/`model` → `evidence` → `sources` → `decode` → `flows` → `normalize` →
+//! `timeline` → `report` → `cli`/`app`. See ARCHITECTURE.md in the project's shared docs.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod decode;
+pub mod diag;
+pub mod evidence;
+pub mod flows;
+pub mod model;
+pub mod normalize;
+pub mod report;
+pub mod sources;
+pub mod timeline;
+pub mod util;

@@ -1,0 +1,23 @@
+//! The `seam` binary: parse the command line, run, map the outcome to an exit code.
+
+use clap::Parser;
+use seam::app::{self, Outcome};
+use seam::cli::{Cli, RunConfig};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = RunConfig::from_cli(cli).and_then(app::run);
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Ok(Outcome::StrictFailure) => {
+            eprintln!("seam: input problems found and --strict given");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("seam: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

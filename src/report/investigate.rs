@@ -1,0 +1,308 @@
+//! The `seam investigate` report: the evidence, the hosts and what they did, the notable
+//! application-layer facts, and the diagnostics — as a terminal report or one JSON document
+//! (`schema: seam.investigate/1`).
+
+use super::output::ReportError;
+use super::render::{diagnostics_json, Format};
+use crate::diag::Diagnostics;
+use crate::flows::FlowStats;
+use crate::model::{Event, Fields, FlowRecord, InventoryEntry};
+use crate::timeline::schema::{row_json, INVENTORY_COLUMNS};
+use crate::timeline::RowCtx;
+use crate::util::escape::terminal_safe;
+use crate::util::time::rfc3339;
+use comfy_table::{presets, ContentArrangement, Table};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// Rows shown per section of the terminal report.
+const TOP_N: usize = 10;
+
+/// Whether an address is internal: RFC 1918, RFC 6598 shared, loopback, link-local, ULA.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct HostSummary {
+    pub ip: String,
+    pub internal: bool,
+    pub flows_out: u64,
+    pub flows_in: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    pub peers: u64,
+    pub failed_attempts: u64,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Count {
+    pub name: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Notable {
+    pub time: String,
+    pub what: String,
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub files: usize,
+    pub packets: u64,
+    pub flows: usize,
+    pub events: usize,
+    pub hosts: Vec<HostSummary>,
+    pub dns_names: Vec<Count>,
+    pub tls_server_names: Vec<Count>,
+    pub http_hosts: Vec<Count>,
+    /// Executable or script bodies moved over HTTP, SSH sessions, Stratum sessions.
+    pub notable: Vec<Notable>,
+}
+
+impl Summary {
+    pub fn build(
+        inventory: &[InventoryEntry],
+        flows: &[FlowRecord],
+        events: &[Event],
+        _stats: &[FlowStats],
+    ) -> Summary {
+        let first = inventory.iter().filter_map(|e| e.first_ts).min();
+        let last = inventory.iter().filter_map(|e| e.last_ts).max();
+        let mut hosts: BTreeMap<IpAddr, (HostSummary, BTreeSet<IpAddr>, BTreeSet<&'static str>)> = BTreeMap::new();
+        for f in flows {
+            let failed = f.conn_state.is_failed_attempt();
+            {
+                let (h, peers, services) = hosts.entry(f.orig_ip).or_default();
+                h.flows_out += 1;
+                h.bytes_out += f.orig.bytes;
+                h.bytes_in += f.resp.bytes;
+                h.failed_attempts += u64::from(failed);
+                peers.insert(f.resp_ip);
+                services.extend(f.services.iter().map(|s| s.as_str()));
+            }
+            let (h, peers, _) = hosts.entry(f.resp_ip).or_default();
+            h.flows_in += 1;
+            h.bytes_in += f.orig.bytes;
+            h.bytes_out += f.resp.bytes;
+            peers.insert(f.orig_ip);
+        }
+        let mut hosts: Vec<HostSummary> = hosts
+            .into_iter()
+            .map(|(ip, (mut h, peers, services))| {
+                h.ip = ip.to_string();
+                h.internal = is_internal(ip);
+                h.peers = peers.len() as u64;
+                h.services = services.into_iter().map(String::from).collect();
+                h
+            })
+            .collect();
+        hosts.sort_by(|a, b| {
+            (b.internal, b.bytes_out + b.bytes_in, &a.ip).cmp(&(a.internal, a.bytes_out + a.bytes_in, &b.ip))
+        });
+
+        let mut dns: BTreeMap<String, u64> = BTreeMap::new();
+        let mut sni: BTreeMap<String, u64> = BTreeMap::new();
+        let mut http_hosts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut notable = Vec::new();
+        for e in events {
+            let evidence =
+                format!("file {} {} {}", e.provenance.file, e.provenance.locator.kind(), e.provenance.locator.value());
+            match &e.fields {
+                Fields::Dns(d) => *dns.entry(d.query.to_lowercase()).or_default() += 1,
+                Fields::Tls(t) => {
+                    if let Some(n) = &t.server_name {
+                        *sni.entry(n.to_lowercase()).or_default() += 1;
+                    }
+                }
+                Fields::Http(h) => {
+                    if let Some(host) = &h.host {
+                        *http_hosts.entry(host.to_lowercase()).or_default() += 1;
+                    }
+                    for (dir, kind, len) in [
+                        ("downloaded", &h.response_body_type, h.response_body_len),
+                        ("uploaded", &h.request_body_type, h.request_body_len),
+                    ] {
+                        if let Some(k) =
+                            kind.as_deref().filter(|k| matches!(*k, "elf" | "pe" | "macho" | "script" | "java-class"))
+                        {
+                            notable.push(Notable {
+                                time: rfc3339(e.ts),
+                                what: format!(
+                                    "{k} {dir} over http: {} {}{} ({len} bytes)",
+                                    h.method,
+                                    h.host.as_deref().unwrap_or(""),
+                                    h.uri
+                                ),
+                                evidence: evidence.clone(),
+                            });
+                        }
+                    }
+                }
+                Fields::Ssh(_) => notable.push(Notable {
+                    time: rfc3339(e.ts),
+                    what: format!("ssh session {}", crate::timeline::schema::message(e).trim_start_matches("ssh ")),
+                    evidence: evidence.clone(),
+                }),
+                Fields::Stratum(s) => notable.push(Notable {
+                    time: rfc3339(e.ts),
+                    what: format!(
+                        "cryptocurrency mining protocol (stratum) {} agent {}",
+                        s.methods.join(","),
+                        s.agent.as_deref().unwrap_or("-")
+                    ),
+                    evidence: evidence.clone(),
+                }),
+                _ => {}
+            }
+        }
+        Summary {
+            first: first.map(rfc3339),
+            last: last.map(rfc3339),
+            files: inventory.len(),
+            packets: inventory.iter().filter_map(|e| e.records).sum(),
+            flows: flows.len(),
+            events: events.len(),
+            hosts,
+            dns_names: top(dns),
+            tls_server_names: top(sni),
+            http_hosts: top(http_hosts),
+            notable,
+        }
+    }
+}
+
+fn top(m: BTreeMap<String, u64>) -> Vec<Count> {
+    let mut v: Vec<Count> = m.into_iter().map(|(name, count)| Count { name, count }).collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    v
+}
+
+/// Renders the report.
+pub fn render(
+    s: &Summary,
+    inventory: &[InventoryEntry],
+    diags: &Diagnostics,
+    ctx: &RowCtx,
+    format: Format,
+    width: u16,
+) -> Result<Vec<u8>, ReportError> {
+    match format {
+        Format::Json | Format::Jsonl => {
+            let doc = serde_json::json!({
+                "schema": "seam.investigate/1",
+                "evidence": inventory.iter().map(|r| row_json(r, INVENTORY_COLUMNS, ctx)).collect::<Vec<_>>(),
+                "summary": s,
+                "diagnostics": diagnostics_json(diags),
+            });
+            let mut out =
+                if format == Format::Json { serde_json::to_vec_pretty(&doc) } else { serde_json::to_vec(&doc) }
+                    .unwrap_or_default();
+            out.push(b'\n');
+            Ok(out)
+        }
+        Format::Table => Ok(text(s, inventory, diags, width).into_bytes()),
+        other => Err(ReportError::Unsupported {
+            format: other.name(),
+            what: "investigate reports (use table or json; --timeline exports rows)",
+        }),
+    }
+}
+
+fn table(width: u16) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+    t
+}
+
+fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u16) -> String {
+    let mut out = String::new();
+    out.push_str("EVIDENCE\n");
+    let mut t = table(width);
+    t.set_header(["file", "kind", "size", "records", "sha256"]);
+    for e in inventory {
+        t.add_row([
+            terminal_safe(&e.path).into_owned(),
+            if e.gzip { format!("{} (gzip)", e.kind) } else { e.kind.clone() },
+            e.size.to_string(),
+            e.records.map_or("-".into(), |r| r.to_string()),
+            e.sha256.as_deref().map_or("-".into(), |h| h.chars().take(16).collect::<String>() + "…"),
+        ]);
+    }
+    out.push_str(&format!("{t}\n"));
+    out.push_str(&format!(
+        "span {} → {}   {} files, {} packets, {} flows, {} events\n\n",
+        s.first.as_deref().unwrap_or("-"),
+        s.last.as_deref().unwrap_or("-"),
+        s.files,
+        s.packets,
+        s.flows,
+        s.events
+    ));
+    let internal = s.hosts.iter().filter(|h| h.internal).count();
+    out.push_str(&format!(
+        "HOSTS  {} internal, {} external (internal by traffic volume)\n",
+        internal,
+        s.hosts.len() - internal
+    ));
+    let mut t = table(width);
+    t.set_header(["host", "flows out", "flows in", "bytes out", "bytes in", "peers", "failed", "services"]);
+    for h in s.hosts.iter().filter(|h| h.internal).take(TOP_N) {
+        t.add_row([
+            h.ip.clone(),
+            h.flows_out.to_string(),
+            h.flows_in.to_string(),
+            h.bytes_out.to_string(),
+            h.bytes_in.to_string(),
+            h.peers.to_string(),
+            h.failed_attempts.to_string(),
+            h.services.join(","),
+        ]);
+    }
+    out.push_str(&format!("{t}\n\n"));
+    for (title, list) in
+        [("DNS NAMES", &s.dns_names), ("TLS SERVER NAMES", &s.tls_server_names), ("HTTP HOSTS", &s.http_hosts)]
+    {
+        if list.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title}  {} distinct\n", list.len()));
+        for c in list.iter().take(TOP_N) {
+            out.push_str(&format!("  {:>6}  {}\n", c.count, terminal_safe(&c.name)));
+        }
+        out.push('\n');
+    }
+    if !s.notable.is_empty() {
+        out.push_str("NOTABLE\n");
+        for n in &s.notable {
+            out.push_str(&format!("  {}  {}  [{}]\n", n.time, terminal_safe(&n.what), n.evidence));
+        }
+        out.push('\n');
+    }
+    out.push_str("DIAGNOSTICS\n");
+    if diags.is_empty() {
+        out.push_str("  none: every record was read\n");
+    }
+    for (file, kinds) in &diags.by_file {
+        for (kind, summary) in kinds {
+            out.push_str(&format!("  {}: {} × {}\n", terminal_safe(file), summary.count, kind));
+        }
+    }
+    out
+}

@@ -1,0 +1,507 @@
+//! Column registries: every output table seam writes, one entry per column with its name,
+//! type and meaning. JSON output nests dotted names (`source.ip` → `{"source":{"ip":…}}`),
+//! CSV and Parquet keep them flat. Names follow the Elastic Common Schema where ECS has the
+//! field; seam's own fields live under `flow.*`, `seam.*` and protocol names ECS lacks.
+//!
+//! Timestamps are UTC nanoseconds: RFC 3339 text in JSON/CSV/table, `Datetime(ns, UTC)` in
+//! Parquet. Null values are left out of JSON and empty in CSV.
+//!
+//! Example event (JSON Lines, one object per line, keys sorted):
+//! ```json
+//! {"@timestamp":"2024-05-01T10:00:00.25Z","destination":{"ip":"10.0.0.53","port":53},
+//!  "dns":{"answers":["93.184.216.34"],"id":4660,"question":{"name":"example.com","type":"A"},
+//!  "response_code":"NOERROR","rtt":0.012},"event":{"kind":"dns"},"flow":{"id":"C4c…"},
+//!  "message":"dns A example.com → 93.184.216.34","network":{"community_id":"1:…",
+//!  "transport":"udp"},"seam":{"file":"bundle/net.pcap","locator":"packet","position":12},
+//!  "source":{"ip":"10.0.0.5","port":51000}}
+//! ```
+
+use super::RowCtx;
+use crate::model::{Event, EventKind, Fields, FlowRecord};
+use crate::util::time::{epoch_secs, rfc3339};
+use serde_json::Value as Json;
+
+/// Column types as they appear in Parquet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    /// `Datetime(ns, UTC)`.
+    Time,
+    Int,
+    UInt,
+    Float,
+    Bool,
+    Str,
+    StrList,
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Time(i64),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+    List(Vec<String>),
+}
+
+impl Value {
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Time(t) | Value::Int(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::UInt(n) => Some(n),
+            _ => None,
+        }
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+    /// Text form used by CSV and the table renderer.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Time(t) => Some(rfc3339(*t)),
+            Value::Int(n) => Some(n.to_string()),
+            Value::UInt(n) => Some(n.to_string()),
+            Value::Float(f) => Some(format!("{f:.6}")),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Str(s) => Some(s.clone()),
+            Value::List(items) if items.is_empty() => None,
+            Value::List(items) => Some(items.join(";")),
+        }
+    }
+    pub fn to_json(&self) -> Option<Json> {
+        match self {
+            Value::Null => None,
+            Value::Time(t) => Some(Json::String(rfc3339(*t))),
+            Value::Int(n) => Some(Json::from(*n)),
+            Value::UInt(n) => Some(Json::from(*n)),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number),
+            Value::Bool(b) => Some(Json::Bool(*b)),
+            Value::Str(s) => Some(Json::String(s.clone())),
+            Value::List(items) if items.is_empty() => None,
+            Value::List(items) => Some(Json::Array(items.iter().cloned().map(Json::String).collect())),
+        }
+    }
+}
+
+/// One column of a table.
+pub struct Column<T> {
+    pub name: &'static str,
+    pub ty: ColType,
+    pub doc: &'static str,
+    pub get: fn(&T, &RowCtx) -> Value,
+}
+
+fn s(v: Option<&str>) -> Value {
+    v.map_or(Value::Null, |x| Value::Str(x.to_string()))
+}
+
+fn opt_u(v: Option<u64>) -> Value {
+    v.map_or(Value::Null, Value::UInt)
+}
+
+macro_rules! col {
+    ($name:literal, $ty:ident, $doc:literal, $get:expr) => {
+        Column { name: $name, ty: ColType::$ty, doc: $doc, get: $get }
+    };
+}
+
+fn dns(e: &Event) -> Option<&crate::model::DnsFields> {
+    match &e.fields {
+        Fields::Dns(d) => Some(d),
+        _ => None,
+    }
+}
+fn http(e: &Event) -> Option<&crate::model::HttpFields> {
+    match &e.fields {
+        Fields::Http(h) => Some(h),
+        _ => None,
+    }
+}
+fn tls(e: &Event) -> Option<&crate::model::TlsFields> {
+    match &e.fields {
+        Fields::Tls(t) => Some(t),
+        _ => None,
+    }
+}
+fn flow(e: &Event) -> Option<&FlowRecord> {
+    match &e.fields {
+        Fields::Flow(f) => Some(f),
+        _ => None,
+    }
+}
+fn ssh(e: &Event) -> Option<&crate::model::SshFields> {
+    match &e.fields {
+        Fields::Ssh(x) => Some(x),
+        _ => None,
+    }
+}
+fn stratum(e: &Event) -> Option<&crate::model::StratumFields> {
+    match &e.fields {
+        Fields::Stratum(x) => Some(x),
+        _ => None,
+    }
+}
+
+/// Columns of `seam timeline` output.
+pub const EVENT_COLUMNS: &[Column<Event>] = &[
+    col!("@timestamp", Time, "When the event happened (UTC); for flows, the first packet", |e, _| Value::Time(e.ts)),
+    col!("event.kind", Str, "seam event kind: flow, dns, http, tls, ssh, stratum, generic", |e, _| Value::Str(
+        e.kind.as_str().into()
+    )),
+    col!("message", Str, "One-line human summary of the event", |e, _| Value::Str(message(e))),
+    col!("host.name", Str, "Host the event happened on, when the source names it", |e, _| s(e
+        .host
+        .as_ref()
+        .and_then(|h| h.name.as_deref()))),
+    col!("source.ip", Str, "Originator address", |e, _| e
+        .net
+        .as_ref()
+        .map_or(Value::Null, |n| Value::Str(n.src_ip.to_string()))),
+    col!("source.port", UInt, "Originator port (ICMP: type)", |e, _| opt_u(
+        e.net.as_ref().map(|n| u64::from(n.src_port))
+    )),
+    col!("destination.ip", Str, "Responder address", |e, _| e
+        .net
+        .as_ref()
+        .map_or(Value::Null, |n| Value::Str(n.dst_ip.to_string()))),
+    col!("destination.port", UInt, "Responder port (ICMP: code)", |e, _| opt_u(
+        e.net.as_ref().map(|n| u64::from(n.dst_port))
+    )),
+    col!("network.transport", Str, "tcp, udp, icmp, ipv6-icmp or ip-N", |e, _| e
+        .net
+        .as_ref()
+        .map_or(Value::Null, |n| Value::Str(n.transport.name()))),
+    col!("network.community_id", Str, "Community ID v1 of the flow", |e, _| s(e
+        .net
+        .as_ref()
+        .map(|n| n.community_id.as_str()))),
+    col!("flow.id", Str, "seam flow id (joins app events to `seam flows` rows)", |e, _| s(e
+        .net
+        .as_ref()
+        .map(|n| n.flow_id.as_str()))),
+    col!("network.protocol", Str, "Application protocols recognised from content (flows)", |e, _| flow(e)
+        .map_or(Value::Null, |f| if f.services.is_empty() { Value::Null } else { Value::Str(f.service_string()) })),
+    col!("event.duration", Int, "Flow duration in nanoseconds", |e, _| flow(e)
+        .map_or(Value::Null, |f| Value::Int(f.duration()))),
+    col!("source.bytes", UInt, "Flow payload bytes sent by the originator", |e, _| opt_u(
+        flow(e).map(|f| f.orig.bytes)
+    )),
+    col!("destination.bytes", UInt, "Flow payload bytes sent by the responder", |e, _| opt_u(
+        flow(e).map(|f| f.resp.bytes)
+    )),
+    col!("source.packets", UInt, "Flow packets sent by the originator", |e, _| opt_u(flow(e).map(|f| f.orig.packets))),
+    col!("destination.packets", UInt, "Flow packets sent by the responder", |e, _| opt_u(
+        flow(e).map(|f| f.resp.packets)
+    )),
+    col!("flow.conn_state", Str, "Zeek connection state (S0, SF, REJ, …)", |e, _| s(
+        flow(e).map(|f| f.conn_state.as_str())
+    )),
+    col!("flow.history", Str, "Zeek connection history letters", |e, _| s(flow(e).map(|f| f.history.as_str()))),
+    col!("dns.id", UInt, "DNS transaction id", |e, _| opt_u(dns(e).map(|d| u64::from(d.transaction_id)))),
+    col!("dns.question.name", Str, "Queried name", |e, _| s(dns(e).map(|d| d.query.as_str()))),
+    col!("dns.question.type", Str, "Query type (A, AAAA, TXT, …)", |e, _| s(dns(e).map(|d| d.qtype_name.as_str()))),
+    col!("dns.response_code", Str, "Response code name, when a response was seen", |e, _| s(
+        dns(e).and_then(|d| d.rcode_name.as_deref())
+    )),
+    col!("dns.answers", StrList, "Rendered answers in wire order", |e, _| dns(e)
+        .map_or(Value::Null, |d| Value::List(d.answers.clone()))),
+    col!("dns.ttls", StrList, "TTLs of the answers, in seconds", |e, _| dns(e)
+        .map_or(Value::Null, |d| Value::List(d.ttls.iter().map(u32::to_string).collect()))),
+    col!("dns.rtt", Float, "Seconds between query and response", |e, _| dns(e)
+        .and_then(|d| d.rtt)
+        .map_or(Value::Null, |r| Value::Float(r as f64 / 1e9))),
+    col!("dns.anomalies", StrList, "Protocol anomalies (pointer_loop, name_too_long, …)", |e, _| dns(e)
+        .map_or(Value::Null, |d| Value::List(d.anomalies.clone()))),
+    col!("http.request.method", Str, "HTTP method", |e, _| http(e).map_or(Value::Null, |h| if h.method.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(h.method.clone())
+    })),
+    col!("url.domain", Str, "HTTP Host header", |e, _| s(http(e).and_then(|h| h.host.as_deref()))),
+    col!("url.original", Str, "Request URI as sent", |e, _| http(e).map_or(Value::Null, |h| if h.uri.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(h.uri.clone())
+    })),
+    col!("http.version", Str, "HTTP version", |e, _| http(e).map_or(Value::Null, |h| if h.version.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(h.version.clone())
+    })),
+    col!("user_agent.original", Str, "User-Agent header", |e, _| s(http(e).and_then(|h| h.user_agent.as_deref()))),
+    col!("http.request.referrer", Str, "Referer header", |e, _| s(http(e).and_then(|h| h.referrer.as_deref()))),
+    col!("http.request.mime_type", Str, "Request Content-Type", |e, _| s(
+        http(e).and_then(|h| h.request_content_type.as_deref())
+    )),
+    col!("http.request.body.bytes", UInt, "Request body length (de-chunked)", |e, _| opt_u(
+        http(e).map(|h| h.request_body_len)
+    )),
+    col!(
+        "http.request.body.type",
+        Str,
+        "Request body type from its first bytes (elf, pe, zip, script, …)",
+        |e, _| s(http(e).and_then(|h| h.request_body_type.as_deref()))
+    ),
+    col!("http.response.status_code", UInt, "Response status", |e, _| opt_u(
+        http(e).and_then(|h| h.status.map(u64::from))
+    )),
+    col!("http.response.mime_type", Str, "Response Content-Type", |e, _| s(
+        http(e).and_then(|h| h.response_content_type.as_deref())
+    )),
+    col!("http.response.body.bytes", UInt, "Response body length (de-chunked)", |e, _| opt_u(
+        http(e).map(|h| h.response_body_len)
+    )),
+    col!("http.response.body.type", Str, "Response body type from its first bytes", |e, _| s(
+        http(e).and_then(|h| h.response_body_type.as_deref())
+    )),
+    col!("http.anomalies", StrList, "HTTP parsing anomalies", |e, _| http(e)
+        .map_or(Value::Null, |h| Value::List(h.anomalies.clone()))),
+    col!("tls.client.server_name", Str, "SNI of the ClientHello", |e, _| s(
+        tls(e).and_then(|t| t.server_name.as_deref())
+    )),
+    col!("tls.client.alpn", StrList, "ALPN protocols offered", |e, _| tls(e)
+        .map_or(Value::Null, |t| Value::List(t.alpn.clone()))),
+    col!("tls.client.ja3", Str, "JA3 hash of the ClientHello", |e, _| s(tls(e).and_then(|t| t.ja3.as_deref()))),
+    col!("tls.client.ja4", Str, "JA4 of the ClientHello", |e, _| s(tls(e).and_then(|t| t.ja4.as_deref()))),
+    col!("tls.server.ja3s", Str, "JA3S hash of the ServerHello", |e, _| s(tls(e).and_then(|t| t.ja3s.as_deref()))),
+    col!("tls.server.ja4s", Str, "JA4S of the ServerHello", |e, _| s(tls(e).and_then(|t| t.ja4s.as_deref()))),
+    col!("tls.version", Str, "Negotiated version (Zeek spelling, e.g. TLSv13)", |e, _| s(
+        tls(e).and_then(|t| t.version.as_deref())
+    )),
+    col!("tls.cipher", Str, "Negotiated cipher suite", |e, _| s(tls(e).and_then(|t| t.cipher.as_deref()))),
+    col!("tls.next_protocol", Str, "ALPN protocol chosen by the server", |e, _| s(
+        tls(e).and_then(|t| t.server_alpn.as_deref())
+    )),
+    col!("ssh.client", Str, "SSH client identification string", |e, _| s(ssh(e).and_then(|x| x.client.as_deref()))),
+    col!("ssh.server", Str, "SSH server identification string", |e, _| s(ssh(e).and_then(|x| x.server.as_deref()))),
+    col!("stratum.methods", StrList, "Stratum methods the client called", |e, _| stratum(e)
+        .map_or(Value::Null, |x| Value::List(x.methods.clone()))),
+    col!("stratum.login", Str, "Wallet / worker login", |e, _| s(stratum(e).and_then(|x| x.login.as_deref()))),
+    col!("stratum.agent", Str, "Miner software", |e, _| s(stratum(e).and_then(|x| x.agent.as_deref()))),
+    col!("seam.file", Str, "Evidence file the event came from", |e, c| s(c.file(e.provenance.file))),
+    col!("seam.locator", Str, "What seam.position counts: packet, record or line", |e, _| Value::Str(
+        e.provenance.locator.kind().into()
+    )),
+    col!("seam.position", UInt, "1-based packet index, record id or line number in seam.file", |e, _| Value::UInt(
+        e.provenance.locator.value()
+    )),
+];
+
+/// Columns of `seam flows` output (Zeek conn.log fields under ECS names).
+pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
+    col!("@timestamp", Time, "First packet of the flow (UTC)", |f, _| Value::Time(f.start)),
+    col!("flow.id", Str, "Deterministic flow id", |f, _| Value::Str(f.id.clone())),
+    col!("source.ip", Str, "Originator address (Zeek id.orig_h)", |f, _| Value::Str(f.orig_ip.to_string())),
+    col!("source.port", UInt, "Originator port (ICMP: type)", |f, _| Value::UInt(u64::from(f.orig_port))),
+    col!("destination.ip", Str, "Responder address (Zeek id.resp_h)", |f, _| Value::Str(f.resp_ip.to_string())),
+    col!("destination.port", UInt, "Responder port (ICMP: code)", |f, _| Value::UInt(u64::from(f.resp_port))),
+    col!("network.transport", Str, "tcp, udp, icmp, ipv6-icmp or ip-N", |f, _| Value::Str(f.transport.name())),
+    col!("network.protocol", Str, "Services recognised from content, comma-separated (Zeek service)", |f, _| if f
+        .services
+        .is_empty()
+    {
+        Value::Null
+    } else {
+        Value::Str(f.service_string())
+    }),
+    col!("flow.duration", Float, "Seconds from first to last packet", |f, _| Value::Float(f.duration() as f64 / 1e9)),
+    col!("source.bytes", UInt, "Originator payload bytes (TCP: from sequence numbers)", |f, _| Value::UInt(
+        f.orig.bytes
+    )),
+    col!("destination.bytes", UInt, "Responder payload bytes", |f, _| Value::UInt(f.resp.bytes)),
+    col!("flow.conn_state", Str, "Zeek connection state", |f, _| Value::Str(f.conn_state.as_str().into())),
+    col!("flow.history", Str, "Zeek history letters", |f, _| if f.history.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(f.history.clone())
+    }),
+    col!("flow.missed_bytes", UInt, "Bytes lost to capture gaps in reassembled streams", |f, _| Value::UInt(
+        f.missed_bytes
+    )),
+    col!("source.packets", UInt, "Originator packets", |f, _| Value::UInt(f.orig.packets)),
+    col!("flow.orig_ip_bytes", UInt, "Originator IP bytes", |f, _| Value::UInt(f.orig.ip_bytes)),
+    col!("destination.packets", UInt, "Responder packets", |f, _| Value::UInt(f.resp.packets)),
+    col!("flow.resp_ip_bytes", UInt, "Responder IP bytes", |f, _| Value::UInt(f.resp.ip_bytes)),
+    col!("network.community_id", Str, "Community ID v1", |f, _| Value::Str(f.community_id.clone())),
+    col!("network.vlan.id", UInt, "Outer VLAN id", |f, _| opt_u(f.vlan.map(u64::from))),
+    col!("event.end", Time, "Last packet of the flow (UTC)", |f, _| Value::Time(f.end)),
+    col!("seam.file", Str, "Capture file", |f, c| s(c.file(f.file))),
+    col!("seam.first_packet", UInt, "1-based index of the flow's first packet in seam.file", |f, _| Value::UInt(
+        f.first_packet
+    )),
+    col!("seam.last_packet", UInt, "1-based index of the flow's last packet", |f, _| Value::UInt(f.last_packet)),
+];
+
+/// A row as a nested JSON object (dotted names become nested objects; nulls are left out).
+pub fn row_json<T>(row: &T, cols: &[Column<T>], ctx: &RowCtx) -> Json {
+    let mut root = serde_json::Map::new();
+    for col in cols {
+        let Some(v) = (col.get)(row, ctx).to_json() else { continue };
+        insert_dotted(&mut root, col.name, v);
+    }
+    Json::Object(root)
+}
+
+fn insert_dotted(root: &mut serde_json::Map<String, Json>, name: &str, v: Json) {
+    if name.starts_with('@') {
+        root.insert(name.to_string(), v);
+        return;
+    }
+    let mut parts = name.split('.').peekable();
+    let mut map = root;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            map.insert(part.to_string(), v);
+            return;
+        }
+        let entry = map.entry(part.to_string()).or_insert_with(|| Json::Object(serde_json::Map::new()));
+        if !entry.is_object() {
+            // A leaf and a group share a name: keep the leaf under `value`.
+            let leaf = std::mem::replace(entry, Json::Object(serde_json::Map::new()));
+            if let Json::Object(m) = entry {
+                m.insert("value".into(), leaf);
+            }
+        }
+        let Json::Object(next) = entry else { return };
+        map = next;
+    }
+}
+
+/// A row as a flat JSON object with dotted keys (Timesketch).
+pub fn row_flat_json<T>(row: &T, cols: &[Column<T>], ctx: &RowCtx) -> serde_json::Map<String, Json> {
+    cols.iter().filter_map(|c| (c.get)(row, ctx).to_json().map(|v| (c.name.to_string(), v))).collect()
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        0..=9_999 => format!("{n}B"),
+        10_000..=9_999_999 => format!("{:.1}kB", n as f64 / 1e3),
+        10_000_000..=9_999_999_999 => format!("{:.1}MB", n as f64 / 1e6),
+        _ => format!("{:.1}GB", n as f64 / 1e9),
+    }
+}
+
+/// One-line summary of an event.
+pub fn message(e: &Event) -> String {
+    let ends = e.net.as_ref().map(|n| {
+        let a = endpoint(n.src_ip, n.src_port);
+        let b = endpoint(n.dst_ip, n.dst_port);
+        format!("{a} → {b}")
+    });
+    let ends = ends.unwrap_or_default();
+    match &e.fields {
+        Fields::Flow(f) => format!(
+            "{} {} {} {}s {}/{}{}",
+            f.transport.name(),
+            ends,
+            f.conn_state.as_str(),
+            format_args!("{:.1}", f.duration() as f64 / 1e9),
+            human_bytes(f.orig.bytes),
+            human_bytes(f.resp.bytes),
+            if f.services.is_empty() { String::new() } else { format!(" {}", f.service_string()) }
+        ),
+        Fields::Dns(d) => {
+            let answer = match (&d.rcode_name, d.answers.is_empty()) {
+                (None, _) => " (no response)".to_string(),
+                (Some(r), true) => format!(" → {r}"),
+                (Some(_), false) => format!(" → {}", d.answers.join(", ")),
+            };
+            format!("dns {} {}{}", d.qtype_name, d.query, answer)
+        }
+        Fields::Http(h) => {
+            let status = h.status.map_or("no response".to_string(), |s| s.to_string());
+            let body = h.response_body_type.as_deref().map(|t| format!(" [{t}]")).unwrap_or_default();
+            format!(
+                "http {} {}{} → {} {}{}",
+                h.method,
+                h.host.as_deref().unwrap_or(""),
+                h.uri,
+                status,
+                human_bytes(h.response_body_len),
+                body
+            )
+        }
+        Fields::Tls(t) => format!(
+            "tls {} {} {}",
+            ends,
+            t.server_name.as_deref().unwrap_or("(no sni)"),
+            t.version.as_deref().unwrap_or("")
+        )
+        .trim_end()
+        .to_string(),
+        Fields::Ssh(x) => {
+            format!("ssh {} {} / {}", ends, x.client.as_deref().unwrap_or("-"), x.server.as_deref().unwrap_or("-"))
+        }
+        Fields::Stratum(x) => format!("stratum {} {} {}", ends, x.methods.join(","), x.agent.as_deref().unwrap_or(""))
+            .trim_end()
+            .to_string(),
+        Fields::Generic(m) => format!(
+            "{} {}",
+            e.kind.as_str(),
+            m.iter().take(4).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+        ),
+    }
+}
+
+fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
+    match ip {
+        std::net::IpAddr::V6(_) => format!("[{ip}]:{port}"),
+        std::net::IpAddr::V4(_) => format!("{ip}:{port}"),
+    }
+}
+
+/// What `timestamp_desc` says for an event kind in Timesketch output.
+pub fn timestamp_desc(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Flow => "Flow Start",
+        EventKind::Dns => "DNS Query",
+        EventKind::Http => "HTTP Request",
+        EventKind::Tls => "TLS Handshake",
+        EventKind::Ssh => "SSH Handshake",
+        EventKind::Stratum => "Stratum Session",
+        EventKind::Generic => "Event Time",
+    }
+}
+
+/// Seconds since the epoch with microseconds, as Zeek writes ts.
+pub fn zeek_ts(ts: i64) -> f64 {
+    epoch_secs(ts)
+}
+
+/// Columns of `seam inventory` output.
+pub const INVENTORY_COLUMNS: &[Column<crate::model::InventoryEntry>] = &[
+    col!("file.path", Str, "Path of the evidence file", |r, _| Value::Str(r.path.clone())),
+    col!("seam.kind", Str, "Kind identified from content: pcap, pcapng, evtx, auditd, unknown", |r, _| Value::Str(
+        r.kind.clone()
+    )),
+    col!("seam.gzip", Bool, "Whether the file is gzip-compressed", |r, _| Value::Bool(r.gzip)),
+    col!("file.size", UInt, "Size on disk in bytes", |r, _| Value::UInt(r.size)),
+    col!("file.hash.sha256", Str, "SHA-256 of the file as stored", |r, _| s(r.sha256.as_deref())),
+    col!("seam.first", Time, "Earliest record time", |r, _| r.first_ts.map_or(Value::Null, Value::Time)),
+    col!("seam.last", Time, "Latest record time", |r, _| r.last_ts.map_or(Value::Null, Value::Time)),
+    col!("seam.records", UInt, "Records read (packets, event records, lines)", |r, _| opt_u(r.records)),
+    col!("seam.problems", UInt, "Input problems found (see diagnostics)", |r, _| Value::UInt(r.problems)),
+    col!("seam.notes", Str, "Format details (link types, …)", |r, _| if r.notes.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(r.notes.clone())
+    }),
+];

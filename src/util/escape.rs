@@ -1,0 +1,90 @@
+//! Escaping of attacker-controlled text before it reaches a terminal or a text format.
+//!
+//! Evidence strings (DNS names, URIs, user agents, command lines) may carry ANSI escape sequences
+//! or control characters meant to rewrite an analyst's screen. Everything printed by the table
+//! renderer goes through [`terminal_safe`]; JSON is escaped by serde and is always valid UTF-8
+//! because decoders store text lossily.
+
+use std::borrow::Cow;
+
+/// Replaces control characters (C0, DEL, C1) with visible `\xNN` / `\u{NNNN}` escapes.
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            let n = c as u32;
+            if n <= 0xff {
+                out.push_str(&format!("\\x{n:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{n:04x}}}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text from bytes that should be text: valid UTF-8 is kept, anything else is `\xNN`-escaped
+/// byte by byte so that no information is lost and the result is valid UTF-8.
+pub fn bytes_to_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len() + 8);
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                match std::str::from_utf8(rest) {
+                    Ok(s) => {
+                        out.push_str(s);
+                        break;
+                    }
+                    Err(e) => {
+                        let (good, bad) = rest.split_at(e.valid_up_to());
+                        out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                        let n = e.error_len().unwrap_or(bad.len()).max(1).min(bad.len());
+                        for b in &bad[..n] {
+                            out.push_str(&format!("\\x{b:02x}"));
+                        }
+                        rest = &bad[n..];
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansi_escape_is_neutralised() {
+        let hostile = "evil\u{1b}[2J\u{1b}]0;pwned\u{7}.com";
+        assert_eq!(terminal_safe(hostile), "evil\\x1b[2J\\x1b]0;pwned\\x07.com");
+    }
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(terminal_safe("example.com"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn bidi_override_is_escaped() {
+        assert_eq!(terminal_safe("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn invalid_utf8_is_marked_not_dropped() {
+        assert_eq!(bytes_to_text(b"ab\xffc\xc3"), "ab\\xffc\\xc3");
+        assert_eq!(bytes_to_text("é".as_bytes()), "é");
+    }
+}

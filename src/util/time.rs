@@ -1,0 +1,113 @@
+//! Time: every timestamp in seam is UTC nanoseconds since the Unix epoch in an `i64`.
+//!
+//! That covers 1677–2262, every capture and log a responder will meet; values outside it are
+//! clamped by the sources and flagged there, never wrapped.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+
+/// UTC nanoseconds since the Unix epoch.
+pub type Timestamp = i64;
+
+pub const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// Seconds and a sub-second count at `units_per_sec` resolution to nanoseconds, saturating.
+pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Timestamp {
+    let frac_ns =
+        if units_per_sec == 0 { 0 } else { (u128::from(frac) * 1_000_000_000u128 / u128::from(units_per_sec)) as i64 };
+    secs.saturating_mul(NANOS_PER_SEC).saturating_add(frac_ns)
+}
+
+/// RFC 3339 with a `Z` suffix and as many fractional digits as needed (0, 3, 6 or 9).
+pub fn rfc3339(ts: Timestamp) -> String {
+    let dt = DateTime::<Utc>::from_timestamp(ts.div_euclid(NANOS_PER_SEC), ts.rem_euclid(NANOS_PER_SEC) as u32)
+        .unwrap_or_default();
+    dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Seconds with six decimals, as Zeek writes `ts` and `duration`.
+pub fn epoch_secs(ts: Timestamp) -> f64 {
+    ts as f64 / NANOS_PER_SEC as f64
+}
+
+/// Parses the time forms an analyst types for `--since`/`--until`: RFC 3339
+/// (`2024-05-01T10:00:00Z`, offsets allowed), `2024-05-01 10:00:00` (UTC), `2024-05-01` (UTC
+/// midnight), or epoch seconds (`1714557600.5`).
+pub fn parse_user_time(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return dt.timestamp_nanos_opt();
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
+            return dt.and_utc().timestamp_nanos_opt();
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_nanos_opt();
+    }
+    let secs: f64 = s.parse().ok()?;
+    if secs.is_finite() && secs.abs() < 9.2e9 {
+        Some((secs * NANOS_PER_SEC as f64).round() as i64)
+    } else {
+        None
+    }
+}
+
+/// Parses a duration such as `300`, `300s`, `5m`, `1h`, `250ms` into nanoseconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let value: f64 = num.trim().parse().ok()?;
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3600e9,
+        "d" => 86400e9,
+        _ => return None,
+    };
+    let ns = value * scale;
+    (0.0..9.2e18).contains(&ns).then_some(ns as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_with_needed_precision() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_500_000_000_123_456_000), "2017-07-14T02:40:00.123456Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn parts_convert_and_saturate() {
+        assert_eq!(from_parts(1, 5, 1_000_000), 1_000_005_000);
+        assert_eq!(from_parts(1, 5, 1_000_000_000), 1_000_000_005);
+        assert_eq!(from_parts(i64::MAX, 0, 1_000_000), i64::MAX);
+    }
+
+    #[test]
+    fn user_times() {
+        assert_eq!(parse_user_time("1970-01-01T00:00:01Z"), Some(NANOS_PER_SEC));
+        assert_eq!(parse_user_time("1970-01-01 00:00:02"), Some(2 * NANOS_PER_SEC));
+        assert_eq!(parse_user_time("1970-01-02"), Some(86_400 * NANOS_PER_SEC));
+        assert_eq!(parse_user_time("1.5"), Some(1_500_000_000));
+        assert_eq!(parse_user_time("yesterday"), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m"), Some(300 * NANOS_PER_SEC));
+        assert_eq!(parse_duration("60"), Some(60 * NANOS_PER_SEC));
+        assert_eq!(parse_duration("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+}

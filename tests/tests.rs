@@ -1,0 +1,5 @@
+//! seam's integration tests, in one binary so the suite links once.
+
+mod support;
+
+mod cli;
