@@ -38,8 +38,17 @@ pub fn run(cfg: RunConfig) -> Result<Outcome> {
 }
 
 fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
+    if let Task::Synth { scenario, seed, hours, hosts, dir } = &cfg.task {
+        let truth = crate::synth::scenario::generate(scenario, *seed, dir, *hours, *hosts)
+            .with_context(|| format!("cannot write the bundle to {}", dir.display()))?;
+        if !cfg.quiet {
+            eprintln!("seam: wrote {} ({} stages) to {}", scenario, truth.stages.len(), dir.display());
+        }
+        return Ok(Outcome::Done);
+    }
     let mut diags = Diagnostics::new();
     let (paths, hash) = match &cfg.task {
+        Task::Synth { .. } => return Ok(Outcome::Done),
         Task::Inventory { paths, hash, .. } => (paths, *hash),
         Task::Investigate { paths, .. } => (paths, true),
         Task::Flows { paths, .. } | Task::Timeline { paths, .. } => (paths, false),
@@ -53,7 +62,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         );
     }
     let (flow_cfg, decode) = match &cfg.task {
-        Task::Inventory { .. } => (FlowConfig::default(), false),
+        Task::Inventory { .. } | Task::Synth { .. } => (FlowConfig::default(), false),
         Task::Investigate { flow, .. } | Task::Flows { flow, .. } | Task::Timeline { flow, .. } => (*flow, true),
     };
     let ingest = ingest(&files, flow_cfg, decode, hash, cfg.quiet);
@@ -135,6 +144,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 },
             )?
         }
+        Task::Synth { .. } => {}
         Task::Investigate { out, .. } => {
             let events = timeline_events(&ingest, &TimelineFilter::default());
             let flows = all_flows(&ingest);

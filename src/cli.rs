@@ -104,6 +104,32 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Write a synthetic evidence bundle with a truth file
+    ///
+    /// Scenarios: appliance-compromise (an exploited VPN appliance: beacons, OAST callbacks,
+    /// uploads, an ELF download, a web shell, a scan, lateral movement, DNS tunnelling, a miner,
+    /// over ordinary background traffic) and benign (the background alone). The same seed
+    /// always gives the same bundle; parameters vary with the seed.
+    #[command(
+        after_help = "Examples:\n  seam synth --scenario appliance-compromise --seed 7 -o /tmp/case7\n  seam synth --scenario benign --seed 1 --hours 12 -o /tmp/quiet"
+    )]
+    Synth {
+        /// Scenario to generate
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::synth::scenario::SCENARIOS))]
+        scenario: String,
+        /// Seed of the generator
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Capture length in hours
+        #[arg(long, default_value_t = 3.0)]
+        hours: f64,
+        /// Number of background workstations
+        #[arg(long, default_value_t = 6)]
+        hosts: usize,
+        /// Directory to write the bundle into (created if missing)
+        #[arg(long, short = 'o', value_name = "DIR")]
+        output: PathBuf,
+    },
     /// One time-ordered timeline of every event in the bundle
     ///
     /// Network events (flow, dns, http, tls, ssh, stratum) in one order: time, then host,
@@ -194,6 +220,7 @@ pub enum Task {
     Inventory { paths: Vec<PathBuf>, hash: bool, out: OutputConfig },
     Flows { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
     Timeline { paths: Vec<PathBuf>, flow: FlowConfig, filter: TimelineFilter, out: OutputConfig },
+    Synth { scenario: String, seed: u64, hours: f64, hosts: usize, dir: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +243,15 @@ impl RunConfig {
             }
             Command::Flows { input, flow, output } => {
                 Task::Flows { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
+            }
+            Command::Synth { scenario, seed, hours, hosts, output } => {
+                if !(hours > 0.0 && hours <= 24.0 * 14.0) {
+                    bail!("--hours must be between 0 and 336");
+                }
+                if hosts == 0 || hosts > 150 {
+                    bail!("--hosts must be between 1 and 150");
+                }
+                Task::Synth { scenario, seed, hours, hosts, dir: output }
             }
             Command::Timeline { input, flow, filter, output } => Task::Timeline {
                 paths: input.paths,

@@ -15,5 +15,6 @@ pub mod model;
 pub mod normalize;
 pub mod report;
 pub mod sources;
+pub mod synth;
 pub mod timeline;
 pub mod util;

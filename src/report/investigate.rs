@@ -18,6 +18,8 @@ use std::net::IpAddr;
 
 /// Rows shown per section of the terminal report.
 const TOP_N: usize = 10;
+/// Entries kept per ranked list in the JSON report (the distinct count is reported in full).
+const MAX_LIST: usize = 100;
 
 /// Whether an address is internal: RFC 1918, RFC 6598 shared, loopback, link-local, ULA.
 pub fn is_internal(ip: IpAddr) -> bool {
@@ -53,6 +55,13 @@ pub struct Count {
     pub count: u64,
 }
 
+/// The most frequent values of a field, with how many distinct values there were.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Ranked {
+    pub distinct: usize,
+    pub top: Vec<Count>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Notable {
     pub time: String,
@@ -69,9 +78,9 @@ pub struct Summary {
     pub flows: usize,
     pub events: usize,
     pub hosts: Vec<HostSummary>,
-    pub dns_names: Vec<Count>,
-    pub tls_server_names: Vec<Count>,
-    pub http_hosts: Vec<Count>,
+    pub dns_names: Ranked,
+    pub tls_server_names: Ranked,
+    pub http_hosts: Ranked,
     /// Executable or script bodies moved over HTTP, SSH sessions, Stratum sessions.
     pub notable: Vec<Notable>,
 }
@@ -127,7 +136,7 @@ impl Summary {
             match &e.fields {
                 Fields::Dns(d) => *dns.entry(d.query.to_lowercase()).or_default() += 1,
                 Fields::Tls(t) => {
-                    if let Some(n) = &t.server_name {
+                    if let Some(n) = t.server_name.as_ref().filter(|n| !n.is_empty()) {
                         *sni.entry(n.to_lowercase()).or_default() += 1;
                     }
                 }
@@ -188,10 +197,12 @@ impl Summary {
     }
 }
 
-fn top(m: BTreeMap<String, u64>) -> Vec<Count> {
+fn top(m: BTreeMap<String, u64>) -> Ranked {
+    let distinct = m.len();
     let mut v: Vec<Count> = m.into_iter().map(|(name, count)| Count { name, count }).collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-    v
+    v.truncate(MAX_LIST);
+    Ranked { distinct, top: v }
 }
 
 /// Renders the report.
@@ -279,11 +290,11 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
     for (title, list) in
         [("DNS NAMES", &s.dns_names), ("TLS SERVER NAMES", &s.tls_server_names), ("HTTP HOSTS", &s.http_hosts)]
     {
-        if list.is_empty() {
+        if list.top.is_empty() {
             continue;
         }
-        out.push_str(&format!("{title}  {} distinct\n", list.len()));
-        for c in list.iter().take(TOP_N) {
+        out.push_str(&format!("{title}  {} distinct\n", list.distinct));
+        for c in list.top.iter().take(TOP_N) {
             out.push_str(&format!("  {:>6}  {}\n", c.count, terminal_safe(&c.name)));
         }
         out.push('\n');

@@ -1,0 +1,13 @@
+//! Synthetic evidence: captures built packet by packet from a seeded generator, for the demo
+//! bundle, tests with known truth and benchmarks. Nothing here reads evidence; it only writes it.
+//!
+//! [`net::Traffic`] builds frames for TCP sessions (handshake, segmented data both ways, FIN or
+//! RST close), UDP datagrams and ICMP; [`proto`] renders the application payloads (DNS, HTTP,
+//! TLS hellos, SSH banners, Stratum); [`pcap`] writes them. [`scenario`] combines them into
+//! bundles whose parameters vary with the seed. Imports `util` only.
+
+pub mod net;
+pub mod pcap;
+pub mod proto;
+pub mod rng;
+pub mod scenario;
