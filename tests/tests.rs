@@ -2,7 +2,5 @@
 
 mod support;
 
-mod bad_input;
 mod cli;
-mod conformance;
 mod man;
