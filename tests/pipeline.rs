@@ -1,0 +1,229 @@
+//! End-to-end behaviour of the capture pipeline on generated traffic with known answers:
+//! flow accounting and timeouts, application records, filters, formats and determinism.
+
+use assert_cmd::Command;
+use seam::synth::net::{Close, Endpoint, Exchange, Traffic};
+use seam::synth::proto;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const SEC: i64 = 1_000_000_000;
+const T0: i64 = 1_714_550_400 * SEC;
+
+fn seam() -> Command {
+    Command::cargo_bin("seam").expect("binary built")
+}
+
+fn demo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo")
+}
+
+fn ep(ip: &str, port: u16) -> Endpoint {
+    Endpoint::new(ip.parse().expect("address"), port)
+}
+
+fn write(dir: &Path, name: &str, t: Traffic) -> PathBuf {
+    let path = dir.join(name);
+    let f = std::fs::File::create(&path).expect("create capture");
+    t.write_pcap(f).expect("write capture");
+    path
+}
+
+/// Runs seam with args and parses its JSON Lines output.
+fn jsonl(args: &[&str]) -> Vec<Value> {
+    let out = seam().args(args).args(["--format", "jsonl"]).assert().success().get_output().stdout.clone();
+    String::from_utf8(out).expect("utf-8").lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
+}
+
+fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+#[test]
+fn udp_flows_split_on_the_inactivity_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut t = Traffic::new();
+    let (c, s) = (ep("10.0.0.5", 5000), ep("10.0.0.9", 7000));
+    t.udp(T0, c, s, b"one");
+    t.udp(T0 + SEC, s, c, b"two!");
+    // 61 s of silence: Zeek's 1-minute UDP timeout ends the first flow.
+    t.udp(T0 + 62 * SEC, c, s, b"three");
+    let pcap = write(dir.path(), "udp.pcap", t);
+    let p = pcap.to_str().expect("path");
+    let flows = jsonl(&["flows", p]);
+    assert_eq!(flows.len(), 2);
+    assert_eq!(get(&flows[0], "source.bytes"), 3);
+    assert_eq!(get(&flows[0], "destination.bytes"), 4);
+    assert_eq!(get(&flows[0], "flow.conn_state"), "SF");
+    assert_eq!(get(&flows[1], "flow.conn_state"), "S0");
+    let flows = jsonl(&["flows", p, "--udp-timeout", "2m"]);
+    assert_eq!(flows.len(), 1);
+    assert_eq!(get(&flows[0], "source.packets"), 2);
+}
+
+#[test]
+fn tcp_session_accounting_matches_what_was_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut t = Traffic::new();
+    let req = proto::http_request("GET", "files.example", "/a.bin", "curl/8", b"", None);
+    let body = proto::elf_binary(5000);
+    let resp = proto::http_response(200, "OK", "application/octet-stream", &body);
+    let (req_len, resp_len) = (req.len() as u64, resp.len() as u64);
+    t.tcp_session(T0, ep("10.0.0.5", 40000), ep("93.184.216.34", 80), 20_000_000, &[Exchange::client(1, req), Exchange::server(1, resp)], Close::Fin);
+    // Idle past the 5-minute TCP timeout on the same ports: a second flow.
+    t.tcp_session(T0 + 400 * SEC, ep("10.0.0.5", 40001), ep("93.184.216.34", 80), 20_000_000, &[], Close::Rst);
+    let pcap = write(dir.path(), "http.pcap", t);
+    let p = pcap.to_str().expect("path");
+    let flows = jsonl(&["flows", p]);
+    assert_eq!(flows.len(), 2);
+    let f = &flows[0];
+    assert_eq!(get(f, "source.bytes").as_u64(), Some(req_len));
+    assert_eq!(get(f, "destination.bytes").as_u64(), Some(resp_len));
+    assert_eq!(get(f, "flow.conn_state"), "SF");
+    assert_eq!(get(f, "flow.history"), "ShADadFf");
+    assert_eq!(get(f, "network.protocol"), "http");
+    assert_eq!(get(&flows[1], "flow.conn_state"), "RSTO");
+    let http = jsonl(&["timeline", p, "--kind", "http"]);
+    assert_eq!(http.len(), 1);
+    let h = &http[0];
+    assert_eq!(get(h, "http.request.method"), "GET");
+    assert_eq!(get(h, "url.domain"), "files.example");
+    assert_eq!(get(h, "url.original"), "/a.bin");
+    assert_eq!(get(h, "http.response.status_code"), 200);
+    assert_eq!(get(h, "http.response.body.bytes"), 5000);
+    assert_eq!(get(h, "http.response.body.type"), "elf");
+    assert_eq!(get(h, "seam.locator"), "packet");
+}
+
+#[test]
+fn dns_transactions_pair_queries_and_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut t = Traffic::new();
+    let (c, s) = (ep("10.0.0.5", 53001), ep("10.0.0.2", 53));
+    t.udp(T0, c, s, &proto::dns_query(77, "www.example.com", proto::QTYPE_A));
+    let ans = [proto::Answer::Addr("93.184.216.34".parse().expect("ip"), 300)];
+    t.udp(T0 + 5_000_000, s, c, &proto::dns_response(77, "www.example.com", proto::QTYPE_A, 0, &ans));
+    t.udp(T0 + SEC, c, s, &proto::dns_query(78, "nope.example.com", proto::QTYPE_AAAA));
+    t.udp(T0 + SEC + 4_000_000, s, c, &proto::dns_response(78, "nope.example.com", proto::QTYPE_AAAA, 3, &[]));
+    t.udp(T0 + 2 * SEC, c, s, &proto::dns_query(79, "lost.example.com", proto::QTYPE_TXT));
+    let pcap = write(dir.path(), "dns.pcap", t);
+    let events = jsonl(&["timeline", pcap.to_str().expect("path"), "--kind", "dns"]);
+    assert_eq!(events.len(), 3);
+    assert_eq!(get(&events[0], "dns.question.name"), "www.example.com");
+    assert_eq!(get(&events[0], "dns.answers"), &serde_json::json!(["93.184.216.34"]));
+    assert_eq!(get(&events[0], "dns.response_code"), "NOERROR");
+    assert!((get(&events[0], "dns.rtt").as_f64().expect("rtt") - 0.005).abs() < 1e-9);
+    assert_eq!(get(&events[1], "dns.question.type"), "AAAA");
+    assert_eq!(get(&events[1], "dns.response_code"), "NXDOMAIN");
+    assert_eq!(get(&events[2], "dns.question.name"), "lost.example.com");
+    assert!(get(&events[2], "dns.response_code").is_null(), "an unanswered query has no rcode");
+}
+
+#[test]
+fn demo_bundle_shows_the_injected_network_behaviour() {
+    let d = demo();
+    let d = d.to_str().expect("path");
+    let truth: Value = serde_json::from_slice(&std::fs::read(demo().join("truth.json")).expect("truth")).expect("json");
+    let stage = |name: &str| truth["stages"].as_array().expect("stages").iter().find(|s| s["behaviour"] == name).cloned().expect("stage");
+    let events = jsonl(&["timeline", d]);
+    let flows: Vec<&Value> = events.iter().filter(|e| get(e, "event.kind") == "flow").collect();
+    // The scan: 40 hosts × 3 ports from the appliance, every attempt failed.
+    let scan = stage("scan");
+    let attempts = flows
+        .iter()
+        .filter(|f| get(f, "source.ip") == &scan["host"] && ["REJ", "S0"].contains(&get(f, "flow.conn_state").as_str().unwrap_or("")))
+        .count();
+    assert_eq!(attempts, 120);
+    // The payload: an ELF body fetched over HTTP from the S3 host.
+    let payload = stage("payload-download");
+    assert!(events.iter().any(|e| get(e, "http.response.body.type") == "elf" && get(e, "destination.ip") == &payload["peer"]));
+    // The miner: a Stratum login with XMRig's agent string.
+    assert!(events.iter().any(|e| get(e, "stratum.agent").as_str().is_some_and(|a| a.starts_with("XMRig"))));
+    // OAST lookups.
+    assert_eq!(events.iter().filter(|e| get(e, "dns.question.name").as_str().is_some_and(|n| n.ends_with(".oast.fun"))).count(), 2);
+    // SSH banners of the lateral movement to the Linux server.
+    let lm = truth["stages"].as_array().expect("stages").iter().filter(|s| s["behaviour"] == "lateral-movement").count();
+    assert_eq!(lm, 2);
+    assert!(events.iter().any(|e| get(e, "ssh.server").as_str().is_some_and(|s| s.starts_with("SSH-2.0-OpenSSH"))));
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let d = demo();
+    let d = d.to_str().expect("path");
+    let one = seam().args(["--threads", "1", "timeline", d, "--format", "json"]).assert().success().get_output().stdout.clone();
+    let many = seam().args(["--threads", "4", "timeline", d, "--format", "json"]).assert().success().get_output().stdout.clone();
+    assert!(one == many, "timeline JSON differs between --threads 1 and 4");
+}
+
+#[test]
+fn timeline_filters_narrow_the_events() {
+    let d = demo();
+    let d = d.to_str().expect("path");
+    let all = jsonl(&["timeline", d]);
+    let dns = jsonl(&["timeline", d, "--kind", "dns"]);
+    assert!(!dns.is_empty() && dns.len() < all.len());
+    assert!(dns.iter().all(|e| get(e, "event.kind") == "dns"));
+    let grep = jsonl(&["timeline", d, "--grep", "OAST.FUN"]);
+    assert_eq!(grep.len(), 2, "case-insensitive grep finds the two OAST lookups");
+    let first = get(&all[0], "@timestamp").as_str().expect("ts").to_string();
+    let later = jsonl(&["timeline", d, "--since", &first, "--until", &first]);
+    assert!(!later.is_empty() && later.iter().all(|e| get(e, "@timestamp") == first.as_str()));
+    seam().args(["timeline", d, "--kind", "bogus"]).assert().code(2);
+    seam().args(["timeline", d, "--since", "not-a-time"]).assert().code(2);
+}
+
+#[test]
+fn every_format_renders() {
+    let d = demo();
+    let d = d.to_str().expect("path");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = seam().args(["flows", d, "--format", "csv"]).assert().success().get_output().stdout.clone();
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert!(csv.lines().next().expect("header").starts_with("@timestamp,flow.id,source.ip,source.port"));
+    let parquet = dir.path().join("flows.parquet");
+    seam().args(["flows", d, "--format", "parquet", "-o"]).arg(&parquet).assert().success();
+    let bytes = std::fs::read(&parquet).expect("parquet written");
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    let ts = seam().args(["timeline", d, "--kind", "http", "--format", "timesketch"]).assert().success().get_output().stdout.clone();
+    let first: Value = serde_json::from_str(String::from_utf8(ts).expect("utf-8").lines().next().expect("line")).expect("json");
+    for key in ["message", "datetime", "timestamp", "timestamp_desc", "url.original"] {
+        assert!(!first[key].is_null(), "timesketch line lacks {key}");
+    }
+    let doc: Value = serde_json::from_slice(&seam().args(["flows", d, "--format", "json"]).assert().success().get_output().stdout).expect("json");
+    assert_eq!(doc["schema"], "seam.flows/1");
+    assert!(doc["flows"].as_array().is_some_and(|f| !f.is_empty()));
+    seam().args(["flows", d, "--format", "timesketch"]).assert().code(2);
+}
+
+#[test]
+fn inventory_hashes_and_identifies_by_content() {
+    let d = demo();
+    let rows = jsonl(&["inventory", d.to_str().expect("path")]);
+    assert_eq!(rows.len(), 2);
+    let pcap = rows.iter().find(|r| get(r, "seam.kind") == "pcap").expect("pcap row");
+    use sha2::Digest;
+    let expected = sha2::Sha256::digest(std::fs::read(d.join("network.pcap")).expect("read"));
+    let hex: String = expected.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(get(pcap, "file.hash.sha256"), hex.as_str());
+    assert!(get(pcap, "seam.records").as_u64().is_some_and(|n| n > 1000));
+    let truth = rows.iter().find(|r| get(r, "file.path").as_str().is_some_and(|p| p.ends_with("truth.json"))).expect("truth row");
+    assert_eq!(get(truth, "seam.kind"), "unknown");
+}
+
+#[test]
+fn gzip_capture_renamed_to_txt_is_still_a_capture() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = std::fs::read(demo().join("network.pcap")).expect("read");
+    let path = dir.path().join("notes.txt");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).expect("create"), flate2::Compression::fast());
+    gz.write_all(&raw).expect("compress");
+    gz.finish().expect("finish");
+    let rows = jsonl(&["inventory", path.to_str().expect("path")]);
+    assert_eq!(get(&rows[0], "seam.kind"), "pcap");
+    assert_eq!(get(&rows[0], "seam.gzip"), true);
+    let plain = jsonl(&["flows", demo().join("network.pcap").to_str().expect("path")]);
+    let gzipped = jsonl(&["flows", path.to_str().expect("path")]);
+    assert_eq!(plain.len(), gzipped.len());
+}
