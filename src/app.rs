@@ -5,7 +5,7 @@
 use crate::cli::{OutputConfig, RunConfig, Task};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
-use crate::flows::{FlowConfig, FlowOutput, FlowStats, FlowTable, PacketIn};
+use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
 use crate::model::{Event, FlowRecord, InventoryEntry};
 use crate::normalize::net::{app_event, flow_event};
 use crate::report::{render, Format, Rendered};
@@ -148,8 +148,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Investigate { out, .. } => {
             let events = timeline_events(&ingest, &TimelineFilter::default());
             let flows = all_flows(&ingest);
-            let summary =
-                crate::report::investigate::Summary::build(&inventory, &flows, &events, &ingest_stats(&ingest));
+            let summary = crate::report::investigate::Summary::build(&inventory, &flows, &events);
             let bytes = crate::report::investigate::render(&summary, &inventory, &diags, &ctx, out.format, out.width)?;
             if let Err(e) = out.dest.write_all(&bytes) {
                 if !e.is_broken_pipe() {
@@ -343,10 +342,6 @@ fn all_flows(ingest: &[Ingested]) -> Vec<FlowRecord> {
         ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| o.flows.iter().cloned()).collect();
     flows.sort_by(|a, b| (a.start, a.file, a.first_packet, &a.id).cmp(&(b.start, b.file, b.first_packet, &b.id)));
     flows
-}
-
-fn ingest_stats(ingest: &[Ingested]) -> Vec<FlowStats> {
-    ingest.iter().filter_map(|r| r.flows.as_ref().map(|f| f.stats.clone())).collect()
 }
 
 fn timeline_events(ingest: &[Ingested], filter: &TimelineFilter) -> Vec<Event> {

@@ -3,5 +3,6 @@
 mod support;
 
 mod cli;
+mod layers;
 mod man;
 mod pipeline;

@@ -5,7 +5,6 @@
 use super::output::ReportError;
 use super::render::{diagnostics_json, Format};
 use crate::diag::Diagnostics;
-use crate::flows::FlowStats;
 use crate::model::{Event, Fields, FlowRecord, InventoryEntry};
 use crate::timeline::schema::{row_json, INVENTORY_COLUMNS};
 use crate::timeline::RowCtx;
@@ -86,12 +85,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn build(
-        inventory: &[InventoryEntry],
-        flows: &[FlowRecord],
-        events: &[Event],
-        _stats: &[FlowStats],
-    ) -> Summary {
+    pub fn build(inventory: &[InventoryEntry], flows: &[FlowRecord], events: &[Event]) -> Summary {
         let first = inventory.iter().filter_map(|e| e.first_ts).min();
         let last = inventory.iter().filter_map(|e| e.last_ts).max();
         let mut hosts: BTreeMap<IpAddr, (HostSummary, BTreeSet<IpAddr>, BTreeSet<&'static str>)> = BTreeMap::new();
@@ -131,8 +125,8 @@ impl Summary {
         let mut http_hosts: BTreeMap<String, u64> = BTreeMap::new();
         let mut notable = Vec::new();
         for e in events {
-            let evidence =
-                format!("file {} {} {}", e.provenance.file, e.provenance.locator.kind(), e.provenance.locator.value());
+            let file = inventory.get(e.provenance.file as usize).map_or("?", |f| f.path.as_str());
+            let evidence = format!("{file} {} {}", e.provenance.locator.kind(), e.provenance.locator.value());
             match &e.fields {
                 Fields::Dns(d) => *dns.entry(d.query.to_lowercase()).or_default() += 1,
                 Fields::Tls(t) => {
