@@ -205,11 +205,15 @@ impl AppState {
     }
 
     /// One UDP datagram.
-    pub fn datagram(&mut self, from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>) {
+    ///
+    /// `dns_port` says the flow uses a port registered for DNS (53, 5353, 5355, 137): there a
+    /// message that parses at all is DNS, damaged or not; elsewhere it must also look clean, so
+    /// that random UDP is not mistaken for it.
+    pub fn datagram(&mut self, from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>, dns_port: bool) {
         match self {
             AppState::Detect { prefix, .. } => {
                 // Two datagrams per direction decide: a DNS message or nothing seam models.
-                if looks_like_dns_datagram(payload) {
+                if looks_like_dns_datagram(payload, dns_port) {
                     sink.service(Service::Dns);
                     let mut p = DnsPairing::default();
                     p.message(from_orig, payload, at, sink);
@@ -335,14 +339,31 @@ fn detect(prefix: &[u8], from_orig: bool, ended: bool) -> Verdict {
     }
 }
 
-/// A plausible DNS message: header parses, standard opcodes, one or more questions, a clean
-/// first question.
+/// Anomalies that make a message on an arbitrary port unlikely to be DNS at all.
+const NOT_DNS: u16 = dns::DnsAnomalies::POINTER_LOOP
+    | dns::DnsAnomalies::BAD_LABEL_TYPE
+    | dns::DnsAnomalies::TRUNCATED_MESSAGE
+    | dns::DnsAnomalies::TRAILING_BYTES
+    | dns::DnsAnomalies::BAD_RDATA
+    | dns::DnsAnomalies::NON_PRINTABLE_NAME;
+
+/// A plausible DNS message on any port: standard opcode, one to four questions, none of the
+/// structural anomalies random bytes produce.
 fn plausible_dns(msg: &dns::DnsMessage) -> bool {
-    msg.opcode <= 5 && !msg.questions.is_empty() && msg.questions.len() <= 4 && msg.anomalies.is_empty()
+    msg.opcode <= 5 && (1..=4).contains(&msg.questions.len()) && msg.anomalies.0 & NOT_DNS == 0
 }
 
-fn looks_like_dns_datagram(payload: &[u8]) -> bool {
-    dns::parse_message(payload).map(|m| plausible_dns(&m)).unwrap_or(false)
+fn looks_like_dns_datagram(payload: &[u8], dns_port: bool) -> bool {
+    match dns::parse_message(payload) {
+        Ok(m) if dns_port => m.opcode <= 6 && (!m.questions.is_empty() || m.is_response),
+        Ok(m) => plausible_dns(&m),
+        Err(_) => false,
+    }
+}
+
+/// Ports registered for DNS and its multicast/NetBIOS relatives.
+pub fn is_dns_port(port: u16) -> bool {
+    matches!(port, 53 | 137 | 5353 | 5355)
 }
 
 fn looks_like_dns_tcp(prefix: &[u8]) -> bool {
@@ -647,5 +668,23 @@ impl StratumState {
         if !messages.is_empty() {
             sink.records.push(AppRecord::Stratum(StratumSession { at: self.at, messages }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// An mDNS announcement (a response with no question) on 5353 is DNS; the same bytes on a
+    /// random port are not taken for DNS without a question.
+    #[test]
+    fn mdns_announcement_is_dns_on_its_port() {
+        let msg = hex("0000840000000001000000040667656d696e69095f736674702d737368045f746370056c6f63616c000021800100000078000f0000000000160667656d696e69c022c039001c8001000000780010fe800000000000000217f2fffed7cf65c039000180010000007800048d8edc32c00c002f8001000000780009c00c00050000800040c039002f8001000000780008c039000440000008");
+        assert!(looks_like_dns_datagram(&msg, true), "{:?}", dns::parse_message(&msg));
+        assert!(!looks_like_dns_datagram(&msg, false));
     }
 }
