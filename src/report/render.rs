@@ -141,7 +141,7 @@ fn table<T>(r: &Rendered<'_, T>) -> String {
     t.set_header(cols.iter().map(|c| short_header(c.name)));
     for row in r.rows {
         t.add_row(cols.iter().map(|c| {
-            let text = (c.get)(row, r.ctx).as_text().unwrap_or_default();
+            let text = (c.get)(row, r.ctx).as_table_text().unwrap_or_default();
             terminal_safe(&text).into_owned()
         }));
     }
@@ -154,7 +154,7 @@ fn table<T>(r: &Rendered<'_, T>) -> String {
 /// Table headers drop the common ECS prefixes to save width.
 fn short_header(name: &str) -> String {
     match name {
-        "@timestamp" => "time".into(),
+        "@timestamp" => "time (UTC)".into(),
         "source.ip" => "orig".into(),
         "source.port" => "o.port".into(),
         "destination.ip" => "resp".into(),

@@ -86,6 +86,22 @@ impl Value {
             Value::List(items) => Some(items.join(";")),
         }
     }
+    /// Compact text for terminal tables: times to the millisecond without the zone (always
+    /// UTC), durations and other floats to three decimals.
+    pub fn as_table_text(&self) -> Option<String> {
+        match self {
+            Value::Time(t) => {
+                let s = rfc3339(*t);
+                let (date_time, _) = s.split_once('Z').unwrap_or((&s, ""));
+                let (whole, frac) = date_time.split_once('.').unwrap_or((date_time, ""));
+                let ms: String = frac.chars().chain("000".chars()).take(3).collect();
+                Some(format!("{}.{ms}", whole.replacen('T', " ", 1)))
+            }
+            Value::Float(f) => Some(format!("{f:.3}")),
+            other => other.as_text(),
+        }
+    }
+
     pub fn to_json(&self) -> Option<Json> {
         match self {
             Value::Null => None,
