@@ -5,6 +5,7 @@
 use crate::cli::{OutputConfig, RunConfig, Task};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
+use crate::flows::shard::{self, shard_of, Batch};
 use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
 use crate::model::{Event, FlowRecord, InventoryEntry};
 use crate::normalize::net::{app_event, flow_event};
@@ -197,12 +198,29 @@ fn ingest(files: &[EvidenceFile], flow_cfg: FlowConfig, decode: bool, hash: bool
         );
         b
     };
-    let results = files.par_iter().map(|f| ingest_one(f, flow_cfg, decode, hash, &bar)).collect();
+    // Large captures are split across threads by host pair; the pool's threads are shared
+    // among the captures read at the same time.
+    let captures = files.iter().filter(|f| f.kind.is_capture()).count().max(1);
+    let per_file = (rayon::current_num_threads() / captures).max(1);
+    let results = files
+        .par_iter()
+        .map(|f| {
+            let shards = if f.size >= SHARD_MIN_BYTES { per_file } else { 1 };
+            ingest_one(f, flow_cfg, decode, hash, shards, &bar)
+        })
+        .collect();
     bar.finish_and_clear();
     results
 }
 
-fn ingest_one(file: &EvidenceFile, flow_cfg: FlowConfig, decode: bool, hash: bool, bar: &ProgressBar) -> Ingested {
+fn ingest_one(
+    file: &EvidenceFile,
+    flow_cfg: FlowConfig,
+    decode: bool,
+    hash: bool,
+    shards: usize,
+    bar: &ProgressBar,
+) -> Ingested {
     let mut diags = Diagnostics::new();
     let label = file.display.as_str();
     let hasher = Arc::new(Mutex::new(Sha256::new()));
@@ -225,16 +243,11 @@ fn ingest_one(file: &EvidenceFile, flow_cfg: FlowConfig, decode: bool, hash: boo
             Box::new(tap)
         };
         let reader = GzipErrors { inner: reader, gzip: file.gzip };
-        let mut table = decode.then(|| FlowTable::new(file.id, flow_cfg));
-        let mut packet_diags = Diagnostics::new();
-        let summary = read_capture(reader, label, &mut diags, |p| {
-            if let Some(t) = table.as_mut() {
-                let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
-                t.process(packet, label, &mut packet_diags);
-            }
-        });
-        diags.merge(packet_diags);
-        result.flows = table.map(|t| t.finish(label, &mut diags));
+        let (summary, flows) = read_and_decode(reader, file, label, decode.then_some(flow_cfg), shards, &mut diags);
+        if let Some(out) = &flows {
+            out.report(label, &mut diags);
+        }
+        result.flows = flows;
         result.summary = Some(summary);
     } else {
         bar.inc(file.size);
@@ -252,6 +265,80 @@ fn ingest_one(file: &EvidenceFile, flow_cfg: FlowConfig, decode: bool, hash: boo
     }
     result.diags = diags;
     result
+}
+
+/// Captures smaller than this are decoded on one thread; splitting costs more than it saves.
+const SHARD_MIN_BYTES: u64 = 64 << 20;
+
+/// Reads a capture and, when `flow_cfg` is given, runs the flow layer on it — on `shards`
+/// threads fed by this one when more than one. The result is the same for every shard count.
+pub fn read_and_decode<R: Read>(
+    reader: R,
+    file: &EvidenceFile,
+    label: &str,
+    flow_cfg: Option<FlowConfig>,
+    shards: usize,
+    diags: &mut Diagnostics,
+) -> (CaptureSummary, Option<FlowOutput>) {
+    let Some(cfg) = flow_cfg else {
+        return (read_capture(reader, label, diags, |_| {}), None);
+    };
+    if shards <= 1 {
+        let mut table = FlowTable::new(file.id, cfg);
+        let mut packet_diags = Diagnostics::new();
+        let summary = read_capture(reader, label, diags, |p| {
+            let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
+            table.process(packet, label, &mut packet_diags);
+        });
+        diags.merge(packet_diags);
+        return (summary, Some(table.finish()));
+    }
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(shards);
+        let mut workers = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+            senders.push(tx);
+            workers.push(scope.spawn(move || {
+                let mut table = FlowTable::new(file.id, cfg);
+                let mut d = Diagnostics::new();
+                for batch in rx {
+                    for p in batch.packets() {
+                        table.process(p, label, &mut d);
+                    }
+                }
+                (table.finish(), d)
+            }));
+        }
+        let mut batches: Vec<Batch> = (0..shards).map(|_| Batch::with_capacity()).collect();
+        let summary = read_capture(reader, label, diags, |p| {
+            let k = shard_of(p.link, p.data, shards);
+            batches[k].push(PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset });
+            if batches[k].is_full() {
+                let full = std::mem::replace(&mut batches[k], Batch::with_capacity());
+                let _ = senders[k].send(full);
+            }
+        });
+        for (k, batch) in batches.into_iter().enumerate() {
+            if !batch.is_empty() {
+                let _ = senders[k].send(batch);
+            }
+        }
+        drop(senders);
+        let mut parts = Vec::with_capacity(shards);
+        for worker in workers {
+            match worker.join() {
+                Ok((out, d)) => {
+                    parts.push(out);
+                    diags.merge(d);
+                }
+                Err(_) => {
+                    diags.push(label, None, DiagKind::Unreadable, "a decoding thread failed; its flows are missing")
+                }
+            }
+        }
+        (summary, Some(shard::merge(parts)))
+    })
 }
 
 /// Counts, hashes and reports progress on the raw bytes of an evidence file as it is read.

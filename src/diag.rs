@@ -110,11 +110,7 @@ impl Diagnostics {
     }
 
     pub fn push(&mut self, file: &str, offset: Option<u64>, kind: DiagKind, detail: impl Into<String>) {
-        let entry = self.by_file.entry(file.to_string()).or_default().entry(kind).or_default();
-        entry.count += 1;
-        if entry.examples.len() < MAX_DETAILED_PER_KIND {
-            entry.examples.push(Diagnostic { file: file.to_string(), offset, kind, detail: detail.into() });
-        }
+        self.push_counted(file, offset, kind, 1, detail);
     }
 
     /// Adds `n` occurrences described once (for per-packet problems counted in bulk).
@@ -124,9 +120,7 @@ impl Diagnostics {
         }
         let entry = self.by_file.entry(file.to_string()).or_default().entry(kind).or_default();
         entry.count += n;
-        if entry.examples.len() < MAX_DETAILED_PER_KIND {
-            entry.examples.push(Diagnostic { file: file.to_string(), offset, kind, detail: detail.into() });
-        }
+        keep_smallest(&mut entry.examples, Diagnostic { file: file.to_string(), offset, kind, detail: detail.into() });
     }
 
     /// Merges another set; the result does not depend on merge order.
@@ -136,9 +130,9 @@ impl Diagnostics {
             for (kind, summary) in kinds {
                 let entry = mine.entry(kind).or_default();
                 entry.count += summary.count;
-                entry.examples.extend(summary.examples);
-                entry.examples.sort();
-                entry.examples.truncate(MAX_DETAILED_PER_KIND);
+                for ex in summary.examples {
+                    keep_smallest(&mut entry.examples, ex);
+                }
             }
         }
     }
@@ -169,6 +163,17 @@ impl Diagnostics {
     pub fn examples(&self) -> impl Iterator<Item = &Diagnostic> {
         self.by_file.values().flat_map(|k| k.values()).flat_map(|s| s.examples.iter())
     }
+}
+
+/// Keeps the examples sorted and only the first [`MAX_DETAILED_PER_KIND`] (by file, offset):
+/// the same examples survive whether problems were found in one pass or in parallel parts.
+fn keep_smallest(examples: &mut Vec<Diagnostic>, d: Diagnostic) {
+    if examples.len() >= MAX_DETAILED_PER_KIND && examples.last().is_some_and(|last| &d >= last) {
+        return;
+    }
+    let at = examples.partition_point(|e| e <= &d);
+    examples.insert(at, d);
+    examples.truncate(MAX_DETAILED_PER_KIND);
 }
 
 #[cfg(test)]

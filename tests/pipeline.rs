@@ -69,7 +69,14 @@ fn tcp_session_accounting_matches_what_was_sent() {
     let body = proto::elf_binary(5000);
     let resp = proto::http_response(200, "OK", "application/octet-stream", &body);
     let (req_len, resp_len) = (req.len() as u64, resp.len() as u64);
-    t.tcp_session(T0, ep("10.0.0.5", 40000), ep("93.184.216.34", 80), 20_000_000, &[Exchange::client(1, req), Exchange::server(1, resp)], Close::Fin);
+    t.tcp_session(
+        T0,
+        ep("10.0.0.5", 40000),
+        ep("93.184.216.34", 80),
+        20_000_000,
+        &[Exchange::client(1, req), Exchange::server(1, resp)],
+        Close::Fin,
+    );
     // Idle past the 5-minute TCP timeout on the same ports: a second flow.
     t.tcp_session(T0 + 400 * SEC, ep("10.0.0.5", 40001), ep("93.184.216.34", 80), 20_000_000, &[], Close::Rst);
     let pcap = write(dir.path(), "http.pcap", t);
@@ -124,25 +131,39 @@ fn demo_bundle_shows_the_injected_network_behaviour() {
     let d = demo();
     let d = d.to_str().expect("path");
     let truth: Value = serde_json::from_slice(&std::fs::read(demo().join("truth.json")).expect("truth")).expect("json");
-    let stage = |name: &str| truth["stages"].as_array().expect("stages").iter().find(|s| s["behaviour"] == name).cloned().expect("stage");
+    let stage = |name: &str| {
+        truth["stages"].as_array().expect("stages").iter().find(|s| s["behaviour"] == name).cloned().expect("stage")
+    };
     let events = jsonl(&["timeline", d]);
     let flows: Vec<&Value> = events.iter().filter(|e| get(e, "event.kind") == "flow").collect();
     // The scan: 40 hosts × 3 ports from the appliance, every attempt failed.
     let scan = stage("scan");
     let attempts = flows
         .iter()
-        .filter(|f| get(f, "source.ip") == &scan["host"] && ["REJ", "S0"].contains(&get(f, "flow.conn_state").as_str().unwrap_or("")))
+        .filter(|f| {
+            get(f, "source.ip") == &scan["host"]
+                && ["REJ", "S0"].contains(&get(f, "flow.conn_state").as_str().unwrap_or(""))
+        })
         .count();
     assert_eq!(attempts, 120);
     // The payload: an ELF body fetched over HTTP from the S3 host.
     let payload = stage("payload-download");
-    assert!(events.iter().any(|e| get(e, "http.response.body.type") == "elf" && get(e, "destination.ip") == &payload["peer"]));
+    assert!(events
+        .iter()
+        .any(|e| get(e, "http.response.body.type") == "elf" && get(e, "destination.ip") == &payload["peer"]));
     // The miner: a Stratum login with XMRig's agent string.
     assert!(events.iter().any(|e| get(e, "stratum.agent").as_str().is_some_and(|a| a.starts_with("XMRig"))));
     // OAST lookups.
-    assert_eq!(events.iter().filter(|e| get(e, "dns.question.name").as_str().is_some_and(|n| n.ends_with(".oast.fun"))).count(), 2);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| get(e, "dns.question.name").as_str().is_some_and(|n| n.ends_with(".oast.fun")))
+            .count(),
+        2
+    );
     // SSH banners of the lateral movement to the Linux server.
-    let lm = truth["stages"].as_array().expect("stages").iter().filter(|s| s["behaviour"] == "lateral-movement").count();
+    let lm =
+        truth["stages"].as_array().expect("stages").iter().filter(|s| s["behaviour"] == "lateral-movement").count();
     assert_eq!(lm, 2);
     assert!(events.iter().any(|e| get(e, "ssh.server").as_str().is_some_and(|s| s.starts_with("SSH-2.0-OpenSSH"))));
 }
@@ -151,8 +172,20 @@ fn demo_bundle_shows_the_injected_network_behaviour() {
 fn output_is_identical_whatever_the_thread_count() {
     let d = demo();
     let d = d.to_str().expect("path");
-    let one = seam().args(["--threads", "1", "timeline", d, "--format", "json"]).assert().success().get_output().stdout.clone();
-    let many = seam().args(["--threads", "4", "timeline", d, "--format", "json"]).assert().success().get_output().stdout.clone();
+    let one = seam()
+        .args(["--threads", "1", "timeline", d, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let many = seam()
+        .args(["--threads", "4", "timeline", d, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     assert!(one == many, "timeline JSON differs between --threads 1 and 4");
 }
 
@@ -185,12 +218,21 @@ fn every_format_renders() {
     seam().args(["flows", d, "--format", "parquet", "-o"]).arg(&parquet).assert().success();
     let bytes = std::fs::read(&parquet).expect("parquet written");
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
-    let ts = seam().args(["timeline", d, "--kind", "http", "--format", "timesketch"]).assert().success().get_output().stdout.clone();
-    let first: Value = serde_json::from_str(String::from_utf8(ts).expect("utf-8").lines().next().expect("line")).expect("json");
+    let ts = seam()
+        .args(["timeline", d, "--kind", "http", "--format", "timesketch"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let first: Value =
+        serde_json::from_str(String::from_utf8(ts).expect("utf-8").lines().next().expect("line")).expect("json");
     for key in ["message", "datetime", "timestamp", "timestamp_desc", "url.original"] {
         assert!(!first[key].is_null(), "timesketch line lacks {key}");
     }
-    let doc: Value = serde_json::from_slice(&seam().args(["flows", d, "--format", "json"]).assert().success().get_output().stdout).expect("json");
+    let doc: Value =
+        serde_json::from_slice(&seam().args(["flows", d, "--format", "json"]).assert().success().get_output().stdout)
+            .expect("json");
     assert_eq!(doc["schema"], "seam.flows/1");
     assert!(doc["flows"].as_array().is_some_and(|f| !f.is_empty()));
     seam().args(["flows", d, "--format", "timesketch"]).assert().code(2);
@@ -207,7 +249,10 @@ fn inventory_hashes_and_identifies_by_content() {
     let hex: String = expected.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(get(pcap, "file.hash.sha256"), hex.as_str());
     assert!(get(pcap, "seam.records").as_u64().is_some_and(|n| n > 1000));
-    let truth = rows.iter().find(|r| get(r, "file.path").as_str().is_some_and(|p| p.ends_with("truth.json"))).expect("truth row");
+    let truth = rows
+        .iter()
+        .find(|r| get(r, "file.path").as_str().is_some_and(|p| p.ends_with("truth.json")))
+        .expect("truth row");
     assert_eq!(get(truth, "seam.kind"), "unknown");
 }
 
@@ -217,7 +262,8 @@ fn gzip_capture_renamed_to_txt_is_still_a_capture() {
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = std::fs::read(demo().join("network.pcap")).expect("read");
     let path = dir.path().join("notes.txt");
-    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).expect("create"), flate2::Compression::fast());
+    let mut gz =
+        flate2::write::GzEncoder::new(std::fs::File::create(&path).expect("create"), flate2::Compression::fast());
     gz.write_all(&raw).expect("compress");
     gz.finish().expect("finish");
     let rows = jsonl(&["inventory", path.to_str().expect("path")]);
@@ -226,4 +272,30 @@ fn gzip_capture_renamed_to_txt_is_still_a_capture() {
     let plain = jsonl(&["flows", demo().join("network.pcap").to_str().expect("path")]);
     let gzipped = jsonl(&["flows", path.to_str().expect("path")]);
     assert_eq!(plain.len(), gzipped.len());
+}
+
+#[test]
+fn sharded_decoding_equals_one_table() {
+    use seam::diag::Diagnostics;
+    use seam::evidence;
+    let mut diags = Diagnostics::new();
+    let files = evidence::discover(&[demo()], &mut diags);
+    let pcap = files.iter().find(|f| f.kind.is_capture()).expect("demo capture");
+    let run = |shards: usize| {
+        let mut d = Diagnostics::new();
+        let reader = evidence::open(pcap).expect("open");
+        let (summary, out) =
+            seam::app::read_and_decode(reader, pcap, &pcap.display, Some(Default::default()), shards, &mut d);
+        (summary, out.expect("flows"), d)
+    };
+    let (s1, one, d1) = run(1);
+    for shards in [2, 3, 5] {
+        let (s, many, d) = run(shards);
+        assert_eq!(s, s1);
+        assert_eq!(many.flows, one.flows, "flows differ with {shards} shards");
+        assert_eq!(many.app, one.app, "application records differ with {shards} shards");
+        assert_eq!(many.stats, one.stats);
+        assert_eq!(d, d1);
+    }
+    assert!(one.flows.len() > 500);
 }

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod defrag;
 pub mod key;
+pub mod shard;
 pub mod stream;
 pub mod table;
 pub mod tcp;

@@ -81,6 +81,47 @@ pub struct FlowStats {
     pub limits: AppLimits,
 }
 
+impl FlowOutput {
+    /// Reports what was counted but not decoded, and every limit that was reached, under
+    /// `label`. Called once per capture, after shards are merged.
+    pub fn report(&self, label: &str, diags: &mut Diagnostics) {
+        let st = &self.stats;
+        for (link, n) in &st.unsupported_link {
+            let what = format!("{n} packets with link type {link} not decoded");
+            diags.push_counted(label, None, DiagKind::UnsupportedLinkType, *n, what);
+        }
+        for (n, what) in [
+            (st.limits.dns_pending_overflow, "DNS queries emitted unanswered because a flow had too many pending"),
+            (st.limits.http_pending_overflow, "HTTP requests emitted unanswered because a flow had too many pending"),
+            (st.limits.dns_tcp_oversize, "DNS-over-TCP messages dropped for exceeding the buffer"),
+            (st.flows_evicted, "flows finished early because the flow table was full"),
+            (st.fragments_dropped, "IP fragments whose datagram never completed"),
+        ] {
+            diags.push_counted(label, None, DiagKind::LimitReached, n, format!("{n} {what}"));
+        }
+    }
+}
+
+impl FlowStats {
+    /// Adds another table's counters (for shards of one capture).
+    pub fn add(&mut self, o: &FlowStats) {
+        self.packets += o.packets;
+        self.ip_packets += o.ip_packets;
+        self.non_ip += o.non_ip;
+        self.malformed += o.malformed;
+        for (link, n) in &o.unsupported_link {
+            *self.unsupported_link.entry(*link).or_default() += n;
+        }
+        self.fragments += o.fragments;
+        self.reassembled += o.reassembled;
+        self.fragments_dropped += o.fragments_dropped;
+        self.flows_evicted += o.flows_evicted;
+        self.limits.dns_pending_overflow += o.limits.dns_pending_overflow;
+        self.limits.http_pending_overflow += o.limits.http_pending_overflow;
+        self.limits.dns_tcp_oversize += o.limits.dns_tcp_oversize;
+    }
+}
+
 /// Everything the flow layer produced for one capture.
 #[derive(Debug, Default)]
 pub struct FlowOutput {
@@ -505,7 +546,7 @@ impl FlowTable {
     }
 
     /// Ends the capture: every open flow is finished and emitted, nothing is lost.
-    pub fn finish(mut self, label: &str, diags: &mut Diagnostics) -> FlowOutput {
+    pub fn finish(mut self) -> FlowOutput {
         let mut open: Vec<(Timestamp, u64, FlowKey)> =
             self.map.iter().map(|(k, f)| (f.start, f.first_packet, *k)).collect();
         open.sort();
@@ -519,32 +560,7 @@ impl FlowTable {
         self.stats.fragments = d.fragments;
         self.stats.reassembled = d.reassembled;
         self.stats.fragments_dropped = d.dropped;
-        for (link, n) in &self.stats.unsupported_link {
-            diags.push_counted(
-                label,
-                None,
-                DiagKind::UnsupportedLinkType,
-                *n,
-                format!("{n} packets with link type {link} not decoded"),
-            );
-        }
-        let limits = self.stats.limits;
-        for (n, what) in [
-            (limits.dns_pending_overflow, "DNS queries emitted unanswered because a flow had too many pending"),
-            (limits.http_pending_overflow, "HTTP requests emitted unanswered because a flow had too many pending"),
-            (limits.dns_tcp_oversize, "DNS-over-TCP messages dropped for exceeding the buffer"),
-            (self.stats.flows_evicted, "flows finished early because the flow table was full"),
-            (d.dropped, "IP fragments whose datagram never completed"),
-        ] {
-            diags.push_counted(label, None, DiagKind::LimitReached, n, format!("{n} {what}"));
-        }
-        self.finished.sort_by(|a, b| (a.start, a.first_packet, &a.id).cmp(&(b.start, b.first_packet, &b.id)));
-        self.app.sort_by(|a, b| {
-            let ka = record_at(&a.record);
-            let kb = record_at(&b.record);
-            (ka.ts, ka.packet, &a.flow.id).cmp(&(kb.ts, kb.packet, &b.flow.id))
-        });
-        FlowOutput { flows: self.finished, app: self.app, stats: self.stats }
+        super::shard::merge(vec![FlowOutput { flows: self.finished, app: self.app, stats: self.stats }])
     }
 }
 

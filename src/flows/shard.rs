@@ -1,0 +1,171 @@
+//! Splitting one capture across threads without changing the answer.
+//!
+//! Packets are routed to shards by a hash of their unordered IP address pair and protocol, so
+//! every packet of a flow — and every fragment of a datagram, whose ports are unknown until it
+//! is reassembled — lands in the same shard, in file order. Each shard runs its own
+//! [`FlowTable`](super::FlowTable); flows never span shards, and every decision a table makes
+//! (timeouts, closes, pairing) depends only on the packets of the flow at hand. Merging the
+//! shards' outputs and sorting with the same total order as a single table gives byte-identical
+//! results whatever the shard count.
+
+use super::table::{record_at, FlowOutput, PacketIn};
+use crate::decode::packet::{LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW};
+use crate::util::Timestamp;
+
+/// Packet bytes buffered per batch before it is handed to a shard.
+pub const BATCH_BYTES: usize = 1 << 20;
+/// Packets per batch at most.
+pub const BATCH_PACKETS: usize = 4096;
+
+/// Packets copied out of the read buffer for one shard.
+#[derive(Debug, Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    meta: Vec<Meta>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    ts: Timestamp,
+    index: u64,
+    link: u32,
+    offset: u64,
+    start: usize,
+    len: usize,
+}
+
+impl Batch {
+    pub fn with_capacity() -> Self {
+        Batch { data: Vec::with_capacity(BATCH_BYTES + 65_536), meta: Vec::with_capacity(BATCH_PACKETS) }
+    }
+
+    pub fn push(&mut self, p: PacketIn<'_>) {
+        let start = self.data.len();
+        self.data.extend_from_slice(p.data);
+        self.meta.push(Meta { ts: p.ts, index: p.index, link: p.link, offset: p.offset, start, len: p.data.len() });
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.data.len() >= BATCH_BYTES || self.meta.len() >= BATCH_PACKETS
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// The packets, in the order they were pushed.
+    pub fn packets(&self) -> impl Iterator<Item = PacketIn<'_>> {
+        self.meta.iter().map(|m| PacketIn {
+            ts: m.ts,
+            index: m.index,
+            link: m.link,
+            data: self.data.get(m.start..m.start + m.len).unwrap_or_default(),
+            offset: m.offset,
+        })
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.meta.clear();
+    }
+}
+
+/// Which of `shards` a packet belongs to. Frames that are not IPv4/IPv6 on the common link
+/// types (ARP, other link types) go to shard 0, where they are counted as usual.
+pub fn shard_of(link: u32, data: &[u8], shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    let ip = match link {
+        LINKTYPE_ETHERNET => ethernet_payload(data),
+        LINKTYPE_RAW | 12 | 14 | LINKTYPE_IPV4 | LINKTYPE_IPV6 => Some(data),
+        _ => None,
+    };
+    match ip.and_then(pair_hash) {
+        Some(h) => (h % shards as u64) as usize,
+        None => 0,
+    }
+}
+
+/// The IP packet inside an Ethernet frame, through any number of 802.1Q/QinQ tags.
+fn ethernet_payload(frame: &[u8]) -> Option<&[u8]> {
+    let mut at = 12;
+    loop {
+        let t = frame.get(at..at + 2)?;
+        match u16::from_be_bytes([t[0], t[1]]) {
+            0x8100 | 0x88a8 | 0x9100 => at += 4,
+            0x0800 | 0x86dd => return frame.get(at + 2..),
+            _ => return None,
+        }
+    }
+}
+
+/// FNV-1a over the two addresses in canonical order and the protocol (the next-header value
+/// of the fixed IPv6 header; extension headers do not split a pair across shards because the
+/// pair alone decides when it is the same for every packet of the flow).
+fn pair_hash(ip: &[u8]) -> Option<u64> {
+    let version = ip.first()? >> 4;
+    let (a, b) = match version {
+        4 => (ip.get(12..16)?, ip.get(16..20)?),
+        6 => (ip.get(8..24)?, ip.get(24..40)?),
+        _ => return None,
+    };
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in lo.iter().chain(hi) {
+        h ^= u64::from(*byte);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Some(h ^ (h >> 29))
+}
+
+/// Joins shard outputs into what one table would have produced.
+pub fn merge(parts: Vec<FlowOutput>) -> FlowOutput {
+    let mut out = FlowOutput::default();
+    for part in parts {
+        out.flows.extend(part.flows);
+        out.app.extend(part.app);
+        out.stats.add(&part.stats);
+    }
+    out.flows.sort_by(|a, b| (a.start, a.first_packet, &a.id).cmp(&(b.start, b.first_packet, &b.id)));
+    out.app.sort_by(|a, b| {
+        let ka = record_at(&a.record);
+        let kb = record_at(&b.record);
+        (ka.ts, ka.packet, &a.flow.id).cmp(&(kb.ts, kb.packet, &b.flow.id))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).udp(sport, dport).write(&mut out, b"x").unwrap();
+        out
+    }
+
+    #[test]
+    fn both_directions_and_all_ports_of_a_pair_share_a_shard() {
+        let a = shard_of(LINKTYPE_ETHERNET, &frame([10, 0, 0, 1], [10, 0, 0, 2], 1000, 53), 7);
+        let b = shard_of(LINKTYPE_ETHERNET, &frame([10, 0, 0, 2], [10, 0, 0, 1], 53, 1000), 7);
+        let c = shard_of(LINKTYPE_ETHERNET, &frame([10, 0, 0, 1], [10, 0, 0, 2], 5555, 80), 7);
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        let spread: std::collections::BTreeSet<usize> =
+            (0..64u8).map(|i| shard_of(LINKTYPE_ETHERNET, &frame([10, 0, 1, i], [8, 8, 8, 8], 1, 2), 4)).collect();
+        assert_eq!(spread.len(), 4, "pairs spread over every shard");
+        assert_eq!(shard_of(LINKTYPE_ETHERNET, &[0u8; 10], 4), 0);
+    }
+
+    #[test]
+    fn batches_round_trip_packets() {
+        let mut b = Batch::with_capacity();
+        b.push(PacketIn { ts: 5, index: 1, link: 1, data: b"abc", offset: 24 });
+        b.push(PacketIn { ts: 6, index: 2, link: 1, data: b"de", offset: 43 });
+        let got: Vec<(i64, u64, Vec<u8>)> = b.packets().map(|p| (p.ts, p.index, p.data.to_vec())).collect();
+        assert_eq!(got, vec![(5, 1, b"abc".to_vec()), (6, 2, b"de".to_vec())]);
+    }
+}
