@@ -121,6 +121,17 @@ impl Ctx<'_> {
         self.diags.push(self.label, Some(offset), kind, detail);
     }
 
+    /// Buffers `want` bytes; a read error is reported at the current offset and gives `None`.
+    fn fill<R: Read>(&mut self, buf: &mut StreamBuf<R>, want: usize) -> Option<usize> {
+        match buf.fill(want) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                self.diag(buf.offset(), DiagKind::Unreadable, e.to_string());
+                None
+            }
+        }
+    }
+
     fn emit<F: FnMut(&RawPacket<'_>)>(&mut self, p: &RawPacket<'_>, on_packet: &mut F) {
         self.summary.note(p);
         on_packet(p);
@@ -180,8 +191,7 @@ impl PcapLayout {
 }
 
 fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, on_packet: &mut F) {
-    if let Err(e) = buf.fill(24) {
-        ctx.diag(0, DiagKind::Unreadable, e.to_string());
+    if ctx.fill(buf, 24).is_none() {
         return;
     }
     let header = match parse_pcap_header(buf.data()) {
@@ -204,13 +214,7 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
     loop {
         let offset = buf.offset();
         let hlen = layout.header_len();
-        let have = match buf.fill(hlen) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.diag(offset, DiagKind::Unreadable, e.to_string());
-                return;
-            }
-        };
+        let Some(have) = ctx.fill(buf, hlen) else { return };
         if have == 0 {
             return;
         }
@@ -232,13 +236,7 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
             continue;
         }
         let need = hlen + caplen as usize;
-        let have = match buf.fill(need) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.diag(offset, DiagKind::Unreadable, e.to_string());
-                return;
-            }
-        };
+        let Some(have) = ctx.fill(buf, need) else { return };
         if have < need {
             ctx.diag(offset, DiagKind::Truncated, format!("last record cut short: need {need} bytes, have {have}"));
             buf.consume(have);
@@ -290,8 +288,7 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
 fn resync_pcap<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, layout: PcapLayout, near_sec: Option<u32>) -> bool {
     let start = buf.offset();
     let hlen = layout.header_len();
-    if let Err(e) = buf.fill(RESYNC_WINDOW) {
-        ctx.diag(start, DiagKind::Unreadable, e.to_string());
+    if ctx.fill(buf, RESYNC_WINDOW).is_none() {
         return false;
     }
     let data = buf.data();
@@ -381,13 +378,7 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
     let mut last_ts: Timestamp = 0;
     loop {
         let offset = buf.offset();
-        let have = match buf.fill(12) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.diag(offset, DiagKind::Unreadable, e.to_string());
-                return;
-            }
-        };
+        let Some(have) = ctx.fill(buf, 12) else { return };
         if have == 0 {
             return;
         }
@@ -434,13 +425,7 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
             continue;
         }
         let need = block_len as usize;
-        let have = match buf.fill(need) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.diag(offset, DiagKind::Unreadable, e.to_string());
-                return;
-            }
-        };
+        let Some(have) = ctx.fill(buf, need) else { return };
         if have < need {
             ctx.diag(offset, DiagKind::Truncated, format!("last block cut short: need {need} bytes, have {have}"));
             buf.consume(have);
@@ -606,8 +591,7 @@ fn parse_opb(body: &[u8], big_endian: bool) -> Option<Opb<'_>> {
 /// and trailing lengths agree.
 fn resync_pcapng<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, big_endian: bool) -> bool {
     let start = buf.offset();
-    if let Err(e) = buf.fill(RESYNC_WINDOW) {
-        ctx.diag(start, DiagKind::Unreadable, e.to_string());
+    if ctx.fill(buf, RESYNC_WINDOW).is_none() {
         return false;
     }
     let data = buf.data();
