@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod conformance;
 mod layers;
 mod man;
 mod pipeline;
