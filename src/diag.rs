@@ -41,12 +41,17 @@ pub enum DiagKind {
     Decompression,
     /// A documented limit was reached; data past it was truncated or not tracked.
     LimitReached,
+    /// Records read and counted but outside what seam models (frames without IP).
+    Skipped,
 }
 
 impl DiagKind {
     /// Whether this kind means evidence could not be read in full — what `--strict` fails on.
     pub fn is_input_problem(self) -> bool {
-        !matches!(self, DiagKind::LimitReached | DiagKind::UnsupportedLinkType | DiagKind::UndecodablePacket)
+        !matches!(
+            self,
+            DiagKind::LimitReached | DiagKind::UnsupportedLinkType | DiagKind::UndecodablePacket | DiagKind::Skipped
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +67,7 @@ impl DiagKind {
             DiagKind::UndecodablePacket => "undecodable-packet",
             DiagKind::Decompression => "decompression",
             DiagKind::LimitReached => "limit-reached",
+            DiagKind::Skipped => "skipped",
         }
     }
 }

@@ -48,13 +48,8 @@ const EXAMPLES_PER_FIELD: usize = 10;
 
 /// (field, minimum match rate in percent) for the Zeek comparison.
 const ZEEK_FLOORS: &[(&str, f64)] = &[
-    // FIXME(seam): 89/97. PPPoE (pppoe.pcap, 7 rows) and MPLS (mixed-vlan-mpls.pcap, 1 row) frames
-    // are dropped silently as non-IP. Raise to 99 once seam decodes both.
-    ("conn.present", 91.0),
-    // FIXME(seam): 87/89. A connection whose first packet is a SYN-ACK is not flipped when both
-    // ports are well-known (zeek-image-post-1080-8000-x.pcap), and 3544 (Teredo) is missing from
-    // the likely-server ports (Teredo.pcap). Raise to 99 once fixed.
-    ("conn.originator", 97.0),
+    ("conn.present", 99.0),
+    ("conn.originator", 99.0),
     ("conn.orig_pkts", 99.0),
     ("conn.resp_pkts", 99.0),
     ("conn.orig_bytes", 99.0),
@@ -63,19 +58,16 @@ const ZEEK_FLOORS: &[(&str, f64)] = &[
     ("conn.resp_ip_bytes", 99.0),
     ("conn.conn_state", 99.0),
     ("conn.history", 99.0),
-    // FIXME(seam): 72/73; the SYN-ACK flip above leaves HTTP undetected on that connection.
-    ("conn.service", 98.0),
-    // FIXME(seam): 43/44. A DNS-over-TCP message longer than the 1 KiB detection window is never
-    // recognised (dns/tkey.pcap). Raise to 99 once fixed.
-    ("dns.present", 97.0),
+    ("conn.service", 99.0),
+    ("conn.icmp_ports", 99.0),
+    ("dns.present", 99.0),
     ("dns.query", 99.0),
     ("dns.qtype", 99.0),
     ("dns.rcode", 99.0),
-    // FIXME(seam): 40/41. LOC and RRSIG rdata are rendered `<unknown type=…>` (dns/loc-29-trunc.pcap).
+    // FIXME(seam): 41/42. LOC and RRSIG rdata are rendered `<unknown type=…>` (dns/loc-29-trunc.pcap).
     ("dns.answers", 97.0),
     ("dns.ttls", 99.0),
-    // FIXME(seam): 35/36; the SYN-ACK flip above leaves the request unparsed.
-    ("http.present", 97.0),
+    ("http.present", 99.0),
     ("http.method", 99.0),
     ("http.host", 99.0),
     ("http.uri", 99.0),
@@ -94,14 +86,12 @@ const ZEEK_FLOORS: &[(&str, f64)] = &[
 
 /// (field, minimum match rate in percent) for the suricata-verify comparison.
 const SURICATA_FLOORS: &[(&str, f64)] = &[
-    // FIXME(seam): 176/184. A DNS message with an invalid opcode is not DNS to seam (4 checks of
-    // dns-invalid-opcode); NULL rdata is `<unknown type=10>` (dns-udp-null); after a TCP
+    // FIXME(seam): 180/184. NULL rdata is `<unknown type=10>` (dns-udp-null); after a TCP
     // sequence gap a query is held back until the flow ends and never paired
-    // (dns-tcp-ts-gap); a response without its query counts as a request, as seam keeps no mark
-    // for it (dns-udp-unsolicited-response, dns-reversed-udp-1).
-    ("dns checks", 95.0),
-    // FIXME(seam): 14/15; dns-invalid-opcode's flow has no `dns` protocol (as above).
-    ("flow checks", 93.0),
+    // (dns-tcp-ts-gap); a response without its query counts as a request for Suricata's
+    // request/response split (dns-udp-unsolicited-response, dns-reversed-udp-1).
+    ("dns checks", 97.0),
+    ("flow checks", 99.0),
     // FIXME(seam): 6/7. A request line without a version followed by headers is read as HTTP/0.9
     // and its headers dropped (http-not09: no user agent).
     ("http checks", 85.0),
@@ -110,11 +100,7 @@ const SURICATA_FLOORS: &[(&str, f64)] = &[
 
 /// (field, minimum match rate in percent) for the tshark comparison.
 const TSHARK_ORACLE_FLOORS: &[(&str, f64)] = &[("frames (tshark_frames.tsv)", 99.5)];
-const TSHARK_LIVE_FLOORS: &[(&str, f64)] = &[
-    ("frames (tshark)", 99.0),
-    // FIXME(seam): 99/100; the query with an unassigned opcode (dns-invalid-opcode, above).
-    ("dns query names (tshark)", 98.0),
-];
+const TSHARK_LIVE_FLOORS: &[(&str, f64)] = &[("frames (tshark)", 99.0), ("dns query names (tshark)", 99.0)];
 
 // ---------------------------------------------------------------------------------------------
 // The three tests.
@@ -1356,6 +1342,8 @@ mod zeek {
         /// seam's sniffed body types (`gzip`, `html`, …); `None` for Zeek.
         request_body_type: Option<String>,
         response_body_type: Option<String>,
+        /// Whether the body-length columns exist (cut baselines drop them).
+        has_body_columns: bool,
     }
 
     fn zeek_http(row: Row<'_>) -> Option<(PairKey, Http)> {
@@ -1370,6 +1358,7 @@ mod zeek {
             response_body_len: row.count("response_body_len"),
             request_body_type: None,
             response_body_type: None,
+            has_body_columns: row.table.has("request_body_len"),
         };
         Some((row.pair_key()?.any_transport(), http))
     }
@@ -1386,6 +1375,7 @@ mod zeek {
             response_body_len: u64_at(v, "http.response.body.bytes"),
             request_body_type: str_at(v, "http.request.body.type").map(str::to_string),
             response_body_type: str_at(v, "http.response.body.type").map(str::to_string),
+            has_body_columns: true,
         };
         Some((PairKey::of_seam(v)?.any_transport(), http))
     }
@@ -1440,7 +1430,9 @@ mod zeek {
                     ("http.response_body_len", &z.response_body_len, &s.response_body_len, &s.response_body_type),
                 ];
                 for (field, zeek_len, seam_len, seam_type) in bodies {
-                    if compressed(seam_type) {
+                    if !z.has_body_columns {
+                        r.skip(format!("{field}: the baseline (a cut log) has no body-length column"), 1);
+                    } else if compressed(seam_type) {
                         r.skip(format!("{field}: compressed body (Zeek counts it decoded)"), 1);
                     } else {
                         r.compare(field, zeek_len, seam_len, at);

@@ -1,11 +1,12 @@
 //! Packet slicing: link layer → VLANs → IPv4/IPv6 (with extension headers) → TCP/UDP/ICMP, with
 //! etherparse doing the header work.
 //!
-//! Supported link types: Ethernet (1), raw IP (101, and 12/14 as some systems write it), IPv4
+//! Supported link types: Ethernet (1, including PPPoE sessions and MPLS label stacks), raw IP (101, and 12/14 as some systems write it), IPv4
 //! (228), IPv6 (229), Linux cooked v1 (113) and v2 (276), BSD NULL (0, host byte order) and LOOP
 //! (108). 802.1Q and QinQ tags are followed. Truncated packets (snaplen) still yield their
 //! headers: lengths come from the IP header, payload is what was captured.
 
+use crate::util::cursor::be16;
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -115,6 +116,11 @@ pub enum Decoded<'a> {
 pub fn decode(link: u32, data: &[u8]) -> Decoded<'_> {
     let sliced = match link {
         LINKTYPE_ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
+            Ok(s) if s.net.is_none() => match tunnelled_ip(data).map(LaxSlicedPacket::from_ip) {
+                Some(Ok(inner)) => inner,
+                Some(Err(_)) => return Decoded::Malformed("ip header invalid"),
+                None => s,
+            },
             Ok(s) => s,
             Err(_) => return Decoded::Malformed("ethernet header cut short"),
         },
@@ -158,6 +164,39 @@ pub fn decode(link: u32, data: &[u8]) -> Decoded<'_> {
     };
     from_sliced(&sliced)
 }
+
+/// The IP packet inside a PPPoE session frame (ether type 0x8864, PPP protocol 0x0021 IPv4 or
+/// 0x0057 IPv6) or behind an MPLS label stack (0x8847/0x8848), after any VLAN tags. At most
+/// [`MAX_MPLS_LABELS`] labels are followed.
+fn tunnelled_ip(frame: &[u8]) -> Option<&[u8]> {
+    let mut at = 12;
+    let mut ether_type = be16(frame, at)?;
+    at += 2;
+    while matches!(ether_type, 0x8100 | 0x88a8 | 0x9100) {
+        ether_type = be16(frame, at + 2)?;
+        at += 4;
+    }
+    match ether_type {
+        0x8864 => {
+            let ppp = be16(frame, at + 6)?;
+            matches!(ppp, 0x0021 | 0x0057).then(|| frame.get(at + 8..)).flatten()
+        }
+        0x8847 | 0x8848 => {
+            for _ in 0..MAX_MPLS_LABELS {
+                let label = frame.get(at..at + 4)?;
+                at += 4;
+                if label[2] & 1 != 0 {
+                    return frame.get(at..).filter(|ip| matches!(ip.first().map(|b| b >> 4), Some(4 | 6)));
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// MPLS labels followed before giving up on a stack.
+pub const MAX_MPLS_LABELS: usize = 16;
 
 fn from_sliced<'a>(s: &LaxSlicedPacket<'a>) -> Decoded<'a> {
     let vlan = s.vlan_ids().first().map(|v| v.value());

@@ -321,8 +321,9 @@ fn detect(prefix: &[u8], from_orig: bool, ended: bool) -> Verdict {
     if smb::looks_like_smb(prefix) {
         return Verdict::Match(Service::Smb);
     }
-    if looks_like_dns_tcp(prefix) {
-        return Verdict::Match(Service::Dns);
+    match dns_tcp_verdict(prefix, ended) {
+        Verdict::No => {}
+        v => return v,
     }
     if from_orig && prefix.first() == Some(&b'{') {
         if stratum::looks_like_stratum(prefix) {
@@ -355,7 +356,7 @@ fn plausible_dns(msg: &dns::DnsMessage) -> bool {
 
 fn looks_like_dns_datagram(payload: &[u8], dns_port: bool) -> bool {
     match dns::parse_message(payload) {
-        Ok(m) if dns_port => m.opcode <= 6 && (!m.questions.is_empty() || m.is_response),
+        Ok(m) if dns_port => !m.questions.is_empty() || m.is_response,
         Ok(m) => plausible_dns(&m),
         Err(_) => false,
     }
@@ -366,13 +367,35 @@ pub fn is_dns_port(port: u16) -> bool {
     matches!(port, 53 | 137 | 5353 | 5355)
 }
 
-fn looks_like_dns_tcp(prefix: &[u8]) -> bool {
+/// DNS over TCP from the first bytes: a complete plausible message, or — for messages longer
+/// than the detection window, such as TKEY or zone transfers — a plausible header and first
+/// question.
+fn dns_tcp_verdict(prefix: &[u8], ended: bool) -> Verdict {
     match dns::tcp_frame(prefix) {
-        dns::TcpFrame::Complete { msg_start, msg_len, .. } => prefix
-            .get(msg_start..msg_start + msg_len)
-            .and_then(|m| dns::parse_message(m).ok())
-            .is_some_and(|m| plausible_dns(&m)),
-        dns::TcpFrame::NeedMore { .. } => false,
+        dns::TcpFrame::Complete { msg_start, msg_len, .. } => {
+            match prefix.get(msg_start..msg_start + msg_len).and_then(|m| dns::parse_message(m).ok()) {
+                Some(m) if plausible_dns(&m) => Verdict::Match(Service::Dns),
+                _ => Verdict::No,
+            }
+        }
+        dns::TcpFrame::NeedMore { .. } => {
+            let start = prefix.get(2..).and_then(|m| dns::parse_message(m).ok());
+            let cut_short = dns::DnsAnomalies::TRUNCATED_MESSAGE | dns::DnsAnomalies::TRAILING_BYTES;
+            match start {
+                Some(m)
+                    if m.opcode <= 5
+                        && (1..=4).contains(&m.questions.len())
+                        && m.anomalies.0 & NOT_DNS & !cut_short == 0 =>
+                {
+                    if prefix.len() >= DETECT_BYTES || ended {
+                        Verdict::Match(Service::Dns)
+                    } else {
+                        Verdict::Maybe
+                    }
+                }
+                _ => Verdict::No,
+            }
+        }
     }
 }
 
@@ -387,7 +410,10 @@ impl DnsPairing {
     fn message(&mut self, _from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>) {
         let Ok(msg) = dns::parse_message(payload) else { return };
         let question = msg.questions.first();
-        let anomalies = msg.anomalies.names();
+        let mut anomalies = msg.anomalies.names();
+        if msg.opcode > 6 {
+            anomalies.push("unknown_opcode");
+        }
         if !msg.is_response {
             if self.pending.len() >= MAX_PENDING_DNS {
                 if let Some(old) = self.pending.pop_front() {
@@ -422,12 +448,15 @@ impl DnsPairing {
                 answers: Vec::new(),
                 ttls: Vec::new(),
                 response_at: None,
-                anomalies: Vec::new(),
+                // The query was not captured: no round-trip time can be known.
+                anomalies: vec!["response_only"],
             },
         };
         t.rcode = Some(msg.rcode);
-        t.answers = msg.answers.iter().map(|a| a.data.clone()).collect();
-        t.ttls = msg.answers.iter().map(|a| a.ttl).collect();
+        // TKEY and TSIG are transaction meta-records, not answers.
+        let answers = msg.answers.iter().filter(|a| !matches!(a.rtype, 249 | 250));
+        t.answers = answers.clone().map(|a| a.data.clone()).collect();
+        t.ttls = answers.map(|a| a.ttl).collect();
         t.response_at = Some(at);
         for a in anomalies {
             if !t.anomalies.contains(&a) {
@@ -461,6 +490,9 @@ impl DnsPairing {
 pub struct HttpState {
     streams: [http::HttpStream; 2],
     pending: VecDeque<(At, http::HttpRequest)>,
+    /// Responses that completed before their request did (a server may answer before the
+    /// request body ends, or the body is cut by the capture): paired when the request ends.
+    early: VecDeque<(At, http::HttpResponse)>,
     out: Vec<http::HttpMessage>,
 }
 
@@ -472,6 +504,7 @@ impl Default for HttpState {
                 http::HttpStream::new(http::Direction::Response),
             ],
             pending: VecDeque::new(),
+            early: VecDeque::new(),
             out: Vec::new(),
         }
     }
@@ -497,6 +530,16 @@ impl HttpState {
         for msg in std::mem::take(&mut self.out) {
             match msg {
                 http::HttpMessage::Request(req) => {
+                    if let Some((resp_at, resp)) = self.early.pop_front() {
+                        sink.records.push(AppRecord::Http(Box::new(HttpTransaction {
+                            // The transaction dates from the earlier of the request's end and its answer.
+                            at: if resp_at.ts < at.ts { resp_at } else { at },
+                            request: Some(req),
+                            response: Some(resp),
+                            response_at: Some(resp_at),
+                        })));
+                        continue;
+                    }
                     self.streams[RESP].expect_response_to(&req.method);
                     if self.pending.len() >= MAX_PENDING_HTTP {
                         if let Some((old_at, old)) = self.pending.pop_front() {
@@ -516,10 +559,17 @@ impl HttpState {
                     if (100..200).contains(&resp.status) && resp.status != 101 {
                         continue;
                     }
-                    let (req_at, request) = match self.pending.pop_front() {
-                        Some((a, r)) => (a, Some(r)),
-                        None => (at, None),
+                    let Some((req_at, request)) = self.pending.pop_front() else {
+                        if self.early.len() >= MAX_PENDING_HTTP {
+                            if let Some((a, r)) = self.early.pop_front() {
+                                sink.limits.http_pending_overflow += 1;
+                                sink.records.push(response_only(a, r));
+                            }
+                        }
+                        self.early.push_back((at, resp));
+                        continue;
                     };
+                    let request = Some(request);
                     sink.records.push(AppRecord::Http(Box::new(HttpTransaction {
                         at: req_at,
                         request,
@@ -544,7 +594,15 @@ impl HttpState {
                 response_at: None,
             })));
         }
+        for (a, resp) in self.early.drain(..) {
+            sink.records.push(response_only(a, resp));
+        }
     }
+}
+
+/// A response whose request was never seen.
+fn response_only(at: At, resp: http::HttpResponse) -> AppRecord {
+    AppRecord::Http(Box::new(HttpTransaction { at, request: None, response: Some(resp), response_at: Some(at) }))
 }
 
 /// TLS hellos of both directions.

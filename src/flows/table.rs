@@ -86,6 +86,8 @@ impl FlowOutput {
     /// `label`. Called once per capture, after shards are merged.
     pub fn report(&self, label: &str, diags: &mut Diagnostics) {
         let st = &self.stats;
+        let what = format!("{} frames without IP (ARP, LLDP, STP, …) counted, not decoded", st.non_ip);
+        diags.push_counted(label, None, DiagKind::Skipped, st.non_ip, what);
         for (link, n) in &st.unsupported_link {
             let what = format!("{n} packets with link type {link} not decoded");
             diags.push_counted(label, None, DiagKind::UnsupportedLinkType, *n, what);
@@ -156,8 +158,8 @@ struct Flow {
 const LIKELY_SERVER_PORTS: &[u16] = &[
     21, 22, 23, 25, 53, 67, 68, 69, 80, 81, 88, 110, 111, 123, 135, 137, 138, 139, 143, 161, 162, 389, 443, 445, 464,
     465, 502, 514, 563, 585, 587, 614, 631, 636, 853, 989, 990, 992, 993, 994, 995, 1080, 1194, 1723, 1812, 1813, 2049,
-    2152, 2811, 3128, 3306, 3389, 3478, 4789, 5060, 5061, 5222, 5223, 5269, 5353, 5355, 5432, 6379, 6666, 6667, 6668,
-    6669, 8000, 8080, 8443, 8888, 9001, 47808,
+    2152, 2811, 3128, 3306, 3389, 3478, 3544, 4789, 5060, 5061, 5222, 5223, 5269, 5353, 5355, 5432, 6379, 6666, 6667,
+    6668, 6669, 8000, 8080, 8443, 8888, 9001, 47808,
 ];
 
 fn likely_server(port: u16) -> bool {
@@ -270,7 +272,10 @@ impl FlowTable {
                 Segment { src_port, dst_port, tcp: None, icmp_v6: false, payload }
             }
             TransportView::Icmp { icmp_type, code, v6, payload } => {
-                Segment { src_port: u16::from(icmp_type), dst_port: u16::from(code), tcp: None, icmp_v6: v6, payload }
+                // Zeek's ICMP "ports": the type, and the counterpart type of a request/reply
+                // pair or the code of a one-way message.
+                let resp = icmp_counterpart(icmp_type, v6).unwrap_or(code);
+                Segment { src_port: u16::from(icmp_type), dst_port: u16::from(resp), tcp: None, icmp_v6: v6, payload }
             }
             TransportView::Other { payload } | TransportView::Fragment { payload } => {
                 Segment { src_port: 0, dst_port: 0, tcp: None, icmp_v6: false, payload }
@@ -375,11 +380,13 @@ impl FlowTable {
     fn new_flow(&mut self, ts: Timestamp, index: u64, ip: &IpPacket<'_>, seg: &Segment<'_>, src_is_lo: bool) -> Flow {
         let flip = match (ip.proto, seg.tcp) {
             (6, Some((_, _, flags, _))) => {
-                let clean_syn = flags & TCP_SYN != 0 && flags & TCP_ACK == 0;
-                if clean_syn || !likely_server(seg.src_port) {
+                if flags & TCP_SYN != 0 {
+                    // A SYN-ACK comes from the responder whatever the ports (Zeek's `^h`).
+                    flags & TCP_ACK != 0
+                } else if !likely_server(seg.src_port) {
                     false
                 } else if likely_server(seg.dst_port) {
-                    flags & TCP_SYN == 0 && seg.src_port < seg.dst_port
+                    seg.src_port < seg.dst_port
                 } else {
                     true
                 }

@@ -56,7 +56,7 @@ pub fn app_event(file: u32, app: &AppEvent) -> Event {
                 rcode_name: d.rcode.map(|r| dns::rcode_name(r).into_owned()),
                 answers: d.answers.clone(),
                 ttls: d.ttls.clone(),
-                rtt: d.response_at.map(|r| r.ts - d.at.ts),
+                rtt: d.response_at.filter(|_| !d.anomalies.contains(&"response_only")).map(|r| r.ts - d.at.ts),
                 response_seen: d.response_at.is_some(),
                 anomalies: d.anomalies.iter().map(|s| s.to_string()).collect(),
             }),
