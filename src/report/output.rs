@@ -1,5 +1,6 @@
 //! Where output goes: stdout, or a file written atomically (a temporary file in the same
-//! directory renamed into place, so an interrupt never leaves half a report).
+//! directory renamed into place, so an interrupt never leaves half a report). Output is
+//! streamed: rows are written as they are rendered, never collected into one buffer.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,14 +15,18 @@ pub enum ReportError {
     Frame { what: &'static str, source: polars::error::PolarsError },
     #[error("format {format} is not available for {what}")]
     Unsupported { format: &'static str, what: &'static str },
-    #[error("refusing to write binary {format} to a terminal; use -o FILE")]
-    BinaryToTerminal { format: &'static str },
 }
 
 impl ReportError {
     /// A closed pipe (`seam … | head`) is not a failure.
     pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, ReportError::Write { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+        match self {
+            ReportError::Write { source, .. } => source.kind() == io::ErrorKind::BrokenPipe,
+            ReportError::Frame { source: polars::error::PolarsError::IO { error, .. }, .. } => {
+                error.kind() == io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
     }
 }
 
@@ -40,34 +45,66 @@ impl Destination {
         }
     }
 
-    /// Writes `bytes` to the destination (atomically for files).
-    pub fn write_all(&self, bytes: &[u8]) -> Result<(), ReportError> {
+    /// Opens the destination for streaming; [`Output::commit`] makes a file appear.
+    pub fn open(&self) -> Result<Output, ReportError> {
         match self {
-            Destination::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(bytes)
-                    .and_then(|_| out.flush())
-                    .map_err(|source| ReportError::Write { path: "stdout".into(), source })
+            Destination::Stdout => Ok(Output {
+                writer: BufWriter::with_capacity(1 << 16, Box::new(io::stdout())),
+                label: "stdout".into(),
+                rename: None,
+            }),
+            Destination::File(path) => {
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+                let tmp = dir.join(format!(".{name}.seam-tmp.{}", std::process::id()));
+                let file = File::create(&tmp)
+                    .map_err(|source| ReportError::Write { path: tmp.display().to_string(), source })?;
+                Ok(Output {
+                    writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
+                    label: path.display().to_string(),
+                    rename: Some((tmp, path.clone())),
+                })
             }
-            Destination::File(path) => write_atomic(path, bytes),
         }
+    }
+
+    /// Writes `bytes` as the whole output.
+    pub fn write_all(&self, bytes: &[u8]) -> Result<(), ReportError> {
+        let mut out = self.open()?;
+        out.writer.write_all(bytes).map_err(|e| out.error(e))?;
+        out.commit()
     }
 }
 
-/// Writes a file by way of a temporary sibling and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let err = |source| ReportError::Write { path: path.display().to_string(), source };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.seam-tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        w.write_all(bytes)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// An open output: a buffered writer, and for files the rename that publishes it.
+pub struct Output {
+    pub writer: BufWriter<Box<dyn Write>>,
+    label: String,
+    rename: Option<(PathBuf, PathBuf)>,
+}
+
+impl Output {
+    /// Wraps an I/O error with the destination's name.
+    pub fn error(&self, source: io::Error) -> ReportError {
+        ReportError::Write { path: self.label.clone(), source }
     }
-    result.map_err(err)
+
+    /// Flushes and, for a file, moves it into place.
+    pub fn commit(mut self) -> Result<(), ReportError> {
+        self.writer.flush().map_err(|e| self.error(e))?;
+        if let Some((tmp, path)) = self.rename.take() {
+            std::fs::rename(&tmp, &path).map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    /// An output dropped without [`Output::commit`] (an error, an interrupt unwinding) leaves
+    /// no partial file behind.
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = self.rename.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }

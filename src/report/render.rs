@@ -1,19 +1,24 @@
 //! Formats. Every subcommand's output is a list of rows described by a column registry; the
-//! same rows render as a terminal table, one JSON document, JSON Lines, CSV or Parquet.
+//! same rows render as a terminal table, one JSON document, JSON Lines, CSV or Parquet, and
+//! are streamed to the output as they are rendered.
 //!
-//! JSON document shape: `{"schema": "<name>/<version>", "<records>": [...], "diagnostics": {...}}`.
-//! JSON Lines: one row object per line, nothing else. CSV: flat dotted column names, lists joined
-//! with `;`. Parquet: typed columns, timestamps `Datetime(ns, UTC)`.
+//! JSON document shape: `{"schema": "<name>/<version>", "<records>": [...], "diagnostics": {...}}`
+//! with one row per line. JSON Lines: one row object per line, nothing else. Rows nest dotted
+//! column names (`source.ip` → `{"source":{"ip":…}}`) with keys in sorted order and nulls left
+//! out. CSV: flat dotted column names, lists joined with `;`. Parquet: typed columns,
+//! timestamps `Datetime(ns, UTC)`.
 
-use super::output::ReportError;
+use super::output::{Output, ReportError};
 use crate::diag::Diagnostics;
 use crate::timeline::frame::{self, Lists};
-use crate::timeline::schema::{row_flat_json, row_json, timestamp_desc, Column};
+use crate::timeline::schema::{timestamp_desc, Column, Value};
 use crate::timeline::RowCtx;
 use crate::util::escape::terminal_safe;
 use comfy_table::{presets, ContentArrangement, Table};
 use polars::prelude::*;
 use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::io::Write;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,40 +64,55 @@ pub struct Rendered<'a, T> {
     /// Columns shown in a terminal table.
     pub table_cols: &'a [&'static str],
     pub diagnostics: Option<&'a Diagnostics>,
-    /// Timestamp and kind of a row, for Timesketch output.
+    /// Timestamp, kind and message of a row, for Timesketch output.
     pub timesketch: Option<TimesketchFn<T>>,
     /// Terminal width for tables.
     pub width: u16,
 }
 
-/// Renders rows in the given format to bytes.
-pub fn render<T>(r: &Rendered<'_, T>, format: Format) -> Result<Vec<u8>, ReportError> {
+/// Renders rows in the given format into `out`.
+pub fn render<T>(r: &Rendered<'_, T>, format: Format, out: &mut Output) -> Result<(), ReportError> {
+    let frame_err = |what| move |source| ReportError::Frame { what, source };
     match format {
-        Format::Table => Ok(table(r).into_bytes()),
-        Format::Json => {
-            let rows: Vec<Json> = r.rows.iter().map(|row| row_json(row, r.cols, r.ctx)).collect();
-            let mut doc = serde_json::Map::new();
-            doc.insert("schema".into(), Json::String(r.schema.into()));
-            doc.insert(r.key.into(), Json::Array(rows));
-            if let Some(d) = r.diagnostics {
-                doc.insert("diagnostics".into(), diagnostics_json(d));
-            }
-            let mut out = serde_json::to_vec_pretty(&Json::Object(doc)).unwrap_or_default();
-            out.push(b'\n');
-            Ok(out)
+        Format::Table => {
+            let text = table(r);
+            out.writer.write_all(text.as_bytes()).map_err(|e| out.error(e))
         }
-        Format::Jsonl => {
-            let mut out = Vec::new();
-            for row in r.rows {
-                out.extend_from_slice(row_json(row, r.cols, r.ctx).to_string().as_bytes());
-                out.push(b'\n');
+        Format::Json | Format::Jsonl => {
+            let layout = JsonLayout::new(r.cols);
+            let mut values = Vec::with_capacity(r.cols.len());
+            let mut line = Vec::with_capacity(1024);
+            if format == Format::Json {
+                let head = format!("{{\"schema\":{},\"{}\":[\n", Json::String(r.schema.into()), r.key);
+                out.writer.write_all(head.as_bytes()).map_err(|e| out.error(e))?;
             }
-            Ok(out)
+            for (i, row) in r.rows.iter().enumerate() {
+                values.clear();
+                values.extend(r.cols.iter().map(|c| (c.get)(row, r.ctx)));
+                line.clear();
+                if format == Format::Json && i > 0 {
+                    line.extend_from_slice(b",\n");
+                }
+                layout.write(&values, &mut line);
+                if format == Format::Jsonl {
+                    line.push(b'\n');
+                }
+                out.writer.write_all(&line).map_err(|e| out.error(e))?;
+            }
+            if format == Format::Json {
+                let diags = r.diagnostics.map(diagnostics_json).unwrap_or(Json::Null);
+                let tail = format!("\n],\"diagnostics\":{diags}}}\n");
+                out.writer.write_all(tail.as_bytes()).map_err(|e| out.error(e))?;
+            }
+            Ok(())
         }
         Format::Timesketch => {
-            let mut out = Vec::new();
             for row in r.rows {
-                let mut obj = row_flat_json(row, r.cols, r.ctx);
+                let mut obj: serde_json::Map<String, Json> = r
+                    .cols
+                    .iter()
+                    .filter_map(|c| (c.get)(row, r.ctx).to_json().map(|v| (c.name.to_string(), v)))
+                    .collect();
                 if let Some(f) = r.timesketch {
                     let (ts, kind, message) = f(row);
                     obj.insert("message".into(), Json::String(message));
@@ -100,30 +120,23 @@ pub fn render<T>(r: &Rendered<'_, T>, format: Format) -> Result<Vec<u8>, ReportE
                     obj.insert("timestamp".into(), Json::from(ts.div_euclid(1000)));
                     obj.insert("timestamp_desc".into(), Json::String(timestamp_desc(kind).into()));
                 }
-                out.extend_from_slice(Json::Object(obj).to_string().as_bytes());
-                out.push(b'\n');
+                let mut line = Json::Object(obj).to_string().into_bytes();
+                line.push(b'\n');
+                out.writer.write_all(&line).map_err(|e| out.error(e))?;
             }
-            Ok(out)
+            Ok(())
         }
         Format::Csv => {
-            let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Joined)
-                .map_err(|source| ReportError::Frame { what: "csv", source })?;
-            let mut out = Vec::new();
-            CsvWriter::new(&mut out)
-                .include_header(true)
-                .finish(&mut df)
-                .map_err(|source| ReportError::Frame { what: "csv", source })?;
-            Ok(out)
+            let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Joined).map_err(frame_err("csv"))?;
+            CsvWriter::new(&mut out.writer).include_header(true).finish(&mut df).map_err(frame_err("csv"))
         }
         Format::Parquet => {
-            let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Native)
-                .map_err(|source| ReportError::Frame { what: "parquet", source })?;
-            let mut out = Vec::new();
-            ParquetWriter::new(&mut out)
+            let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Native).map_err(frame_err("parquet"))?;
+            ParquetWriter::new(&mut out.writer)
                 .with_compression(ParquetCompression::Zstd(None))
                 .finish(&mut df)
-                .map_err(|source| ReportError::Frame { what: "parquet", source })?;
-            Ok(out)
+                .map(|_| ())
+                .map_err(frame_err("parquet"))
         }
     }
 }
@@ -131,6 +144,105 @@ pub fn render<T>(r: &Rendered<'_, T>, format: Format) -> Result<Vec<u8>, ReportE
 /// Diagnostics as JSON: per file, per kind, count and first examples.
 pub fn diagnostics_json(d: &Diagnostics) -> Json {
     serde_json::to_value(&d.by_file).unwrap_or(Json::Null)
+}
+
+/// The nesting of a column registry's dotted names, computed once per table, so that each row
+/// is written straight to bytes in sorted-key order without building a JSON tree.
+struct JsonLayout {
+    root: Vec<Node>,
+}
+
+enum Node {
+    Leaf { key: String, col: usize },
+    Group { key: String, children: Vec<Node> },
+}
+
+#[derive(Default)]
+struct Tree {
+    leaf: Option<usize>,
+    children: BTreeMap<String, Tree>,
+}
+
+impl JsonLayout {
+    fn new<T>(cols: &[Column<T>]) -> Self {
+        let mut tree = Tree::default();
+        for (i, c) in cols.iter().enumerate() {
+            let parts: Vec<&str> = if c.name.starts_with('@') { vec![c.name] } else { c.name.split('.').collect() };
+            let mut node = &mut tree;
+            for p in parts {
+                node = node.children.entry(p.to_string()).or_default();
+            }
+            node.leaf = Some(i);
+        }
+        JsonLayout { root: Self::nodes(tree) }
+    }
+
+    fn nodes(tree: Tree) -> Vec<Node> {
+        let mut out = Vec::new();
+        for (key, sub) in tree.children {
+            match (sub.leaf, sub.children.is_empty()) {
+                (Some(col), true) => out.push(Node::Leaf { key, col }),
+                (leaf, _) => {
+                    // A name that is both a value and a group keeps the value under `value`.
+                    let mut children = Self::nodes(Tree { leaf: None, children: sub.children });
+                    if let Some(col) = leaf {
+                        children.push(Node::Leaf { key: "value".into(), col });
+                        children.sort_by(|a, b| a.key().cmp(b.key()));
+                    }
+                    out.push(Node::Group { key, children });
+                }
+            }
+        }
+        out
+    }
+
+    fn write(&self, values: &[Value], out: &mut Vec<u8>) {
+        write_object(&self.root, values, out);
+    }
+}
+
+impl Node {
+    fn key(&self) -> &str {
+        match self {
+            Node::Leaf { key, .. } | Node::Group { key, .. } => key,
+        }
+    }
+
+    fn present(&self, values: &[Value]) -> bool {
+        match self {
+            Node::Leaf { col, .. } => values.get(*col).and_then(Value::to_json_ref).is_some(),
+            Node::Group { children, .. } => children.iter().any(|c| c.present(values)),
+        }
+    }
+}
+
+fn write_object(nodes: &[Node], values: &[Value], out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut first = true;
+    for node in nodes {
+        if !node.present(values) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(node.key(), out);
+        out.push(b':');
+        match node {
+            Node::Leaf { col, .. } => {
+                if let Some(v) = values.get(*col) {
+                    v.write_json(out);
+                }
+            }
+            Node::Group { children, .. } => write_object(children, values, out),
+        }
+    }
+    out.push(b'}');
+}
+
+fn write_str(s: &str, out: &mut Vec<u8>) {
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 fn table<T>(r: &Rendered<'_, T>) -> String {

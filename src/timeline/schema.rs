@@ -102,6 +102,31 @@ impl Value {
         }
     }
 
+    /// Whether the value appears in JSON output (nulls and empty lists do not).
+    pub fn to_json_ref(&self) -> Option<&Self> {
+        match self {
+            Value::Null => None,
+            Value::List(items) if items.is_empty() => None,
+            Value::Float(f) if !f.is_finite() => None,
+            other => Some(other),
+        }
+    }
+
+    /// Appends the value as JSON text (callers skip values [`Value::to_json_ref`] rejects).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let _ = match self {
+            Value::Null => write!(out, "null"),
+            Value::Time(t) => serde_json::to_writer(&mut *out, &rfc3339(*t)).map_err(std::io::Error::other),
+            Value::Int(n) => write!(out, "{n}"),
+            Value::UInt(n) => write!(out, "{n}"),
+            Value::Float(f) => serde_json::to_writer(&mut *out, f).map_err(std::io::Error::other),
+            Value::Bool(b) => write!(out, "{b}"),
+            Value::Str(s) => serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other),
+            Value::List(items) => serde_json::to_writer(&mut *out, items).map_err(std::io::Error::other),
+        };
+    }
+
     pub fn to_json(&self) -> Option<Json> {
         match self {
             Value::Null => None,
