@@ -5,7 +5,7 @@
 //!
 //! 1. Generates, once, two classic pcap (µs) captures into `SEAM_BENCH_DIR` (default
 //!    `<target dir>/bench-data`), deterministically from a fixed seed, streaming to disk:
-//!    - **mixed**: `SEAM_BENCH_SIZE` bytes (default 2 GiB), ~650-byte frames on average, IPv4 and
+//!    - **mixed**: `SEAM_BENCH_SIZE` bytes (default 2 GiB), ~630-byte frames on average, IPv4 and
 //!      IPv6, some 802.1Q-tagged hosts, ~100 k flows per GiB over three hours: DNS over UDP,
 //!      HTTP/1.1 with keep-alive, TLS 1.3 and 1.2 handshakes then opaque records, SSH banners
 //!      with interactive sessions and copies, Stratum, NTP, syslog, ICMP echo, refused and
@@ -15,16 +15,20 @@
 //!    - **small**: `SEAM_BENCH_SMALL_SIZE` bytes (default half of the mixed size, ≥ 10 M packets
 //!      at the default), ~75-byte frames: SYN/ACK-heavy short connections, refused and
 //!      unanswered SYNs, keep-alive and telemetry flows with tiny payloads, small DNS and NTP.
+//!
 //!    The generator is independent of seam: frames are built with etherparse's `PacketBuilder`.
 //! 2. Warms the page cache (one read of each file, which also counts its packets), checks that
 //!    seam reads the file (one untimed run whose flow lines are counted), then times each tool
 //!    under `/usr/bin/time -v` (wall clock and "Maximum resident set size"):
-//!    `seam flows FILE --format jsonl -o /dev/null`, the same with `--no-app`,
-//!    `tcpdump -r FILE -w /dev/null` (copies records, decodes nothing) and
+//!    `seam flows FILE --format jsonl > /dev/null` (stdout, not `-o /dev/null`: seam writes `-o`
+//!    files through a temporary file renamed into place, which would replace /dev/null), the
+//!    same with `--no-app`,
+//!    `tcpdump -r FILE -w /dev/null` (copies records, decodes nothing; `-Z root` when run as
+//!    root, or tcpdump chowns /dev/null to its own user) and
 //!    `tshark -q -z conv,tcp -r FILE`. tshark dissects every layer and would take a very long
-//!    time on the whole file, so it runs on a prefix (`SEAM_BENCH_TSHARK_SIZE`, default 100 MB,
-//!    cut by this program at a record boundary) with a time limit, and seam runs on the same
-//!    prefix so the seam/tshark ratio compares like with like.
+//!    time on the whole file, so it runs on a prefix (`SEAM_BENCH_TSHARK_SIZE`, default 100 MB
+//!    but at most a quarter of the file, cut by this program at a record boundary) with a time
+//!    limit, and seam runs on the same prefix so the seam/tshark ratio compares like with like.
 //! 3. Prints one table (tool, file, MB/s, packets/s, wall s, peak RSS MB), the seam/tcpdump and
 //!    seam/tshark throughput ratios, and the issue's targets.
 //!
@@ -71,6 +75,7 @@ fn main() {
 
 fn run(wanted: &[&str]) -> io::Result<()> {
     let cfg = BenchConfig::from_env()?;
+    check_dev_null()?;
     fs::create_dir_all(&cfg.dir)?;
     println!("capture benchmark: data in {}", cfg.dir.display());
     let seam = PathBuf::from(env!("CARGO_BIN_EXE_seam"));
@@ -88,9 +93,17 @@ fn run(wanted: &[&str]) -> io::Result<()> {
         captures.push(prepare_capture(&cfg, profile, size)?);
     }
 
+    if std::env::var_os("SEAM_BENCH_GENERATE_ONLY").is_some() {
+        return Ok(());
+    }
     let mut rows: Vec<Row> = Vec::new();
     for cap in &mut captures {
         println!("\n== {} ({}) ==", cap.label, cap.path.display());
+        if let Ok(load) = fs::read_to_string("/proc/loadavg") {
+            // Other work on the machine skews every number below; say how busy it was.
+            let load: Vec<&str> = load.split_whitespace().take(3).collect();
+            println!("  load average before the runs: {} ({} CPUs)", load.join(" "), cpus());
+        }
         let info = warm_and_count(&cap.path)?;
         println!("  {} packets, {:.1} MB, page cache warmed in {:.1} s", info.packets, mb(info.bytes), info.secs);
         seam_sanity(&seam, &cap.path, cap.generated_flows);
@@ -100,24 +113,34 @@ fn run(wanted: &[&str]) -> io::Result<()> {
         let seam_s = seam.display().to_string();
         let path_s = cap.path.display().to_string();
         let threads: Vec<String> = cfg.threads.iter().flat_map(|t| ["--threads".to_string(), t.clone()]).collect();
+        // The JSONL goes to stdout, which `run_once` connects to /dev/null. Not `-o /dev/null`:
+        // seam writes `-o` files atomically (a temporary sibling renamed into place), which for
+        // /dev/null would replace the device node when run as root.
         let mut seam_args = vec![seam_s.clone(), "flows".into(), path_s.clone(), "--format".into(), "jsonl".into()];
-        seam_args.extend(["-o".into(), "/dev/null".into()]);
         seam_args.extend(threads.iter().cloned());
         let mut seam_noapp = seam_args.clone();
         seam_noapp.push("--no-app".into());
         rows.push(measure(&tools, "seam flows", &file, Some(seam_args), cfg.runs, None));
         rows.push(measure(&tools, "seam flows --no-app", &file, Some(seam_noapp), cfg.runs, None));
-        let tcpdump = tools
-            .tcpdump
-            .as_ref()
-            .map(|t| vec![t.display().to_string(), "-r".into(), path_s.clone(), "-w".into(), "/dev/null".into()]);
+        let tcpdump = tools.tcpdump.as_ref().map(|t| {
+            let mut argv = vec![t.display().to_string()];
+            if running_as_root() {
+                // As root, tcpdump switches to its own user and chowns the -w file to it —
+                // /dev/null included. Staying root leaves /dev/null alone.
+                argv.extend(["-Z".into(), "root".into()]);
+            }
+            argv.extend(["-r".into(), path_s.clone(), "-w".into(), "/dev/null".into()]);
+            argv
+        });
         rows.push(measure(&tools, "tcpdump -w /dev/null", &file, tcpdump, cfg.runs, None));
 
         // tshark, and seam for comparison, on a prefix of the same file.
-        let prefix_path = cap.path.with_extension(format!("prefix{}.pcap", cfg.tshark_prefix));
-        let prefix_info = if info.bytes > cfg.tshark_prefix {
+        // Explicit size, or 100 MB but at most a quarter of the file (quick runs stay quick).
+        let limit = cfg.tshark_prefix.unwrap_or(DEFAULT_TSHARK_PREFIX.min(info.bytes / 4));
+        let prefix_path = cap.path.with_extension(format!("prefix{limit}.pcap"));
+        let prefix_info = if info.bytes > limit {
             if !prefix_path.exists() {
-                write_prefix(&cap.path, &prefix_path, cfg.tshark_prefix)?;
+                write_prefix(&cap.path, &prefix_path, limit)?;
             }
             let p = warm_and_count(&prefix_path)?;
             FileInfo {
@@ -135,11 +158,11 @@ fn run(wanted: &[&str]) -> io::Result<()> {
         });
         if prefix_info.path != file.path {
             let mut seam_pre = vec![seam_s.clone(), "flows".into(), pre_s.clone(), "--format".into(), "jsonl".into()];
-            seam_pre.extend(["-o".into(), "/dev/null".into()]);
             seam_pre.extend(threads.iter().cloned());
             rows.push(measure(&tools, "seam flows", &prefix_info, Some(seam_pre), cfg.runs, None));
         }
         rows.push(measure(&tools, "tshark -z conv,tcp", &prefix_info, tshark, 1, Some(cfg.tshark_timeout)));
+        check_dev_null()?;
         cap.tshark_label = prefix_info.label.clone();
     }
 
@@ -154,7 +177,8 @@ struct BenchConfig {
     dir: PathBuf,
     mixed_size: u64,
     small_size: u64,
-    tshark_prefix: u64,
+    /// `None`: the default rule (100 MB, at most a quarter of the file).
+    tshark_prefix: Option<u64>,
     tshark_timeout: Duration,
     runs: usize,
     threads: Option<String>,
@@ -177,7 +201,7 @@ impl BenchConfig {
             None if mixed_size == DEFAULT_MIXED_SIZE => (mixed_size / 2).max(MIN_SMALL_PACKETS_DEFAULT * 91),
             None => mixed_size / 2,
         };
-        let tshark_prefix = size_var("SEAM_BENCH_TSHARK_SIZE")?.unwrap_or(DEFAULT_TSHARK_PREFIX);
+        let tshark_prefix = size_var("SEAM_BENCH_TSHARK_SIZE")?;
         let tshark_timeout = Duration::from_secs(match std::env::var("SEAM_BENCH_TSHARK_TIMEOUT") {
             Ok(v) => v.trim_end_matches('s').parse().map_err(|_| invalid("SEAM_BENCH_TSHARK_TIMEOUT", &v))?,
             Err(_) => DEFAULT_TSHARK_TIMEOUT_S,
@@ -222,7 +246,29 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     let n: f64 = num.trim().parse().ok()?;
-    (n.is_finite() && n > 0.0).then(|| (n * mult as f64) as u64)
+    (n.is_finite() && n > 0.0).then_some((n * mult as f64) as u64)
+}
+
+/// The tools write to /dev/null; if it has been replaced by a regular file (as an atomic
+/// rename onto it does), every "write" lands in memory and the numbers are wrong.
+fn check_dev_null() -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    if fs::metadata("/dev/null")?.file_type().is_char_device() {
+        Ok(())
+    } else {
+        Err(io::Error::other("/dev/null is not a character device; restore it (mknod -m 666 /dev/null c 1 3)"))
+    }
+}
+
+/// Whether the effective user id is 0 (from /proc/self/status: "Uid: real effective …").
+fn running_as_root() -> bool {
+    fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines().any(|l| l.strip_prefix("Uid:").and_then(|ids| ids.split_whitespace().nth(1)) == Some("0"))
+    })
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -385,18 +431,25 @@ fn seam_sanity(seam: &Path, file: &Path, generated: Option<u64>) {
         }
     };
     let mut lines = 0u64;
+    // Flows per application protocol seam recognised (`network.protocol`).
+    let mut protocols: Vec<(String, u64)> = Vec::new();
     if let Some(out) = child.stdout.take() {
         let mut r = BufReader::with_capacity(1 << 20, out);
-        loop {
-            let buf = match r.fill_buf() {
-                Ok([]) | Err(_) => break,
-                Ok(b) => b,
-            };
-            lines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
-            let n = buf.len();
-            r.consume(n);
+        let mut line = Vec::new();
+        while matches!(r.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            lines += 1;
+            let text = String::from_utf8_lossy(&line);
+            let proto =
+                text.split_once("\"protocol\":\"").and_then(|(_, rest)| rest.split_once('"')).map_or("-", |(p, _)| p);
+            match protocols.iter_mut().find(|(p, _)| p == proto) {
+                Some((_, n)) => *n += 1,
+                None => protocols.push((proto.to_string(), 1)),
+            }
+            line.clear();
         }
     }
+    protocols.sort_by_key(|p| std::cmp::Reverse(p.1));
+    let protocols: Vec<String> = protocols.iter().map(|(p, n)| format!("{p} {n}")).collect();
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
@@ -407,6 +460,7 @@ fn seam_sanity(seam: &Path, file: &Path, generated: Option<u64>) {
         Ok(s) if s.success() => {
             let expect = generated.map(|g| format!(" (generator started {g})")).unwrap_or_default();
             println!("  seam check: {lines} flow records{expect}, untimed warm-up run {secs:.1} s");
+            println!("  seam check: flows by network.protocol: {}", protocols.join(", "));
         }
         Ok(s) => println!("  seam check: exit {s}: {}", last_line(&err)),
         Err(e) => println!("  seam check: {e}"),
@@ -766,7 +820,8 @@ const PUBLIC_FIRST_OCTETS: &[u8] = &[
 fn domain(rng: &mut Rng) -> String {
     let mut word = String::new();
     for _ in 0..rng.range(2, 4) {
-        word.push_str(*rng.pick(SYLLABLES));
+        let syllable: &&str = rng.pick(SYLLABLES);
+        word.push_str(syllable);
     }
     format!("{}.{word}.{}", rng.pick(SUBDOMAINS), rng.pick(TLDS))
 }
@@ -805,7 +860,7 @@ impl World {
                 ];
                 let v6 = rng.chance(0.45).then(|| {
                     let mut a = [0u8; 16];
-                    a[..4].copy_from_slice(&[0x2a, 0x00 + rng.below(8) as u8, 0x14, 0x50 + rng.below(16) as u8]);
+                    a[..4].copy_from_slice(&[0x2a, rng.below(8) as u8, 0x14, 0x50 + rng.below(16) as u8]);
                     a[4..].copy_from_slice(&rng.bytes::<12>());
                     a
                 });
@@ -935,6 +990,8 @@ struct Script {
     nxt: [u32; 2],
     steps: Vec<Step>,
     retransmit_p: f64,
+    /// The receiver ACKs every this many full segments (2 by the RFC; more with GRO/LRO).
+    ack_every: u32,
 }
 
 impl Script {
@@ -946,6 +1003,7 @@ impl Script {
             nxt: [0; 2],
             steps: Vec::new(),
             retransmit_p: 0.002,
+            ack_every: *rng.pick(&[2, 3, 4, 4, 6, 8]),
         }
     }
 
@@ -1009,7 +1067,7 @@ impl Script {
                 in_flight += 1;
                 segs += 1;
                 self.wait((self.seg_gap * n as u64 / 1460).max(5));
-                if segs % 2 == 0 || last {
+                if segs % self.ack_every == 0 || last {
                     if dir == S {
                         self.wait(rng.range(10, 60));
                         self.tcp(C, ACK, Vec::new());
@@ -1098,9 +1156,8 @@ const CONTENT_TYPES: &[&str] = &[
     "application/javascript",
     "text/css",
     "image/jpeg",
-    "image/png",
     "application/octet-stream",
-    "application/pkix-crl",
+    "application/octet-stream",
 ];
 
 fn http_request(rng: &mut Rng, pool: &Pool, host: &str) -> Vec<u8> {
@@ -1116,6 +1173,7 @@ fn http_request(rng: &mut Rng, pool: &Pool, host: &str) -> Vec<u8> {
     };
     let ua = rng.pick(USER_AGENTS);
     let post = rng.chance(0.12);
+    let path = if post { format!("/api/v1/upload?id={:08x}", rng.next() as u32) } else { path };
     let mut req = format!(
         "{} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {ua}\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: keep-alive\r\n",
         if post { "POST" } else { "GET" }
@@ -1166,18 +1224,14 @@ fn http_response(rng: &mut Rng, pool: &Pool, body_len: usize) -> Vec<u8> {
 /// Size of an object transferred over a short flow: most small, a tail of large ones.
 fn object_size(rng: &mut Rng) -> usize {
     match rng.below(100) {
-        0..=84 => rng.log_uniform(150.0, 5_000.0) as usize,
-        85..=98 => rng.log_uniform(5_000.0, 50_000.0) as usize,
-        _ => rng.log_uniform(50_000.0, 1_000_000.0) as usize,
+        0..=84 => rng.log_uniform(150.0, 4_000.0) as usize,
+        85..=98 => rng.log_uniform(4_000.0, 40_000.0) as usize,
+        _ => rng.log_uniform(40_000.0, 800_000.0) as usize,
     }
 }
 
 fn put_u16(v: &mut Vec<u8>, x: u16) {
     v.extend_from_slice(&x.to_be_bytes());
-}
-
-fn put_u24(v: &mut Vec<u8>, x: usize) {
-    v.extend_from_slice(&(x as u32).to_be_bytes()[1..]);
 }
 
 /// Appends `len` placeholder bytes and returns where they start; `patch_len` fills them in.
@@ -1301,13 +1355,13 @@ fn client_hello(rng: &mut Rng, sni: &str) -> Vec<u8> {
     tls_record(0x16, 0x0301, &h)
 }
 
-/// ServerHello (TLS 1.3 via supported_versions, or plain 1.2).
-fn server_hello(rng: &mut Rng, tls13: bool) -> Vec<u8> {
+/// ServerHello (TLS 1.3 via supported_versions, or plain 1.2) echoing the client's session id.
+fn server_hello(rng: &mut Rng, tls13: bool, session_id: &[u8]) -> Vec<u8> {
     let mut h = vec![0x02, 0, 0, 0];
     put_u16(&mut h, 0x0303);
     h.extend_from_slice(&rng.bytes::<32>());
-    h.push(32);
-    h.extend_from_slice(&rng.bytes::<32>());
+    h.push(session_id.len() as u8);
+    h.extend_from_slice(session_id);
     put_u16(&mut h, if tls13 { 0x1301 } else { *rng.pick(&[0xc02f, 0xc030, 0xc02b]) });
     h.push(0);
     let ext_slot = len_slot(&mut h, 2);
@@ -1421,6 +1475,78 @@ const SSH_SERVERS: &[&str] = &[
     "SSH-2.0-dropbear_2022.83",
 ];
 
+const SSH_KEX_CLIENT: &[&str] = &[
+    "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,sntrup761x25519-sha512@openssh.com,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256,ext-info-c,kex-strict-c-v00@openssh.com",
+    "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
+    "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+    "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+    "none,zlib@openssh.com,zlib",
+];
+const SSH_KEX_SERVER: &[&str] = &[
+    "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256,kex-strict-s-v00@openssh.com",
+    "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519",
+    "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+    "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+    "none,zlib@openssh.com",
+];
+
+fn put_ssh_string(v: &mut Vec<u8>, s: &[u8]) {
+    v.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    v.extend_from_slice(s);
+}
+
+/// An unencrypted SSH binary packet (RFC 4253 §6): length, padding length, payload, padding to
+/// a multiple of 8 bytes.
+fn ssh_cleartext(rng: &mut Rng, payload: &[u8]) -> Vec<u8> {
+    let mut pad = 8 - (payload.len() + 5) % 8;
+    if pad < 4 {
+        pad += 8;
+    }
+    let mut p = Vec::with_capacity(payload.len() + pad + 5);
+    p.extend_from_slice(&((payload.len() + pad + 1) as u32).to_be_bytes());
+    p.push(pad as u8);
+    p.extend_from_slice(payload);
+    for _ in 0..pad {
+        p.push(rng.next() as u8);
+    }
+    p
+}
+
+/// SSH_MSG_KEXINIT with OpenSSH's algorithm lists.
+fn ssh_kexinit(rng: &mut Rng, client: bool) -> Vec<u8> {
+    let lists = if client { SSH_KEX_CLIENT } else { SSH_KEX_SERVER };
+    let mut m = vec![20];
+    m.extend_from_slice(&rng.bytes::<16>());
+    // kex, host key, then cipher, MAC and compression for each direction, then two languages.
+    for name in [lists[0], lists[1], lists[2], lists[2], lists[3], lists[3], lists[4], lists[4], "", ""] {
+        put_ssh_string(&mut m, name.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 0, 0, 0]);
+    ssh_cleartext(rng, &m)
+}
+
+/// SSH_MSG_KEX_ECDH_INIT with a curve25519 public key.
+fn ssh_kex_init(rng: &mut Rng) -> Vec<u8> {
+    let mut m = vec![30];
+    put_ssh_string(&mut m, &rng.bytes::<32>());
+    ssh_cleartext(rng, &m)
+}
+
+/// SSH_MSG_KEX_ECDH_REPLY: ed25519 host key, the server's public key, the signature.
+fn ssh_kex_reply(rng: &mut Rng) -> Vec<u8> {
+    let mut key = Vec::new();
+    put_ssh_string(&mut key, b"ssh-ed25519");
+    put_ssh_string(&mut key, &rng.bytes::<32>());
+    let mut sig = Vec::new();
+    put_ssh_string(&mut sig, b"ssh-ed25519");
+    put_ssh_string(&mut sig, &rng.bytes::<64>());
+    let mut m = vec![31];
+    put_ssh_string(&mut m, &key);
+    put_ssh_string(&mut m, &rng.bytes::<32>());
+    put_ssh_string(&mut m, &sig);
+    ssh_cleartext(rng, &m)
+}
+
 /// An SSH binary packet of `len` opaque bytes behind a length field.
 fn ssh_packet(rng: &mut Rng, pool: &Pool, len: usize) -> Vec<u8> {
     let mut p = Vec::with_capacity(len + 4);
@@ -1440,8 +1566,19 @@ enum Ongoing {
     Interactive { keys: u32 },
     /// A Stratum miner: a job notification every ~30 s, the odd share submitted.
     Stratum { notifies: u32, next_id: u32 },
-    /// Small periodic messages and their ACKs (MQTT/keep-alive/telemetry), `left` more.
-    Keepalive { left: u32, period: u64, payload: usize },
+    /// Small periodic messages and their ACKs (push-channel heartbeats, MQTT pings, TCP
+    /// keep-alives), `left` more.
+    Keepalive { left: u32, period: u64, beat: Heartbeat },
+}
+
+#[derive(Clone, Copy)]
+enum Heartbeat {
+    /// A TLS application-data record of this many bytes, sometimes answered in kind.
+    Tls(usize),
+    /// MQTT PINGREQ / PINGRESP.
+    Mqtt,
+    /// An empty segment one byte behind, answered by an ACK.
+    TcpKeepalive,
 }
 
 struct Session {
@@ -1504,7 +1641,7 @@ impl GenStats {
     fn summary(&self, secs: f64) -> String {
         let p = self.packets.max(1) as f64;
         let mut kinds = self.kinds.clone();
-        kinds.sort_by(|a, b| b.frame_bytes.cmp(&a.frame_bytes));
+        kinds.sort_by_key(|k| std::cmp::Reverse(k.frame_bytes));
         let kinds: Vec<String> = kinds
             .iter()
             .map(|k| {
@@ -1653,7 +1790,7 @@ fn generate(profile: Profile, path: &Path, target: u64) -> io::Result<GenStats> 
     // Long-lived bulk transfers start early and run for hours.
     if profile == Profile::Mixed {
         let n = ((6.0 * gib).round() as u64).clamp(2, 40);
-        let bulk_bytes = (target as f64 * 0.22 / n as f64) as u64;
+        let bulk_bytes = (target as f64 * 0.35 / n as f64) as u64;
         for _ in 0..n {
             let t = CAPTURE_START_US + g.rng.below(CAPTURE_SPAN_US / 6);
             let s = g.bulk_session(t, bulk_bytes);
@@ -1734,7 +1871,7 @@ impl Generator {
 
     fn mixed_session(&mut self, t: u64) -> Session {
         // dns, http, tls, ssh, refused/unanswered, ntp, syslog, icmp, stratum
-        const WEIGHTS: [f64; 9] = [40.0, 20.0, 31.0, 1.0, 3.0, 2.0, 1.5, 1.0, 0.4];
+        const WEIGHTS: [f64; 9] = [56.0, 13.0, 26.0, 0.5, 3.0, 2.0, 1.5, 1.0, 0.3];
         match self.rng.weighted(&WEIGHTS) {
             0 => self.dns_session(t, false),
             1 => self.http_session(t),
@@ -1835,7 +1972,7 @@ impl Generator {
             sc.close(rng, S);
             return self.session(conn, sc, None);
         }
-        let mut flight = server_hello(rng, tls13);
+        let mut flight = server_hello(rng, tls13, &hello[44..76]);
         if tls13 {
             flight.extend_from_slice(&tls_record(0x14, 0x0303, &[1]));
             let n = rng.range(2_400, 5_200) as usize;
@@ -1846,29 +1983,14 @@ impl Generator {
             tls_app_data(rng, &self.pool, &mut fin, 36);
             sc.send(rng, C, &fin, conn.mss);
         } else {
-            // Certificate chain, ServerKeyExchange and ServerHelloDone in clear.
-            let mut cert = vec![0x0b];
-            let cert_len = rng.range(2_000, 4_500) as usize;
-            put_u24(&mut cert, cert_len);
-            self.pool.put(rng, &mut cert, cert_len);
-            flight.extend_from_slice(&tls_record(0x16, 0x0303, &cert));
-            let mut ske = vec![0x0c];
-            put_u24(&mut ske, 296);
-            self.pool.put(rng, &mut ske, 296);
-            ske.extend_from_slice(&[0x0e, 0, 0, 0]);
-            flight.extend_from_slice(&tls_record(0x16, 0x0303, &ske));
+            // An abbreviated (resumed) TLS 1.2 handshake: no certificate on the wire.
+            flight.extend_from_slice(&tls_record(0x14, 0x0303, &[1]));
+            flight.extend_from_slice(&tls_record(0x16, 0x0303, &self.pool.take(rng, 40)));
             sc.send(rng, S, &flight, conn.mss);
             sc.wait(rng.range(500, 6_000));
-            let mut cke = vec![0x10, 0, 0, 33, 32];
-            cke.extend_from_slice(&rng.bytes::<32>());
-            let mut fl = tls_record(0x16, 0x0303, &cke);
-            fl.extend_from_slice(&tls_record(0x14, 0x0303, &[1]));
-            fl.extend_from_slice(&tls_record(0x16, 0x0303, &self.pool.take(rng, 40)));
-            sc.send(rng, C, &fl, conn.mss);
-            sc.wait(sc.rtt);
             let mut fl = tls_record(0x14, 0x0303, &[1]);
             fl.extend_from_slice(&tls_record(0x16, 0x0303, &self.pool.take(rng, 40)));
-            sc.send(rng, S, &fl, conn.mss);
+            sc.send(rng, C, &fl, conn.mss);
         }
         let exchanges = *rng.pick(&[1u32, 1, 1, 1, 2, 2, 3, 4]);
         for i in 0..exchanges {
@@ -1912,9 +2034,18 @@ impl Generator {
         sc.wait(rng.range(200, 3_000));
         let banner = format!("{}\r\n", rng.pick(SSH_CLIENTS));
         sc.send(rng, C, banner.as_bytes(), conn.mss);
-        for (dir, len) in [(C, 1_500), (S, 1_080), (C, 44), (S, 760), (C, 12), (C, 60), (S, 60), (C, 90), (S, 600)] {
+        // Key exchange in clear, then NEWKEYS and encrypted packets (service request, auth).
+        let mut reply = ssh_kex_reply(rng);
+        reply.extend_from_slice(&ssh_cleartext(rng, &[21]));
+        let clear =
+            [ssh_kexinit(rng, true), ssh_kexinit(rng, false), ssh_kex_init(rng), reply, ssh_cleartext(rng, &[21])];
+        for (i, (dir, msg)) in [C, S, C, S, C].into_iter().zip(clear).enumerate() {
+            sc.wait(if dir == S && i > 1 { sc.rtt + rng.range(100, 3_000) } else { rng.range(100, 3_000) });
+            sc.send(rng, dir, &msg, conn.mss);
+        }
+        for (dir, len) in [(C, 40), (S, 40), (C, 72), (S, 56), (C, 600), (S, 40)] {
             sc.wait(if dir == S { sc.rtt + rng.range(100, 3_000) } else { rng.range(100, 3_000) });
-            let len = len + rng.below(64) as usize;
+            let len = len + 16 * rng.below(4) as usize;
             let p = ssh_packet(rng, &self.pool, len);
             sc.send(rng, dir, &p, conn.mss);
         }
@@ -1922,7 +2053,7 @@ impl Generator {
             let dir = if rng.chance(0.5) { S } else { C };
             Some(Ongoing::Bulk { dir, tls: false, remaining: rng.log_uniform(20_000.0, 2_000_000.0) as u64 })
         } else {
-            Some(Ongoing::Interactive { keys: rng.log_uniform(5.0, 600.0) as u32 })
+            Some(Ongoing::Interactive { keys: rng.log_uniform(5.0, 300.0) as u32 })
         };
         self.session(conn, sc, ongoing)
     }
@@ -2060,7 +2191,7 @@ impl Generator {
             let hello = client_hello(rng, &sni);
             sc.send(rng, C, &hello, conn.mss);
             sc.wait(sc.rtt);
-            let mut flight = server_hello(rng, true);
+            let mut flight = server_hello(rng, true, &hello[44..76]);
             flight.extend_from_slice(&tls_record(0x14, 0x0303, &[1]));
             tls_app_data(rng, &self.pool, &mut flight, 3_000);
             sc.send(rng, S, &flight, conn.mss);
@@ -2077,18 +2208,27 @@ impl Generator {
         self.stats.count_kind("probe");
         let rng = &mut self.rng;
         let (client, server) = (self.world.client(rng), self.world.server(rng));
-        let port = *rng.pick(&[6379u16, 11211, 9100, 8500, 2379, 5672, 80, 443]);
+        // Redis PINGs, port checks that only connect, and an in-house agent's tiny messages.
+        let style = rng.below(3);
+        let port = match style {
+            0 => 6379,
+            1 => *rng.pick(&[22u16, 80, 443, 3306, 5432, 8080]),
+            _ => rng.range(47_000, 48_000) as u16,
+        };
         let conn = self.world.conn(rng, client, server, port);
         let mut sc = Script::new(rng, t);
         sc.handshake(rng);
-        for _ in 0..rng.range(0, 3) {
+        let exchanges = if style == 1 { 0 } else { rng.range(1, 4) };
+        for _ in 0..exchanges {
             sc.wait(rng.range(50, 3_000));
-            let n = rng.range(4, 48) as usize;
-            let q = self.pool.take(rng, n);
+            let (q, r) = if style == 0 {
+                (b"*1\r\n$4\r\nPING\r\n".to_vec(), b"+PONG\r\n".to_vec())
+            } else {
+                let (nq, nr) = (rng.range(4, 48) as usize, rng.range(2, 40) as usize);
+                (self.pool.take(rng, nq), self.pool.take(rng, nr))
+            };
             sc.tcp(C, ACK | PSH, q);
             sc.wait(sc.rtt);
-            let n = rng.range(2, 40) as usize;
-            let r = self.pool.take(rng, n);
             sc.tcp(S, ACK | PSH, r);
             sc.wait(rng.range(20, 200));
             sc.tcp(C, ACK, Vec::new());
@@ -2106,14 +2246,22 @@ impl Generator {
         self.stats.count_kind("keepalive");
         let rng = &mut self.rng;
         let (client, server) = (self.world.client(rng), self.world.server(rng));
-        let port = *rng.pick(&[1883u16, 8883, 5222, 5228, 443]);
+        let beat = match rng.below(20) {
+            0..=12 => Heartbeat::Tls(rng.range(4, 48) as usize),
+            13..=16 => Heartbeat::Mqtt,
+            _ => Heartbeat::TcpKeepalive,
+        };
+        let port = match beat {
+            Heartbeat::Tls(_) => *rng.pick(&[443u16, 5228, 8883]),
+            Heartbeat::Mqtt => 1883,
+            Heartbeat::TcpKeepalive => *rng.pick(&[22u16, 1433, 3389, 5432]),
+        };
         let conn = self.world.conn(rng, client, server, port);
         let mut sc = Script::new(rng, t);
         sc.handshake(rng);
         let left = rng.log_uniform(10.0, 600.0) as u32;
         let period = rng.log_uniform(200_000.0, 30_000_000.0) as u64;
-        let payload = if rng.chance(0.2) { 0 } else { rng.range(8, 64) as usize };
-        self.session(conn, sc, Some(Ongoing::Keepalive { left, period, payload }))
+        self.session(conn, sc, Some(Ongoing::Keepalive { left, period, beat }))
     }
 
     /// Extends a long-lived session's script by one chunk of its ongoing work.
@@ -2196,24 +2344,39 @@ impl Generator {
                     Some(Ongoing::Stratum { notifies: notifies - 1, next_id })
                 }
             }
-            Ongoing::Keepalive { left, period, payload } => {
+            Ongoing::Keepalive { left, period, beat } => {
                 let burst = left.min(20);
                 for _ in 0..burst {
                     sc.wait(period + rng.below(period / 10 + 1));
-                    if payload == 0 {
-                        // TCP keep-alive: one byte before the next expected, answered by an ACK.
-                        let seq = sc.nxt[C].wrapping_sub(1);
-                        sc.retransmit(sc.t, C, ACK, seq, Vec::new());
-                    } else {
-                        sc.tcp(C, ACK | PSH, self.pool.take(rng, payload));
-                    }
+                    let answer = match beat {
+                        Heartbeat::TcpKeepalive => {
+                            let seq = sc.nxt[C].wrapping_sub(1);
+                            sc.retransmit(sc.t, C, ACK, seq, Vec::new());
+                            None
+                        }
+                        Heartbeat::Mqtt => {
+                            sc.tcp(C, ACK | PSH, vec![0xc0, 0]);
+                            Some(vec![0xd0, 0])
+                        }
+                        Heartbeat::Tls(n) => {
+                            let mut rec = Vec::new();
+                            tls_app_data(rng, &self.pool, &mut rec, n);
+                            sc.tcp(C, ACK | PSH, rec);
+                            rng.chance(0.5).then(|| {
+                                let mut rec = Vec::new();
+                                tls_app_data(rng, &self.pool, &mut rec, n.min(16));
+                                rec
+                            })
+                        }
+                    };
                     sc.wait(sc.rtt);
-                    if payload > 0 && rng.chance(0.5) {
-                        sc.tcp(S, ACK | PSH, self.pool.take(rng, payload.min(4)));
-                        sc.wait(rng.range(20, 200));
-                        sc.tcp(C, ACK, Vec::new());
-                    } else {
-                        sc.tcp(S, ACK, Vec::new());
+                    match answer {
+                        Some(data) => {
+                            sc.tcp(S, ACK | PSH, data);
+                            sc.wait(rng.range(20, 200));
+                            sc.tcp(C, ACK, Vec::new());
+                        }
+                        None => sc.tcp(S, ACK, Vec::new()),
                     }
                 }
                 if left <= burst {
@@ -2221,7 +2384,7 @@ impl Generator {
                     sc.close(rng, first);
                     None
                 } else {
-                    Some(Ongoing::Keepalive { left: left - burst, period, payload })
+                    Some(Ongoing::Keepalive { left: left - burst, period, beat })
                 }
             }
         };

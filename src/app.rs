@@ -13,6 +13,7 @@ use crate::report::{render, Format, Rendered};
 use crate::sources::{read_capture, CaptureSummary};
 use crate::timeline::schema::{self, EVENT_COLUMNS, FLOW_COLUMNS, INVENTORY_COLUMNS};
 use crate::timeline::{sort_events, RowCtx, TimelineFilter};
+use crate::util::Timestamp;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -305,7 +306,8 @@ pub fn read_and_decode<R: Read>(
                 let mut table = FlowTable::new(file.id, cfg);
                 let mut d = Diagnostics::new();
                 for batch in rx {
-                    for p in batch.packets() {
+                    for (clock, p) in batch.packets() {
+                        table.advance_clock(clock);
                         table.process(p, label, &mut d);
                     }
                 }
@@ -313,9 +315,11 @@ pub fn read_and_decode<R: Read>(
             }));
         }
         let mut batches: Vec<Batch> = (0..shards).map(|_| Batch::with_capacity()).collect();
+        let mut clock = Timestamp::MIN;
         let summary = read_capture(reader, label, diags, |p| {
+            clock = clock.max(p.ts);
             let k = shard_of(p.link, p.data, shards);
-            batches[k].push(PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset });
+            batches[k].push(clock, PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset });
             if batches[k].is_full() {
                 let full = std::mem::replace(&mut batches[k], Batch::with_capacity());
                 let _ = senders[k].send(full);
@@ -373,7 +377,7 @@ impl Read for GzipErrors {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.inner.read(buf).map_err(|e| {
             if self.gzip {
-                std::io::Error::new(e.kind(), format!("gzip stream: {e}"))
+                std::io::Error::new(e.kind(), crate::sources::DecompressionError(e.to_string()))
             } else {
                 e
             }

@@ -63,6 +63,12 @@ impl Defragmenter {
             }
         }
         let end = offset as usize + data.len();
+        // A datagram whose first fragment is older than the timeout is gone, whatever other
+        // traffic did or did not trigger a sweep meanwhile.
+        if self.partial.get(&key).is_some_and(|p| ts.saturating_sub(p.first_seen) > FRAGMENT_TIMEOUT) {
+            self.partial.remove(&key);
+            self.stats.dropped += 1;
+        }
         let p = self.partial.entry(key).or_insert_with(|| Partial { first_seen: ts, ..Partial::default() });
         if end > MAX_DATAGRAM_LEN || p.bytes + data.len() > 2 * MAX_DATAGRAM_LEN {
             self.partial.remove(&key);

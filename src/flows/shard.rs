@@ -26,6 +26,8 @@ pub struct Batch {
 
 #[derive(Debug, Clone, Copy)]
 struct Meta {
+    /// The reader's clock (latest time in the capture so far) at this packet.
+    clock: Timestamp,
     ts: Timestamp,
     index: u64,
     link: u32,
@@ -39,10 +41,13 @@ impl Batch {
         Batch { data: Vec::with_capacity(BATCH_BYTES + 65_536), meta: Vec::with_capacity(BATCH_PACKETS) }
     }
 
-    pub fn push(&mut self, p: PacketIn<'_>) {
+    /// Adds a packet with the reader's clock at that packet (see
+    /// [`FlowTable::advance_clock`](super::FlowTable::advance_clock)).
+    pub fn push(&mut self, clock: Timestamp, p: PacketIn<'_>) {
         let start = self.data.len();
         self.data.extend_from_slice(p.data);
-        self.meta.push(Meta { ts: p.ts, index: p.index, link: p.link, offset: p.offset, start, len: p.data.len() });
+        let len = p.data.len();
+        self.meta.push(Meta { clock, ts: p.ts, index: p.index, link: p.link, offset: p.offset, start, len });
     }
 
     pub fn is_full(&self) -> bool {
@@ -53,14 +58,11 @@ impl Batch {
         self.meta.is_empty()
     }
 
-    /// The packets, in the order they were pushed.
-    pub fn packets(&self) -> impl Iterator<Item = PacketIn<'_>> {
-        self.meta.iter().map(|m| PacketIn {
-            ts: m.ts,
-            index: m.index,
-            link: m.link,
-            data: self.data.get(m.start..m.start + m.len).unwrap_or_default(),
-            offset: m.offset,
+    /// The packets with the reader's clock, in the order they were pushed.
+    pub fn packets(&self) -> impl Iterator<Item = (Timestamp, PacketIn<'_>)> {
+        self.meta.iter().map(|m| {
+            let data = self.data.get(m.start..m.start + m.len).unwrap_or_default();
+            (m.clock, PacketIn { ts: m.ts, index: m.index, link: m.link, data, offset: m.offset })
         })
     }
 
@@ -163,9 +165,10 @@ mod tests {
     #[test]
     fn batches_round_trip_packets() {
         let mut b = Batch::with_capacity();
-        b.push(PacketIn { ts: 5, index: 1, link: 1, data: b"abc", offset: 24 });
-        b.push(PacketIn { ts: 6, index: 2, link: 1, data: b"de", offset: 43 });
-        let got: Vec<(i64, u64, Vec<u8>)> = b.packets().map(|p| (p.ts, p.index, p.data.to_vec())).collect();
-        assert_eq!(got, vec![(5, 1, b"abc".to_vec()), (6, 2, b"de".to_vec())]);
+        b.push(5, PacketIn { ts: 5, index: 1, link: 1, data: b"abc", offset: 24 });
+        b.push(7, PacketIn { ts: 6, index: 2, link: 1, data: b"de", offset: 43 });
+        let got: Vec<(i64, i64, u64, Vec<u8>)> =
+            b.packets().map(|(c, p)| (c, p.ts, p.index, p.data.to_vec())).collect();
+        assert_eq!(got, vec![(5, 5, 1, b"abc".to_vec()), (7, 6, 2, b"de".to_vec())]);
     }
 }

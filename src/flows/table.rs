@@ -217,6 +217,14 @@ impl FlowTable {
         }
     }
 
+    /// Moves the table's clock to `clock`, the latest time seen anywhere in the capture up to
+    /// the next packet. Every expiry decision compares a flow against this clock, never against
+    /// a packet's own (possibly earlier) time, so a table that sees only some of a capture's
+    /// packets — one shard — decides exactly as a table that sees them all.
+    pub fn advance_clock(&mut self, clock: Timestamp) {
+        self.now = self.now.max(clock);
+    }
+
     /// Processes one packet of the capture; undecodable packets are reported under `label`.
     pub fn process(&mut self, p: PacketIn<'_>, label: &str, diags: &mut Diagnostics) {
         let PacketIn { ts, index, link, data, offset } = p;
@@ -247,7 +255,7 @@ impl FlowTable {
             self.stats.fragments += 1;
             let TransportView::Fragment { payload } = ip.transport else { return };
             let key = FragKey { src: ip.src, dst: ip.dst, proto: ip.proto, id: frag.id };
-            let Some(whole) = self.defrag.add(ts, key, frag.offset, frag.more, payload) else { return };
+            let Some(whole) = self.defrag.add(self.now, key, frag.offset, frag.more, payload) else { return };
             let transport = packet::transport_from(ip.proto, &whole);
             let header = whole.len() as u32 - transport_payload(&transport).len() as u32;
             let full = IpPacket {
@@ -295,7 +303,7 @@ impl FlowTable {
             && (ip.src != ip.dst || seg.src_port <= seg.dst_port);
 
         if let Some(flow) = self.map.get(&key) {
-            if self.expired(flow, ts, Some(&seg)) {
+            if self.expired(flow, self.now, Some(&seg)) {
                 if let Some(old) = self.map.remove(&key) {
                     self.finalize(old);
                 }

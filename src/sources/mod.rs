@@ -9,3 +9,16 @@ pub mod buffer;
 pub mod pcap;
 
 pub use pcap::{read_capture, CaptureFormat, CaptureSummary, LinkType, RawPacket};
+
+/// Marks a read error as coming from a decompression layer (gzip) under the source, so that it
+/// is reported as a decompression problem rather than an unreadable file.
+#[derive(Debug)]
+pub struct DecompressionError(pub String);
+
+impl std::fmt::Display for DecompressionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "gzip stream: {}", self.0)
+    }
+}
+
+impl std::error::Error for DecompressionError {}

@@ -126,7 +126,12 @@ impl Ctx<'_> {
         match buf.fill(want) {
             Ok(n) => Some(n),
             Err(e) => {
-                self.diag(buf.offset(), DiagKind::Unreadable, e.to_string());
+                let kind = if e.get_ref().is_some_and(|inner| inner.is::<super::DecompressionError>()) {
+                    DiagKind::Decompression
+                } else {
+                    DiagKind::Unreadable
+                };
+                self.diag(buf.offset(), kind, e.to_string());
                 None
             }
         }
@@ -230,7 +235,7 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
                 DiagKind::CorruptRecord,
                 format!("record caplen {caplen} exceeds the maximum {}", layout.max_caplen()),
             );
-            if !resync_pcap(buf, ctx, layout, last_sec) {
+            if !resync_pcap(buf, ctx, layout, last_sec, NotFound::SkipRest) {
                 return;
             }
             continue;
@@ -238,6 +243,16 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
         let need = hlen + caplen as usize;
         let Some(have) = ctx.fill(buf, need) else { return };
         if have < need {
+            // Either the last record was cut, or its length field is corrupt and valid records
+            // follow: only the second leaves plausible records in the remaining bytes.
+            if resync_pcap(buf, ctx, layout, last_sec, NotFound::Quiet) {
+                ctx.diag(
+                    offset,
+                    DiagKind::CorruptRecord,
+                    format!("record caplen {caplen} runs past the end of the file"),
+                );
+                continue;
+            }
             ctx.diag(offset, DiagKind::Truncated, format!("last record cut short: need {need} bytes, have {have}"));
             buf.consume(have);
             return;
@@ -283,9 +298,24 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
     }
 }
 
+/// What a resynchronisation does when it finds nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NotFound {
+    /// Report it and skip the rest of the window (the bytes are known to be bad).
+    SkipRest,
+    /// Leave the buffer and diagnostics alone (the caller has another explanation).
+    Quiet,
+}
+
 /// Skips forward to the next offset where two consecutive plausible records start (or one that
 /// ends exactly at the end of the stream). Returns false when none is found in the window.
-fn resync_pcap<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, layout: PcapLayout, near_sec: Option<u32>) -> bool {
+fn resync_pcap<R: Read>(
+    buf: &mut StreamBuf<R>,
+    ctx: &mut Ctx<'_>,
+    layout: PcapLayout,
+    near_sec: Option<u32>,
+    not_found: NotFound,
+) -> bool {
     let start = buf.offset();
     let hlen = layout.header_len();
     if ctx.fill(buf, RESYNC_WINDOW).is_none() {
@@ -316,6 +346,7 @@ fn resync_pcap<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, layout: PcapL
             buf.consume(p);
             true
         }
+        None if not_found == NotFound::Quiet => false,
         None => {
             let n = data.len();
             ctx.diag(
@@ -395,7 +426,7 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
                 [0x1a, 0x2b, 0x3c, 0x4d] => true,
                 _ => {
                     ctx.diag(offset, DiagKind::BadHeader, "section header with an unknown byte-order magic");
-                    if !resync_pcapng(buf, ctx, big_endian) {
+                    if !resync_pcapng(buf, ctx, big_endian, NotFound::SkipRest) {
                         return;
                     }
                     continue;
@@ -419,7 +450,7 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
                 DiagKind::CorruptRecord,
                 format!("block type {block_type:#x} has impossible length {block_len}"),
             );
-            if !resync_pcapng(buf, ctx, big_endian) {
+            if !resync_pcapng(buf, ctx, big_endian, NotFound::SkipRest) {
                 return;
             }
             continue;
@@ -427,6 +458,14 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
         let need = block_len as usize;
         let Some(have) = ctx.fill(buf, need) else { return };
         if have < need {
+            if resync_pcapng(buf, ctx, big_endian, NotFound::Quiet) {
+                ctx.diag(
+                    offset,
+                    DiagKind::CorruptRecord,
+                    format!("block length {block_len} runs past the end of the file"),
+                );
+                continue;
+            }
             ctx.diag(offset, DiagKind::Truncated, format!("last block cut short: need {need} bytes, have {have}"));
             buf.consume(have);
             return;
@@ -441,7 +480,7 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
                     word(block, need - 4)
                 ),
             );
-            if !resync_pcapng(buf, ctx, big_endian) {
+            if !resync_pcapng(buf, ctx, big_endian, NotFound::SkipRest) {
                 return;
             }
             continue;
@@ -589,7 +628,7 @@ fn parse_opb(body: &[u8], big_endian: bool) -> Option<Opb<'_>> {
 
 /// Skips to the next 4-byte-aligned offset that starts a block of a known type whose leading
 /// and trailing lengths agree.
-fn resync_pcapng<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, big_endian: bool) -> bool {
+fn resync_pcapng<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, big_endian: bool, not_found: NotFound) -> bool {
     let start = buf.offset();
     if ctx.fill(buf, RESYNC_WINDOW).is_none() {
         return false;
@@ -615,6 +654,7 @@ fn resync_pcapng<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, big_endian:
             buf.consume(p);
             true
         }
+        None if not_found == NotFound::Quiet => false,
         None => {
             let n = data.len();
             ctx.diag(start, DiagKind::Resynced, format!("no valid block in the next {n} bytes; rest of file skipped"));

@@ -241,30 +241,56 @@ pub mod capture {
         !(sum as u16)
     }
 
-    /// An IPv4 datagram carrying UDP (checksum 0, allowed over IPv4).
-    pub fn ipv4_udp(src: [u8; 4], src_port: u16, dst: [u8; 4], dst_port: u16, payload: &[u8]) -> Vec<u8> {
-        let udp_len = u16::try_from(8 + payload.len()).expect("UDP payload fits");
-        let total = u16::try_from(20 + 8 + payload.len()).expect("IPv4 datagram fits");
+    /// IPv4 "don't fragment", as the flags-and-offset field of an unfragmented datagram.
+    pub const IPV4_DONT_FRAGMENT: u16 = 0x4000;
+    /// IPv4 "more fragments" flag.
+    pub const IPV4_MORE_FRAGMENTS: u16 = 0x2000;
+
+    /// An IPv4 packet (20-byte header, checksum filled in) around `payload`. `flags_offset` is
+    /// the flags-and-fragment-offset field: the offset is in 8-byte units.
+    pub fn ipv4(src: [u8; 4], dst: [u8; 4], protocol: u8, ident: u16, flags_offset: u16, payload: &[u8]) -> Vec<u8> {
+        let total = u16::try_from(20 + payload.len()).expect("IPv4 packet fits");
         let mut ip = vec![0x45, 0];
         ip.extend_from_slice(&total.to_be_bytes());
-        ip.extend_from_slice(&[0x12, 0x34, 0x40, 0x00, 64, 17, 0, 0]);
+        ip.extend_from_slice(&ident.to_be_bytes());
+        ip.extend_from_slice(&flags_offset.to_be_bytes());
+        ip.extend_from_slice(&[64, protocol, 0, 0]);
         ip.extend_from_slice(&src);
         ip.extend_from_slice(&dst);
         let sum = ipv4_checksum(&ip);
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
-        ip.extend_from_slice(&src_port.to_be_bytes());
-        ip.extend_from_slice(&dst_port.to_be_bytes());
-        ip.extend_from_slice(&udp_len.to_be_bytes());
-        ip.extend_from_slice(&0u16.to_be_bytes());
         ip.extend_from_slice(payload);
         ip
     }
 
+    /// A UDP header and payload (checksum 0, allowed over IPv4).
+    pub fn udp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+        let udp_len = u16::try_from(8 + payload.len()).expect("UDP payload fits");
+        let mut out = Vec::with_capacity(8 + payload.len());
+        out.extend_from_slice(&src_port.to_be_bytes());
+        out.extend_from_slice(&dst_port.to_be_bytes());
+        out.extend_from_slice(&udp_len.to_be_bytes());
+        out.extend_from_slice(&0u16.to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// An IPv4 datagram carrying UDP.
+    pub fn ipv4_udp(src: [u8; 4], src_port: u16, dst: [u8; 4], dst_port: u16, payload: &[u8]) -> Vec<u8> {
+        ipv4(src, dst, 17, 0x1234, IPV4_DONT_FRAGMENT, &udp(src_port, dst_port, payload))
+    }
+
+    /// An Ethernet II frame with the given EtherType around `payload`.
+    pub fn ethernet(ether_type: u16, payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01];
+        frame.extend_from_slice(&ether_type.to_be_bytes());
+        frame.extend_from_slice(payload);
+        frame
+    }
+
     /// An Ethernet II frame around an IPv4/UDP datagram.
     pub fn ethernet_ipv4_udp(src: [u8; 4], src_port: u16, dst: [u8; 4], dst_port: u16, payload: &[u8]) -> Vec<u8> {
-        let mut frame = vec![0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00];
-        frame.extend_from_slice(&ipv4_udp(src, src_port, dst, dst_port, payload));
-        frame
+        ethernet(0x0800, &ipv4_udp(src, src_port, dst, dst_port, payload))
     }
 }
 
