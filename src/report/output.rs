@@ -53,6 +53,19 @@ impl Destination {
                 label: "stdout".into(),
                 rename: None,
             }),
+            // A device or pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written in place:
+            // renaming a file over it would replace the device for every other program.
+            Destination::File(path) if path.exists() && !path.is_file() => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|source| ReportError::Write { path: path.display().to_string(), source })?;
+                Ok(Output {
+                    writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
+                    label: path.display().to_string(),
+                    rename: None,
+                })
+            }
             Destination::File(path) => {
                 let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
