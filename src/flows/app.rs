@@ -254,7 +254,7 @@ impl AppState {
             }
             AppState::Dns(mut p) => p.flush(sink),
             AppState::Http(mut h) => h.finish(at, sink),
-            AppState::Tls(t) => t.emit(sink),
+            AppState::Tls(mut t) => t.emit(sink),
             AppState::Ssh(s) => s.emit(sink),
             AppState::Stratum(s) => s.emit(sink),
             AppState::Done => {}
@@ -652,14 +652,29 @@ impl TlsState {
         self.done[ORIG] && self.done[RESP]
     }
 
-    fn emit(&self, sink: &mut Sink<'_>) {
-        if self.client.is_some() || self.server.is_some() {
-            sink.records.push(AppRecord::Tls(Box::new(TlsHandshake {
-                at: self.at,
-                client: self.client.clone(),
-                server: self.server.clone(),
-            })));
+    /// Emits the handshake, keeping only what events carry: the raw lists behind the
+    /// fingerprints are dropped once the fingerprints exist, as a capture holds one handshake
+    /// per TLS flow and they are most of its size.
+    fn emit(&mut self, sink: &mut Sink<'_>) {
+        if self.client.is_none() && self.server.is_none() {
+            return;
         }
+        let client = self.client.take().map(|mut c| {
+            c.cipher_suites = Vec::new();
+            c.extensions = Vec::new();
+            c.supported_versions = Vec::new();
+            c.groups = Vec::new();
+            c.ec_point_formats = Vec::new();
+            c.signature_algorithms = Vec::new();
+            c.ja3 = String::new();
+            c
+        });
+        let server = self.server.take().map(|mut s| {
+            s.extensions = Vec::new();
+            s.ja3s = String::new();
+            s
+        });
+        sink.records.push(AppRecord::Tls(Box::new(TlsHandshake { at: self.at, client, server })));
     }
 }
 

@@ -123,7 +123,11 @@ fn pair_hash(ip: &[u8]) -> Option<u64> {
 
 /// Joins shard outputs into what one table would have produced.
 pub fn merge(parts: Vec<FlowOutput>) -> FlowOutput {
-    let mut out = FlowOutput::default();
+    // The largest part is the base, so its vectors are extended in place, not copied.
+    let mut parts = parts;
+    parts.sort_by_key(|p| std::cmp::Reverse(p.flows.len() + p.app.len()));
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().unwrap_or_default();
     for part in parts {
         out.flows.extend(part.flows);
         out.app.extend(part.app);

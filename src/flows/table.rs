@@ -13,6 +13,7 @@ use crate::util::Timestamp;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Flows tracked at once. Past it, flows idle longest are finished early (and reported).
 pub const MAX_ACTIVE_FLOWS: usize = 2_000_000;
@@ -62,7 +63,8 @@ pub struct FlowIdent {
 /// An application-layer record with the flow it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppEvent {
-    pub flow: FlowIdent,
+    /// Shared by every record of the flow.
+    pub flow: Arc<FlowIdent>,
     pub record: AppRecord,
 }
 
@@ -133,7 +135,7 @@ pub struct FlowOutput {
 }
 
 struct Flow {
-    ident: FlowIdent,
+    ident: Arc<FlowIdent>,
     start: Timestamp,
     last: Timestamp,
     first_packet: u64,
@@ -422,7 +424,7 @@ impl FlowTable {
         }
         let app_wanted = self.cfg.app_layer && matches!(ip.proto, 6 | 17);
         Flow {
-            ident: FlowIdent { id, orig_ip, orig_port, resp_ip, resp_port, transport, community_id: cid },
+            ident: Arc::new(FlowIdent { id, orig_ip, orig_port, resp_ip, resp_port, transport, community_id: cid }),
             start: ts,
             last: ts,
             first_packet: index,
@@ -538,7 +540,7 @@ impl FlowTable {
         let mut services = flow.services;
         services.sort();
         self.finished.push(FlowRecord {
-            id: flow.ident.id,
+            id: flow.ident.id.clone(),
             start: flow.start,
             end: flow.last,
             orig_ip: flow.ident.orig_ip,
@@ -552,7 +554,7 @@ impl FlowTable {
             conn_state,
             history,
             missed_bytes: flow.missed,
-            community_id: flow.ident.community_id,
+            community_id: flow.ident.community_id.clone(),
             vlan: flow.vlan,
             file: self.file,
             first_packet: flow.first_packet,
