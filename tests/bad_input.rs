@@ -861,8 +861,6 @@ fn fuzz_regressions(target: &str) -> Vec<PathBuf> {
     files
 }
 
-
-
 /// Feeds each regression file of `target` to `harness`; fails naming every
 /// file that panics. Returns how many files were replayed.
 fn replay_fuzz_regressions(target: &str, harness: fn(&[u8])) -> usize {
