@@ -304,21 +304,17 @@ impl FlowTable {
             && (is_icmp || seg.src_port == key.lo_port)
             && (ip.src != ip.dst || seg.src_port <= seg.dst_port);
 
-        if let Some(flow) = self.map.get(&key) {
-            if self.expired(flow, self.now, Some(&seg)) {
-                if let Some(old) = self.map.remove(&key) {
-                    self.finalize(old);
-                }
+        // Two hash lookups for a packet of a live flow: one to check expiry, one to update.
+        if self.map.get(&key).is_some_and(|flow| self.expired(flow, self.now, Some(&seg))) {
+            if let Some(old) = self.map.remove(&key) {
+                self.finalize(old);
             }
         }
-        if !self.map.contains_key(&key) {
-            if self.map.len() >= MAX_ACTIVE_FLOWS {
-                self.evict();
-            }
-            let flow = self.new_flow(ts, index, ip, &seg, src_is_lo);
-            self.map.insert(key, flow);
+        if self.map.len() >= MAX_ACTIVE_FLOWS && !self.map.contains_key(&key) {
+            self.evict();
         }
-        let Some(flow) = self.map.get_mut(&key) else { return };
+        let (file, cfg) = (self.file, self.cfg);
+        let flow = self.map.entry(key).or_insert_with(|| new_flow(file, cfg, ts, index, ip, &seg, src_is_lo));
         let from_orig = flow.orig_is_lo == src_is_lo;
         flow.last = flow.last.max(ts);
         flow.last_packet = index;
@@ -384,63 +380,6 @@ impl FlowTable {
             for record in self.scratch.drain(..) {
                 self.app.push(AppEvent { flow: ident.clone(), record });
             }
-        }
-    }
-
-    fn new_flow(&mut self, ts: Timestamp, index: u64, ip: &IpPacket<'_>, seg: &Segment<'_>, src_is_lo: bool) -> Flow {
-        let flip = match (ip.proto, seg.tcp) {
-            (6, Some((_, _, flags, _))) => {
-                if flags & TCP_SYN != 0 {
-                    // A SYN-ACK comes from the responder whatever the ports (Zeek's `^h`).
-                    flags & TCP_ACK != 0
-                } else if !likely_server(seg.src_port) {
-                    false
-                } else if likely_server(seg.dst_port) {
-                    seg.src_port < seg.dst_port
-                } else {
-                    true
-                }
-            }
-            (17, _) => likely_server(seg.src_port) && !likely_server(seg.dst_port),
-            _ => false,
-        };
-        let (orig_ip, orig_port, resp_ip, resp_port) = if flip {
-            (ip.dst, seg.dst_port, ip.src, seg.src_port)
-        } else {
-            (ip.src, seg.src_port, ip.dst, seg.dst_port)
-        };
-        let transport = Transport::from_ip_proto(ip.proto);
-        let cid = community_id(orig_ip, orig_port, resp_ip, resp_port, ip.proto, 0);
-        let id = flow_id(self.file, ts, &cid, 0);
-        let is_tcp = seg.tcp.is_some();
-        let mut tcp = is_tcp.then(Box::<TcpConn>::default);
-        let mut history = String::new();
-        if flip {
-            if let Some(t) = tcp.as_mut() {
-                t.history.flip();
-            } else {
-                history.push('^');
-            }
-        }
-        let app_wanted = self.cfg.app_layer && matches!(ip.proto, 6 | 17);
-        Flow {
-            ident: Arc::new(FlowIdent { id, orig_ip, orig_port, resp_ip, resp_port, transport, community_id: cid }),
-            start: ts,
-            last: ts,
-            first_packet: index,
-            last_packet: index,
-            orig_is_lo: src_is_lo != flip,
-            orig: DirStats::default(),
-            resp: DirStats::default(),
-            tcp,
-            history,
-            streams: (app_wanted && is_tcp).then(Box::default),
-            app: app_wanted.then(Box::default),
-            services: Vec::new(),
-            vlan: ip.vlan,
-            closed_at: None,
-            half_closed_at: None,
-            missed: 0,
         }
     }
 
@@ -578,6 +517,69 @@ impl FlowTable {
         self.stats.reassembled = d.reassembled;
         self.stats.fragments_dropped = d.dropped;
         super::shard::merge(vec![FlowOutput { flows: self.finished, app: self.app, stats: self.stats }])
+    }
+}
+
+/// A new flow for the packet that opens it, oriented by Zeek's rules.
+fn new_flow(
+    file: u32,
+    cfg: FlowConfig,
+    ts: Timestamp,
+    index: u64,
+    ip: &IpPacket<'_>,
+    seg: &Segment<'_>,
+    src_is_lo: bool,
+) -> Flow {
+    let flip = match (ip.proto, seg.tcp) {
+        (6, Some((_, _, flags, _))) => {
+            if flags & TCP_SYN != 0 {
+                // A SYN-ACK comes from the responder whatever the ports (Zeek's `^h`).
+                flags & TCP_ACK != 0
+            } else if !likely_server(seg.src_port) {
+                false
+            } else if likely_server(seg.dst_port) {
+                seg.src_port < seg.dst_port
+            } else {
+                true
+            }
+        }
+        (17, _) => likely_server(seg.src_port) && !likely_server(seg.dst_port),
+        _ => false,
+    };
+    let (orig_ip, orig_port, resp_ip, resp_port) =
+        if flip { (ip.dst, seg.dst_port, ip.src, seg.src_port) } else { (ip.src, seg.src_port, ip.dst, seg.dst_port) };
+    let transport = Transport::from_ip_proto(ip.proto);
+    let cid = community_id(orig_ip, orig_port, resp_ip, resp_port, ip.proto, 0);
+    let id = flow_id(file, ts, &cid, 0);
+    let is_tcp = seg.tcp.is_some();
+    let mut tcp = is_tcp.then(Box::<TcpConn>::default);
+    let mut history = String::new();
+    if flip {
+        if let Some(t) = tcp.as_mut() {
+            t.history.flip();
+        } else {
+            history.push('^');
+        }
+    }
+    let app_wanted = cfg.app_layer && matches!(ip.proto, 6 | 17);
+    Flow {
+        ident: Arc::new(FlowIdent { id, orig_ip, orig_port, resp_ip, resp_port, transport, community_id: cid }),
+        start: ts,
+        last: ts,
+        first_packet: index,
+        last_packet: index,
+        orig_is_lo: src_is_lo != flip,
+        orig: DirStats::default(),
+        resp: DirStats::default(),
+        tcp,
+        history,
+        streams: (app_wanted && is_tcp).then(Box::default),
+        app: app_wanted.then(Box::default),
+        services: Vec::new(),
+        vlan: ip.vlan,
+        closed_at: None,
+        half_closed_at: None,
+        missed: 0,
     }
 }
 
