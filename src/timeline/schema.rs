@@ -44,6 +44,8 @@ pub enum Value {
     Float(f64),
     Bool(bool),
     Str(String),
+    /// An address, written as text without an intermediate string.
+    Ip(std::net::IpAddr),
     List(Vec<String>),
 }
 
@@ -82,6 +84,7 @@ impl Value {
             Value::Float(f) => Some(format!("{f:.6}")),
             Value::Bool(b) => Some(b.to_string()),
             Value::Str(s) => Some(s.clone()),
+            Value::Ip(ip) => Some(ip.to_string()),
             Value::List(items) if items.is_empty() => None,
             Value::List(items) => Some(items.join(";")),
         }
@@ -123,6 +126,7 @@ impl Value {
             Value::Float(f) => serde_json::to_writer(&mut *out, f).map_err(std::io::Error::other),
             Value::Bool(b) => write!(out, "{b}"),
             Value::Str(s) => serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other),
+            Value::Ip(ip) => write!(out, "\"{ip}\""),
             Value::List(items) => serde_json::to_writer(&mut *out, items).map_err(std::io::Error::other),
         };
     }
@@ -136,6 +140,7 @@ impl Value {
             Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number),
             Value::Bool(b) => Some(Json::Bool(*b)),
             Value::Str(s) => Some(Json::String(s.clone())),
+            Value::Ip(ip) => Some(Json::String(ip.to_string())),
             Value::List(items) if items.is_empty() => None,
             Value::List(items) => Some(Json::Array(items.iter().cloned().map(Json::String).collect())),
         }
@@ -215,14 +220,14 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("source.ip", Str, "Originator address", |e, _| e
         .net
         .as_ref()
-        .map_or(Value::Null, |n| Value::Str(n.src_ip.to_string()))),
+        .map_or(Value::Null, |n| Value::Ip(n.src_ip))),
     col!("source.port", UInt, "Originator port (ICMP: type)", |e, _| opt_u(
         e.net.as_ref().map(|n| u64::from(n.src_port))
     )),
     col!("destination.ip", Str, "Responder address", |e, _| e
         .net
         .as_ref()
-        .map_or(Value::Null, |n| Value::Str(n.dst_ip.to_string()))),
+        .map_or(Value::Null, |n| Value::Ip(n.dst_ip))),
     col!("destination.port", UInt, "Responder port (ICMP: code)", |e, _| opt_u(
         e.net.as_ref().map(|n| u64::from(n.dst_port))
     )),
@@ -350,9 +355,9 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
 pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
     col!("@timestamp", Time, "First packet of the flow (UTC)", |f, _| Value::Time(f.start)),
     col!("flow.id", Str, "Deterministic flow id", |f, _| Value::Str(f.id.clone())),
-    col!("source.ip", Str, "Originator address (Zeek id.orig_h)", |f, _| Value::Str(f.orig_ip.to_string())),
+    col!("source.ip", Str, "Originator address (Zeek id.orig_h)", |f, _| Value::Ip(f.orig_ip)),
     col!("source.port", UInt, "Originator port (ICMP: type)", |f, _| Value::UInt(u64::from(f.orig_port))),
-    col!("destination.ip", Str, "Responder address (Zeek id.resp_h)", |f, _| Value::Str(f.resp_ip.to_string())),
+    col!("destination.ip", Str, "Responder address (Zeek id.resp_h)", |f, _| Value::Ip(f.resp_ip)),
     col!("destination.port", UInt, "Responder port (ICMP: code)", |f, _| Value::UInt(u64::from(f.resp_port))),
     col!("network.transport", Str, "tcp, udp, icmp, ipv6-icmp or ip-N", |f, _| Value::Str(f.transport.name())),
     col!("network.protocol", Str, "Services recognised from content, comma-separated (Zeek service)", |f, _| if f
