@@ -168,7 +168,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-fn emit<T>(out: &OutputConfig, r: &Rendered<'_, T>) -> Result<()> {
+fn emit<T: Sync>(out: &OutputConfig, r: &Rendered<'_, T>) -> Result<()> {
     if out.format == Format::Timesketch && r.timesketch.is_none() {
         bail!("--format timesketch is only available for timelines");
     }

@@ -16,6 +16,7 @@ use crate::timeline::RowCtx;
 use crate::util::escape::terminal_safe;
 use comfy_table::{presets, ContentArrangement, Table};
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -71,7 +72,7 @@ pub struct Rendered<'a, T> {
 }
 
 /// Renders rows in the given format into `out`.
-pub fn render<T>(r: &Rendered<'_, T>, format: Format, out: &mut Output) -> Result<(), ReportError> {
+pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) -> Result<(), ReportError> {
     let frame_err = |what| move |source| ReportError::Frame { what, source };
     match format {
         Format::Table => {
@@ -80,24 +81,24 @@ pub fn render<T>(r: &Rendered<'_, T>, format: Format, out: &mut Output) -> Resul
         }
         Format::Json | Format::Jsonl => {
             let layout = JsonLayout::new(r.cols);
-            let mut values = Vec::with_capacity(r.cols.len());
-            let mut line = Vec::with_capacity(1024);
             if format == Format::Json {
                 let head = format!("{{\"schema\":{},\"{}\":[\n", Json::String(r.schema.into()), r.key);
                 out.writer.write_all(head.as_bytes()).map_err(|e| out.error(e))?;
             }
-            for (i, row) in r.rows.iter().enumerate() {
-                values.clear();
-                values.extend(r.cols.iter().map(|c| (c.get)(row, r.ctx)));
-                line.clear();
-                if format == Format::Json && i > 0 {
-                    line.extend_from_slice(b",\n");
+            // Rows are rendered in parallel, a window at a time, and written in order: the bytes
+            // are the same as one thread's, and memory holds one window, not the whole output.
+            for (w, window) in r.rows.chunks(JSON_WINDOW_ROWS).enumerate() {
+                let parts: Vec<Vec<u8>> = window
+                    .par_chunks(JSON_CHUNK_ROWS)
+                    .enumerate()
+                    .map(|(c, rows)| {
+                        let first = w == 0 && c == 0;
+                        json_rows(rows, r.cols, r.ctx, &layout, format, first)
+                    })
+                    .collect();
+                for part in parts {
+                    out.writer.write_all(&part).map_err(|e| out.error(e))?;
                 }
-                layout.write(&values, &mut line);
-                if format == Format::Jsonl {
-                    line.push(b'\n');
-                }
-                out.writer.write_all(&line).map_err(|e| out.error(e))?;
             }
             if format == Format::Json {
                 let diags = r.diagnostics.map(diagnostics_json).unwrap_or(Json::Null);
@@ -139,6 +140,36 @@ pub fn render<T>(r: &Rendered<'_, T>, format: Format, out: &mut Output) -> Resul
                 .map_err(frame_err("parquet"))
         }
     }
+}
+
+/// Rows rendered per task, and per window of tasks, when writing JSON.
+const JSON_CHUNK_ROWS: usize = 2048;
+const JSON_WINDOW_ROWS: usize = 64 * JSON_CHUNK_ROWS;
+
+/// JSON text of consecutive rows: one per line for JSON Lines; for a JSON document,
+/// comma-separated, the first row of the document without a leading comma.
+fn json_rows<T>(
+    rows: &[T],
+    cols: &[Column<T>],
+    ctx: &RowCtx,
+    layout: &JsonLayout,
+    format: Format,
+    first: bool,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.len() * 512);
+    let mut values = Vec::with_capacity(cols.len());
+    for (i, row) in rows.iter().enumerate() {
+        values.clear();
+        values.extend(cols.iter().map(|c| (c.get)(row, ctx)));
+        if format == Format::Json && !(first && i == 0) {
+            out.extend_from_slice(b",\n");
+        }
+        layout.write(&values, &mut out);
+        if format == Format::Jsonl {
+            out.push(b'\n');
+        }
+    }
+    out
 }
 
 /// Diagnostics as JSON: per file, per kind, count and first examples.
@@ -278,5 +309,68 @@ fn short_header(name: &str) -> String {
         "source.packets" => "o.pkts".into(),
         "destination.packets" => "r.pkts".into(),
         other => other.rsplit('.').next().unwrap_or(other).replace('_', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Destination;
+
+    const COLS: &[Column<u64>] = &[
+        Column {
+            name: "n",
+            ty: crate::timeline::schema::ColType::UInt,
+            doc: "row number",
+            get: |n, _| Value::UInt(*n),
+        },
+        Column {
+            name: "a.b",
+            ty: crate::timeline::schema::ColType::UInt,
+            doc: "nested",
+            get: |n, _| Value::UInt(n * 2),
+        },
+    ];
+
+    fn rendered(rows: &[u64], format: Format) -> Vec<u8> {
+        let dir = std::env::temp_dir().join(format!("seam-render-{}-{}", std::process::id(), format.name()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("out");
+        let ctx = RowCtx::default();
+        let r = Rendered {
+            rows,
+            cols: COLS,
+            ctx: &ctx,
+            schema: "seam.test/1",
+            key: "rows",
+            table_cols: &["n"],
+            diagnostics: None,
+            timesketch: None,
+            width: 80,
+        };
+        let dest = Destination::File(path.clone());
+        let mut out = dest.open().unwrap();
+        render(&r, format, &mut out).unwrap();
+        out.commit().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        bytes
+    }
+
+    /// Rows rendered in parallel chunks and windows come out whole and in order.
+    #[test]
+    fn json_across_chunk_and_window_boundaries() {
+        let rows: Vec<u64> = (0..(JSON_WINDOW_ROWS as u64 + 3 * JSON_CHUNK_ROWS as u64 + 7)).collect();
+        let doc: Json = serde_json::from_slice(&rendered(&rows, Format::Json)).unwrap();
+        let got: Vec<u64> = doc["rows"].as_array().unwrap().iter().map(|r| r["n"].as_u64().unwrap()).collect();
+        assert_eq!(got, rows);
+        assert_eq!(doc["rows"][3]["a"]["b"], 6);
+        let lines = rendered(&rows, Format::Jsonl);
+        let text = String::from_utf8(lines).unwrap();
+        assert_eq!(text.lines().count(), rows.len());
+        assert_eq!(
+            text.lines().last().unwrap(),
+            format!("{{\"a\":{{\"b\":{}}},\"n\":{}}}", 2 * (rows.len() - 1), rows.len() - 1)
+        );
     }
 }

@@ -217,10 +217,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         .host
         .as_ref()
         .and_then(|h| h.name.as_deref()))),
-    col!("source.ip", Str, "Originator address", |e, _| e
-        .net
-        .as_ref()
-        .map_or(Value::Null, |n| Value::Ip(n.src_ip))),
+    col!("source.ip", Str, "Originator address", |e, _| e.net.as_ref().map_or(Value::Null, |n| Value::Ip(n.src_ip))),
     col!("source.port", UInt, "Originator port (ICMP: type)", |e, _| opt_u(
         e.net.as_ref().map(|n| u64::from(n.src_port))
     )),
