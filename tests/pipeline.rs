@@ -299,3 +299,25 @@ fn sharded_decoding_equals_one_table() {
     }
     assert!(one.flows.len() > 500);
 }
+
+#[test]
+fn tls_after_starttls_is_recognised() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut t = Traffic::new();
+    let hello = proto::tls_client_hello("mail.example.org", &[], [7; 32]);
+    let exchanges = [
+        Exchange::server(1, b"220 mail.example.org ESMTP\r\n".to_vec()),
+        Exchange::client(1, b"EHLO client.example\r\n".to_vec()),
+        Exchange::server(1, b"250-mail.example.org\r\n250 STARTTLS\r\n".to_vec()),
+        Exchange::client(1, b"STARTTLS\r\n".to_vec()),
+        Exchange::server(1, b"220 2.0.0 Ready to start TLS\r\n".to_vec()),
+        Exchange::client(1, hello),
+        Exchange::server(1, proto::tls_server_hello(0x1301, [9; 32])),
+    ];
+    t.tcp_session(T0, ep("10.0.0.5", 40500), ep("10.0.0.25", 25), 1_000_000, &exchanges, Close::Fin);
+    let pcap = write(dir.path(), "smtp.pcap", t);
+    let tls = jsonl(&["timeline", pcap.to_str().expect("path"), "--kind", "tls"]);
+    assert_eq!(tls.len(), 1);
+    assert_eq!(get(&tls[0], "tls.client.server_name"), "mail.example.org");
+    assert_eq!(get(&tls[0], "tls.version"), "TLSv13");
+}

@@ -20,6 +20,8 @@ pub const MIN_DETECT_BYTES: usize = 16;
 pub const MAX_PENDING_DNS: usize = 64;
 /// HTTP requests awaiting a response per flow.
 pub const MAX_PENDING_HTTP: usize = 64;
+/// Client bytes of an unrecognised stream watched for a TLS handshake starting later.
+pub const MAX_UPGRADE_SCAN: usize = 64 * 1024;
 /// Client bytes scanned for Stratum calls.
 pub const MAX_STRATUM_BYTES: usize = 16 * 1024;
 /// Partial DNS-over-TCP message bytes buffered per direction (a message is at most 65535).
@@ -106,6 +108,12 @@ pub enum AppState {
     Tls(Box<TlsState>),
     Ssh(SshState),
     Stratum(StratumState),
+    /// Neither side opened with a protocol seam knows: each chunk the client sends is checked,
+    /// up to [`MAX_UPGRADE_SCAN`] bytes, for a TLS handshake that starts later in the stream
+    /// (STARTTLS in SMTP, IMAP, POP3, FTP or XMPP; TLS after RDP's negotiation).
+    Watch {
+        seen: usize,
+    },
     /// Service known (or none); nothing more to parse.
     Done,
 }
@@ -183,6 +191,22 @@ impl AppState {
                 }
             }
             AppState::Dns(p) => p.tcp_feed(d, data, at, sink),
+            AppState::Watch { seen } => {
+                if d == ORIG
+                    && tls::looks_like_tls(data)
+                    && matches!(tls::parse_client_hello(data), tls::HelloParse::Done(_) | tls::HelloParse::NeedMore)
+                {
+                    sink.service(Service::Tls);
+                    let mut t = TlsState { at, ..TlsState::default() };
+                    t.feed(ORIG, data);
+                    *self = AppState::Tls(Box::new(t));
+                } else if d == ORIG {
+                    *seen += data.len();
+                    if *seen >= MAX_UPGRADE_SCAN {
+                        *self = AppState::Done;
+                    }
+                }
+            }
             AppState::Done => {}
         }
     }
@@ -257,7 +281,7 @@ impl AppState {
             AppState::Tls(mut t) => t.emit(sink),
             AppState::Ssh(s) => s.emit(sink),
             AppState::Stratum(s) => s.emit(sink),
-            AppState::Done => {}
+            AppState::Watch { .. } | AppState::Done => {}
         }
     }
 
@@ -268,11 +292,11 @@ impl AppState {
         let service = match verdicts {
             [Verdict::Match(s), _] | [_, Verdict::Match(s)] => s,
             [Verdict::No, Verdict::No] => {
-                *self = AppState::Done;
+                *self = AppState::Watch { seen: prefix[ORIG].len() };
                 return;
             }
             _ if prefix[ORIG].len() >= DETECT_BYTES || prefix[RESP].len() >= DETECT_BYTES => {
-                *self = AppState::Done;
+                *self = AppState::Watch { seen: prefix[ORIG].len() };
                 return;
             }
             _ => return,
