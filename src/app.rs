@@ -390,11 +390,22 @@ fn inventory_entry(f: &EvidenceFile, r: &Ingested, diags: &Diagnostics) -> Inven
     let notes = match (&r.summary, f.kind) {
         (Some(s), _) => {
             let links: Vec<String> = s.link_types.iter().map(|l| link_name(*l)).collect();
-            if links.is_empty() {
-                String::new()
-            } else {
-                format!("link types: {}", links.join(", "))
+            let mut notes = Vec::new();
+            if !links.is_empty() {
+                notes.push(format!("link types: {}", links.join(", ")));
             }
+            if let Some(st) = r.flows.as_ref().map(|f| &f.stats) {
+                if st.non_ip > 0 {
+                    notes.push(format!("{} frames without IP", st.non_ip));
+                }
+                if st.fragments > 0 {
+                    notes.push(format!(
+                        "{} IP fragments, {} datagrams reassembled, {} incomplete",
+                        st.fragments, st.reassembled, st.fragments_dropped
+                    ));
+                }
+            }
+            notes.join("; ")
         }
         (None, EvidenceKind::Evtx | EvidenceKind::Auditd) => {
             "endpoint log: identified; not ingested by this version".into()

@@ -15,6 +15,17 @@
 //!  "transport":"udp"},"seam":{"file":"bundle/net.pcap","locator":"packet","position":12},
 //!  "source":{"ip":"10.0.0.5","port":51000}}
 //! ```
+//!
+//! Example flow (`seam flows --format jsonl`):
+//! ```json
+//! {"@timestamp":"2024-05-02T07:43:42Z","destination":{"bytes":126,"ip":"142.250.74.3",
+//!  "packets":4,"port":80},"event":{"end":"2024-05-02T07:43:42.30604Z"},"flow":{"conn_state":"SF",
+//!  "duration":0.30604,"history":"ShADadFf","id":"CpgZwlP03ySsCAOEtK","missed_bytes":0,
+//!  "orig_ip_bytes":361,"resp_ip_bytes":286},"network":{"community_id":"1:7NpQwjx23p1lWCFR0813/i8s6uQ=",
+//!  "protocol":"http","transport":"tcp"},"seam":{"file":"testdata/demo/network.pcap",
+//!  "first_packet":1,"last_packet":10},"source":{"bytes":121,"ip":"10.113.0.104","packets":6,
+//!  "port":54213}}
+//! ```
 
 use super::RowCtx;
 use crate::model::{Event, EventKind, Fields, FlowRecord};
