@@ -103,6 +103,16 @@ impl Reassembler {
         }
     }
 
+    /// The receiver acknowledged everything below `end`: a hole it covers, with data buffered
+    /// behind it, will never be filled by the capture, so it is reported as a gap now and the
+    /// waiting data delivered — a request after a lost one is not held until the flow ends.
+    pub fn acked_to(&mut self, end: u64, deliver: &mut dyn FnMut(Delivery<'_>)) {
+        let Some(&first) = self.pending.keys().next() else { return };
+        if self.started && first > self.next && end >= first {
+            self.skip_to_first_pending(None, deliver);
+        }
+    }
+
     /// End of stream: everything buffered is delivered, holes reported as gaps.
     pub fn finish(&mut self, deliver: &mut dyn FnMut(Delivery<'_>)) {
         while !self.pending.is_empty() {
@@ -145,6 +155,27 @@ mod tests {
         let mut r = Reassembler::default();
         let (data, _) = collect(&mut r, &[(10, b"0123"), (12, b"23456")], false);
         assert_eq!(data, b"0123456");
+    }
+
+    #[test]
+    fn an_acknowledged_hole_releases_the_data_behind_it() {
+        let mut r = Reassembler::default();
+        r.start_at(0);
+        let (data, gaps) = collect(&mut r, &[(0, b"ab"), (5, b"fg")], false);
+        assert_eq!((data.as_slice(), gaps.len()), (&b"ab"[..], 0));
+        let mut got = Vec::new();
+        let mut holes = Vec::new();
+        r.acked_to(4, &mut |d| {
+            if let Delivery::Gap(n) = d {
+                holes.push(n)
+            }
+        });
+        assert!(holes.is_empty(), "an ack short of the buffered data changes nothing");
+        r.acked_to(7, &mut |d| match d {
+            Delivery::Data(b) => got.extend_from_slice(b),
+            Delivery::Gap(n) => holes.push(n),
+        });
+        assert_eq!((got.as_slice(), holes.as_slice()), (&b"fg"[..], &[3u64][..]));
     }
 
     #[test]

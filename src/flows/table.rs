@@ -350,6 +350,15 @@ impl FlowTable {
                 if flags & TCP_SYN != 0 {
                     streams[d].start_at(0);
                 }
+                // What this packet acknowledges of the other direction is settled before its own
+                // payload is delivered, so a request released from behind a hole is pending when
+                // the answer in this packet arrives.
+                if let Some(end) = update.peer_acked {
+                    streams[1 - d].acked_to(end, &mut |del| match del {
+                        Delivery::Data(b) => app.stream_data(!from_orig, b, at, &mut sink),
+                        Delivery::Gap(n) => app.stream_gap(!from_orig, n, at, &mut sink),
+                    });
+                }
                 if let Some(off) = update.stream_offset {
                     if !seg.payload.is_empty() {
                         streams[d].push(off, seg.payload, &mut |del| match del {

@@ -172,6 +172,9 @@ pub struct Update {
     pub stream_offset: Option<u64>,
     /// An endpoint closed in this packet (FIN or RST).
     pub closed: bool,
+    /// How far into the peer's stream this packet acknowledges (exclusive end offset), when it
+    /// carries a trustworthy ACK: bytes below it were received, whether captured or not.
+    pub peer_acked: Option<u64>,
 }
 
 impl TcpConn {
@@ -240,12 +243,15 @@ impl TcpConn {
         }
 
         // The peer's acknowledged sequence (Zeek's update_ack_seq).
+        let mut peer_acked = None;
         if has_ack && !rst && peer.state != TcpState::Inactive && peer.initialized {
             let rel_ack = peer.relative(ack, peer.acked.max(peer.last));
             let jump = rel_ack as i64 - peer.acked as i64;
             if !(ack == 0 && jump > TOO_LARGE_SEQ_DELTA) && rel_ack > peer.acked && rel_ack <= peer.last + (1 << 30) {
                 peer.acked = rel_ack;
             }
+            // Relative sequence 1 is stream offset 0.
+            peer_acked = Some(peer.acked.saturating_sub(1));
         }
 
         // Highest sequence sent (Zeek's update_last_seq).
@@ -264,7 +270,7 @@ impl TcpConn {
 
         let closed = self.update_state(from_orig, seq, has_ack, syn, fin, rst, len);
         let data_rel = if syn { rel_seq + 1 } else { rel_seq };
-        Update { stream_offset: (!rst).then(|| data_rel.saturating_sub(1)), closed }
+        Update { stream_offset: (!rst).then(|| data_rel.saturating_sub(1)), closed, peer_acked }
     }
 
     /// Zeek's UpdateStateMachine. Returns whether an endpoint closed.
