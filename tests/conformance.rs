@@ -76,8 +76,7 @@ const ZEEK_FLOORS: &[(&str, f64)] = &[
     // FIXME(seam): 31/32. An HTTP/0.9 reply (no status line) is counted as an empty body
     // (mixed-vlan-mpls.pcap).
     ("http.response_body_len", 96.0),
-    // FIXME(seam): 12/14. DTLS is not decoded (tls/dtls1_2.pcap, tls/webrtc-stun.pcap).
-    ("ssl.present", 85.0),
+    ("ssl.present", 99.0),
     ("ssl.version", 99.0),
     ("ssl.cipher", 99.0),
     ("ssl.server_name", 99.0),

@@ -4,6 +4,7 @@
 //! Imports `util` only.
 
 pub mod dns;
+pub mod dtls;
 pub mod filetype;
 pub mod http;
 pub mod packet;

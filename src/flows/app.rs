@@ -6,7 +6,7 @@
 //! feeds the matching decoder until that decoder is done, after which the flow costs nothing
 //! more than its counters. Every queue here is bounded by a named limit.
 
-use crate::decode::{dns, http, smb, ssh, stratum, tls};
+use crate::decode::{dns, dtls, http, smb, ssh, stratum, tls};
 use crate::model::Service;
 use crate::util::Timestamp;
 use std::collections::VecDeque;
@@ -20,6 +20,8 @@ pub const MIN_DETECT_BYTES: usize = 16;
 pub const MAX_PENDING_DNS: usize = 64;
 /// HTTP requests awaiting a response per flow.
 pub const MAX_PENDING_HTTP: usize = 64;
+/// Datagrams of a UDP flow examined for a protocol before it is left alone.
+pub const MAX_UDP_DETECT_DATAGRAMS: usize = 16;
 /// Client bytes of an unrecognised stream watched for a TLS handshake starting later.
 pub const MAX_UPGRADE_SCAN: usize = 64 * 1024;
 /// Client bytes scanned for Stratum calls.
@@ -106,6 +108,8 @@ pub enum AppState {
     Dns(DnsPairing),
     Http(Box<HttpState>),
     Tls(Box<TlsState>),
+    /// DTLS hellos over UDP, read by the TLS parser after [`dtls::to_tls_record`].
+    Dtls(Box<TlsState>),
     Ssh(SshState),
     Stratum(StratumState),
     /// Neither side opened with a protocol seam knows: each chunk the client sends is checked,
@@ -191,6 +195,8 @@ impl AppState {
                 }
             }
             AppState::Dns(p) => p.tcp_feed(d, data, at, sink),
+            // DTLS lives on UDP; a TCP stream never reaches this state.
+            AppState::Dtls(_) => {}
             AppState::Watch { seen } => {
                 if d == ORIG
                     && tls::looks_like_tls(data)
@@ -236,21 +242,36 @@ impl AppState {
     pub fn datagram(&mut self, from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>, dns_port: bool) {
         match self {
             AppState::Detect { prefix, .. } => {
-                // Two datagrams per direction decide: a DNS message or nothing seam models.
-                if looks_like_dns_datagram(payload, dns_port) {
+                // The first datagrams decide: a DNS message (among the first four) or a DTLS
+                // handshake (among the first sixteen, as WebRTC sends STUN before it), or
+                // nothing seam models.
+                let seen = prefix[ORIG].len() + prefix[RESP].len();
+                if seen < 4 && looks_like_dns_datagram(payload, dns_port) {
                     sink.service(Service::Dns);
                     let mut p = DnsPairing::default();
                     p.message(from_orig, payload, at, sink);
                     *self = AppState::Dns(p);
+                } else if dtls::looks_like_dtls(payload) {
+                    sink.service(Service::Tls);
+                    let mut t = TlsState { at, ..TlsState::default() };
+                    t.datagram(payload);
+                    *self = AppState::Dtls(Box::new(t));
                 } else {
-                    let d = dir(from_orig);
-                    prefix[d].push(0);
-                    if prefix[ORIG].len() + prefix[RESP].len() >= 4 {
+                    prefix[dir(from_orig)].push(0);
+                    if seen + 1 >= MAX_UDP_DETECT_DATAGRAMS {
                         *self = AppState::Done;
                     }
                 }
             }
             AppState::Dns(p) => p.message(from_orig, payload, at, sink),
+            AppState::Dtls(t) => {
+                t.datagram(payload);
+                t.datagrams += 1;
+                if t.has_both() || t.datagrams >= MAX_UDP_DETECT_DATAGRAMS {
+                    t.emit(sink);
+                    *self = AppState::Done;
+                }
+            }
             _ => {}
         }
     }
@@ -278,7 +299,7 @@ impl AppState {
             }
             AppState::Dns(mut p) => p.flush(sink),
             AppState::Http(mut h) => h.finish(at, sink),
-            AppState::Tls(mut t) => t.emit(sink),
+            AppState::Tls(mut t) | AppState::Dtls(mut t) => t.emit(sink),
             AppState::Ssh(s) => s.emit(sink),
             AppState::Stratum(s) => s.emit(sink),
             AppState::Watch { .. } | AppState::Done => {}
@@ -637,6 +658,8 @@ pub struct TlsState {
     client: Option<tls::ClientHello>,
     server: Option<tls::ServerHello>,
     done: [bool; 2],
+    /// Datagrams seen (DTLS).
+    datagrams: usize,
 }
 
 impl TlsState {
@@ -674,6 +697,34 @@ impl TlsState {
 
     fn finished(&self) -> bool {
         self.done[ORIG] && self.done[RESP]
+    }
+
+    /// One DTLS datagram: a ClientHello or ServerHello in it fills its side.
+    fn datagram(&mut self, payload: &[u8]) {
+        match dtls::to_tls_record(payload) {
+            // JA4's first character names the transport: `d` for DTLS.
+            Some((1, record)) if self.client.is_none() => {
+                if let tls::HelloParse::Done(mut h) = tls::parse_client_hello(&record) {
+                    if h.ja4.starts_with('t') {
+                        h.ja4.replace_range(..1, "d");
+                    }
+                    self.client = Some(h);
+                }
+            }
+            Some((2, record)) if self.server.is_none() => {
+                if let tls::HelloParse::Done(mut h) = tls::parse_server_hello(&record) {
+                    if h.ja4s.starts_with('t') {
+                        h.ja4s.replace_range(..1, "d");
+                    }
+                    self.server = Some(h);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn has_both(&self) -> bool {
+        self.client.is_some() && self.server.is_some()
     }
 
     /// Emits the handshake, keeping only what events carry: the raw lists behind the
