@@ -29,8 +29,6 @@ pub enum DiagKind {
     CorruptRecord,
     /// Bytes skipped while searching for the next valid record after corruption.
     Resynced,
-    /// Bytes after the last valid record that are not a record.
-    TrailingGarbage,
     /// A timestamp field outside its valid range (clamped, not wrapped).
     BadTimestamp,
     /// Packets on a link type seam does not decode; counted, not decoded.
@@ -61,7 +59,6 @@ impl DiagKind {
             DiagKind::Truncated => "truncated",
             DiagKind::CorruptRecord => "corrupt-record",
             DiagKind::Resynced => "resynced",
-            DiagKind::TrailingGarbage => "trailing-garbage",
             DiagKind::BadTimestamp => "bad-timestamp",
             DiagKind::UnsupportedLinkType => "unsupported-link-type",
             DiagKind::UndecodablePacket => "undecodable-packet",

@@ -45,16 +45,14 @@ pub fn discover(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<EvidenceFile>
     }
     found.sort();
     found.dedup();
-    found
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, path)| identify(&path, i as u32, diags))
-        .enumerate()
-        .map(|(i, mut f)| {
-            f.id = i as u32;
-            f
-        })
-        .collect()
+    // Ids follow the identified files only, so an unreadable one leaves no hole.
+    let mut files = Vec::with_capacity(found.len());
+    for path in found {
+        if let Some(f) = identify(&path, files.len() as u32, diags) {
+            files.push(f);
+        }
+    }
+    files
 }
 
 fn walk(path: &Path, depth: usize, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
