@@ -3,13 +3,16 @@
 //! scheduling), runs the flow layer, normalises, renders, and decides the outcome.
 
 use crate::cli::{OutputConfig, RunConfig, Task};
+use crate::decode::winevt::parse_record_json;
 use crate::diag::{DiagKind, Diagnostics};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
 use crate::flows::shard::{self, shard_of, Batch};
 use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
 use crate::model::{Event, FlowRecord, InventoryEntry};
 use crate::normalize::net::{app_event, flow_event};
+use crate::normalize::winevt::{map_record, RecordMeta};
 use crate::report::{render, Format, Rendered};
+use crate::sources::evtx::{read_evtx, EvtxInput};
 use crate::sources::{read_capture, CaptureSummary};
 use crate::timeline::schema::{self, EVENT_COLUMNS, FLOW_COLUMNS, INVENTORY_COLUMNS};
 use crate::timeline::{sort_events, RowCtx, TimelineFilter};
@@ -34,6 +37,12 @@ pub enum Outcome {
 
 /// Runs a validated configuration.
 pub fn run(cfg: RunConfig) -> Result<Outcome> {
+    // The global pool, so that the evtx crate's chunk workers (spawned from a reader thread
+    // outside any pool) share the one `--threads` budget. A process that already built it (a
+    // test harness running several configurations) gets a pool of its own per run.
+    if rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build_global().is_ok() {
+        return run_in_pool(&cfg);
+    }
     let pool =
         rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("cannot start worker threads")?;
     pool.install(|| run_in_pool(&cfg))
@@ -180,11 +189,25 @@ fn emit<T: Sync>(out: &OutputConfig, r: &Rendered<'_, T>) -> Result<()> {
 }
 
 /// What reading one evidence file produced.
+#[derive(Default)]
 pub struct Ingested {
     pub summary: Option<CaptureSummary>,
     pub flows: Option<FlowOutput>,
+    /// Endpoint log summary (records, time span).
+    pub log: Option<LogSummary>,
+    /// Events of an endpoint log, in file order.
+    pub events: Vec<Event>,
     pub diags: Diagnostics,
     pub sha256: Option<String>,
+}
+
+/// Records and time span of an endpoint log.
+#[derive(Debug, Clone, Default)]
+pub struct LogSummary {
+    pub records: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub notes: Vec<String>,
 }
 
 fn ingest(files: &[EvidenceFile], flow_cfg: FlowConfig, decode: bool, hash: bool, quiet: bool) -> Vec<Ingested> {
@@ -205,15 +228,109 @@ fn ingest(files: &[EvidenceFile], flow_cfg: FlowConfig, decode: bool, hash: bool
     // among the captures read at the same time.
     let captures = files.iter().filter(|f| f.kind.is_capture()).count().max(1);
     let per_file = (rayon::current_num_threads() / captures).max(1);
-    let results = files
-        .par_iter()
-        .map(|f| {
-            let shards = if f.size >= SHARD_MIN_BYTES { per_file } else { 1 };
-            ingest_one(f, flow_cfg, decode, hash, shards, &bar)
-        })
-        .collect();
+    let is_evtx = |f: &&EvidenceFile| f.kind == EvidenceKind::Evtx;
+    // Event logs are read one after another on a thread of their own, each parsed by the evtx
+    // crate's chunk workers on the pool; everything else is read file-parallel on the pool.
+    let (logs, mut others): (Numbered, Numbered) = std::thread::scope(|scope| {
+        let logs = scope.spawn(|| {
+            files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| is_evtx(f))
+                .map(|(i, f)| (i, ingest_evtx(f, hash, &bar)))
+                .collect::<Vec<_>>()
+        });
+        let others = files
+            .par_iter()
+            .enumerate()
+            .filter(|(_, f)| !is_evtx(f))
+            .map(|(i, f)| {
+                let shards = if f.size >= SHARD_MIN_BYTES { per_file } else { 1 };
+                (i, ingest_one(f, flow_cfg, decode, hash, shards, &bar))
+            })
+            .collect();
+        let logs = logs.join().unwrap_or_else(|_| {
+            files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| is_evtx(f))
+                .map(|(i, f)| {
+                    let mut r = Ingested::default();
+                    r.diags.push(&f.display, None, DiagKind::Unreadable, "the event log reader failed");
+                    (i, r)
+                })
+                .collect()
+        });
+        (logs, others)
+    });
+    others.extend(logs);
+    others.sort_by_key(|(i, _)| *i);
     bar.finish_and_clear();
-    results
+    others.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Ingest results with their file index.
+type Numbered = Vec<(usize, Ingested)>;
+
+/// Reads one EVTX file into endpoint events.
+fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
+    let mut result = Ingested::default();
+    let label = file.display.as_str();
+    let input: Box<dyn EvtxInput> = match open_log(file) {
+        Ok(input) => input,
+        Err(e) => {
+            result.diags.push(label, None, DiagKind::Unreadable, e.to_string());
+            return result;
+        }
+    };
+    let file_id = file.id;
+    let mut events = Vec::new();
+    let mut unmapped = Vec::new();
+    let summary = read_evtx(
+        input,
+        label,
+        0,
+        &mut result.diags,
+        move |raw| {
+            let meta = RecordMeta { file: file_id, record_id: raw.record_id, written: raw.written };
+            parse_record_json(raw.json).map(|r| map_record(r, meta)).map_err(|e| (raw.record_id, e.to_string()))
+        },
+        |mapped| match mapped {
+            Ok(event) => events.push(event),
+            Err(failure) => unmapped.push(failure),
+        },
+    );
+    for (record_id, why) in &unmapped {
+        result.diags.push(label, None, DiagKind::CorruptRecord, format!("record {record_id}: {why}"));
+    }
+    bar.inc(file.size);
+    let mut notes = vec![format!("{} chunks", summary.chunks)];
+    if summary.dirty {
+        notes.push("dirty (not closed cleanly)".into());
+    }
+    if summary.failed > 0 {
+        notes.push(format!("{} unreadable records or chunks", summary.failed));
+    }
+    result.log =
+        Some(LogSummary { records: summary.records, first_ts: summary.first_ts, last_ts: summary.last_ts, notes });
+    result.events = events;
+    if hash {
+        result.sha256 = evidence::sha256_file(&file.path)
+            .map_err(|e| result.diags.push(label, None, DiagKind::Unreadable, e.to_string()))
+            .ok();
+    }
+    result
+}
+
+/// Opens an endpoint log for seeking: the file itself, or its decompressed content.
+fn open_log(file: &EvidenceFile) -> std::io::Result<Box<dyn EvtxInput>> {
+    let raw = std::fs::File::open(&file.path)?;
+    if !file.gzip {
+        return Ok(Box::new(raw));
+    }
+    let mut bytes = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::io::BufReader::new(raw)).read_to_end(&mut bytes)?;
+    Ok(Box::new(std::io::Cursor::new(bytes)))
 }
 
 fn ingest_one(
@@ -228,7 +345,7 @@ fn ingest_one(
     let label = file.display.as_str();
     let hasher = Arc::new(Mutex::new(Sha256::new()));
     let hashed_bytes = Arc::new(Mutex::new(0u64));
-    let mut result = Ingested { summary: None, flows: None, diags: Diagnostics::new(), sha256: None };
+    let mut result = Ingested::default();
     if file.kind.is_capture() {
         let raw = match std::fs::File::open(&file.path) {
             Ok(f) => f,
@@ -407,11 +524,9 @@ fn inventory_entry(f: &EvidenceFile, r: &Ingested, diags: &Diagnostics) -> Inven
             }
             notes.join("; ")
         }
-        (None, EvidenceKind::Evtx | EvidenceKind::Auditd) => {
-            "endpoint log: identified; not ingested by this version".into()
-        }
-        (None, _) => String::new(),
+        (None, _) => r.log.as_ref().map(|l| l.notes.join("; ")).unwrap_or_default(),
     };
+    let log = r.log.as_ref();
     InventoryEntry {
         id: f.id,
         path: f.display.clone(),
@@ -419,9 +534,9 @@ fn inventory_entry(f: &EvidenceFile, r: &Ingested, diags: &Diagnostics) -> Inven
         gzip: f.gzip,
         size: f.size,
         sha256: r.sha256.clone(),
-        first_ts: r.summary.as_ref().and_then(|s| s.first_ts),
-        last_ts: r.summary.as_ref().and_then(|s| s.last_ts),
-        records: r.summary.as_ref().map(|s| s.packets),
+        first_ts: r.summary.as_ref().and_then(|s| s.first_ts).or(log.and_then(|l| l.first_ts)),
+        last_ts: r.summary.as_ref().and_then(|s| s.last_ts).or(log.and_then(|l| l.last_ts)),
+        records: r.summary.as_ref().map(|s| s.packets).or(log.map(|l| l.records)),
         problems,
         notes,
     }
@@ -452,6 +567,7 @@ fn take_flows(ingest: &mut [Ingested]) -> Vec<FlowRecord> {
 fn timeline_events(ingest: &[Ingested], filter: &TimelineFilter) -> Vec<Event> {
     let mut events: Vec<Event> = Vec::new();
     for (file, r) in ingest.iter().enumerate() {
+        events.extend(r.events.iter().filter(|e| filter.matches(e)).cloned());
         let Some(out) = &r.flows else { continue };
         events.extend(out.flows.iter().map(flow_event).filter(|e| filter.matches(e)));
         events.extend(out.app.iter().map(|a| app_event(file as u32, a)).filter(|e| filter.matches(e)));

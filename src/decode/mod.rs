@@ -12,3 +12,4 @@ pub mod smb;
 pub mod ssh;
 pub mod stratum;
 pub mod tls;
+pub mod winevt;

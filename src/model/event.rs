@@ -16,6 +16,42 @@ pub enum EventKind {
     Tls,
     Ssh,
     Stratum,
+    /// A process started or ended (Sysmon 1/5, Security 4688/4689, auditd execve).
+    Process,
+    /// A connection made or accepted by a process, as the endpoint logged it (Sysmon 3,
+    /// Security 5156/5157, auditd connect/accept/bind).
+    Connection,
+    /// A logon, logoff or authentication (Security 4624/4625/4634/4647/4648/4672, auditd
+    /// USER_LOGIN/USER_AUTH/USER_START/CRED_ACQ).
+    Logon,
+    /// An account or group changed (Security 4720/4726/4732, auditd ADD_USER/DEL_USER).
+    Account,
+    /// A service installed, started, stopped or reconfigured (System 7045/7036/7040, Security
+    /// 4697, auditd SERVICE_START/SERVICE_STOP).
+    Service,
+    /// A scheduled task created, deleted or changed (Security 4698/4699/4702).
+    Task,
+    /// A file created or deleted (Sysmon 11/23/26).
+    File,
+    /// A registry key or value changed (Sysmon 12–14).
+    Registry,
+    /// A driver or module loaded into a process or the kernel (Sysmon 6/7, auditd
+    /// init_module/finit_module).
+    Module,
+    /// One process reaching into another (Sysmon 8/10, auditd ptrace/kill).
+    ProcessAccess,
+    /// A name lookup made by a process on the host (Sysmon 22).
+    Lookup,
+    /// A script block or pipeline run by PowerShell (4103/4104).
+    Script,
+    /// The logging itself changed: log cleared, audit policy or Sysmon configuration changed,
+    /// audit daemon started or stopped (1102, 104, 4719, Sysmon 4/16/255, auditd CONFIG_CHANGE,
+    /// DAEMON_*).
+    Audit,
+    /// A firewall (WFP) filter or rule changed (Security 5441/5447 and related).
+    Firewall,
+    /// A kernel or audit anomaly record (auditd ANOM_*).
+    Anomaly,
     Generic,
 }
 
@@ -27,6 +63,21 @@ impl EventKind {
         EventKind::Tls,
         EventKind::Ssh,
         EventKind::Stratum,
+        EventKind::Process,
+        EventKind::Connection,
+        EventKind::Logon,
+        EventKind::Account,
+        EventKind::Service,
+        EventKind::Task,
+        EventKind::File,
+        EventKind::Registry,
+        EventKind::Module,
+        EventKind::ProcessAccess,
+        EventKind::Lookup,
+        EventKind::Script,
+        EventKind::Audit,
+        EventKind::Firewall,
+        EventKind::Anomaly,
         EventKind::Generic,
     ];
 
@@ -38,8 +89,31 @@ impl EventKind {
             EventKind::Tls => "tls",
             EventKind::Ssh => "ssh",
             EventKind::Stratum => "stratum",
+            EventKind::Process => "process",
+            EventKind::Connection => "connection",
+            EventKind::Logon => "logon",
+            EventKind::Account => "account",
+            EventKind::Service => "service",
+            EventKind::Task => "task",
+            EventKind::File => "file",
+            EventKind::Registry => "registry",
+            EventKind::Module => "module",
+            EventKind::ProcessAccess => "process-access",
+            EventKind::Lookup => "lookup",
+            EventKind::Script => "script",
+            EventKind::Audit => "audit",
+            EventKind::Firewall => "firewall",
+            EventKind::Anomaly => "anomaly",
             EventKind::Generic => "generic",
         }
+    }
+
+    /// Whether events of this kind come from endpoint logs rather than captures.
+    pub fn is_endpoint(self) -> bool {
+        !matches!(
+            self,
+            EventKind::Flow | EventKind::Dns | EventKind::Http | EventKind::Tls | EventKind::Ssh | EventKind::Stratum
+        )
     }
 
     pub fn parse(s: &str) -> Option<EventKind> {
@@ -91,7 +165,9 @@ pub struct NetTuple {
     pub dst_port: u16,
     pub transport: Transport,
     pub community_id: String,
-    pub flow_id: String,
+    /// The capture flow this event belongs to; endpoint events have none (they join flows on
+    /// the Community ID).
+    pub flow_id: Option<String>,
 }
 
 /// The host an event happened on, as far as the source knows it.
@@ -101,12 +177,26 @@ pub struct HostRef {
     pub ip: Option<IpAddr>,
 }
 
-/// The process that acted, when known.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+/// The process that acted, when known, and its parent as the same record names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct ProcessRef {
     pub pid: Option<u64>,
+    /// A globally unique process id where the source has one (Sysmon ProcessGuid).
+    pub entity_id: Option<String>,
     pub executable: Option<String>,
     pub command_line: Option<String>,
+    /// Account the process runs as (`DOMAIN\user`, or a Unix uid/name).
+    pub user: Option<String>,
+    pub parent_pid: Option<u64>,
+    pub parent_entity_id: Option<String>,
+    pub parent_executable: Option<String>,
+    pub parent_command_line: Option<String>,
+}
+
+impl ProcessRef {
+    pub fn is_empty(&self) -> bool {
+        *self == ProcessRef::default()
+    }
 }
 
 /// One DNS transaction: a query and, when seen, its response.
@@ -193,6 +283,8 @@ pub enum Fields {
     Tls(Box<TlsFields>),
     Ssh(SshFields),
     Stratum(StratumFields),
+    /// An endpoint log record (EVTX or auditd), typed or generic.
+    Endpoint(Box<super::endpoint::EndpointFields>),
     /// Anything no mapper models: its flattened fields, nothing dropped.
     Generic(BTreeMap<String, String>),
 }

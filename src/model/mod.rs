@@ -7,9 +7,11 @@
 //! evidence file and the packet index, record id or line it came from; text fields are valid
 //! UTF-8 with undecodable bytes `\xNN`-escaped, never dropped.
 
+pub mod endpoint;
 pub mod event;
 pub mod flow;
 
+pub use endpoint::*;
 pub use event::*;
 pub use flow::*;
 pub mod inventory;

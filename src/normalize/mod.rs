@@ -3,3 +3,4 @@
 //! becomes a generic event). Imports `util`, `model`, `decode`, `flows`.
 
 pub mod net;
+pub mod winevt;

@@ -21,7 +21,7 @@ pub fn flow_event(flow: &FlowRecord) -> Event {
             dst_port: flow.resp_port,
             transport: flow.transport,
             community_id: flow.community_id.clone(),
-            flow_id: flow.id.clone(),
+            flow_id: Some(flow.id.clone()),
         }),
         process: None,
         provenance: Provenance { file: flow.file, locator: Locator::Packet(flow.first_packet) },
@@ -37,7 +37,7 @@ fn tuple(f: &FlowIdent) -> NetTuple {
         dst_port: f.resp_port,
         transport: f.transport,
         community_id: f.community_id.clone(),
-        flow_id: f.id.clone(),
+        flow_id: Some(f.id.clone()),
     }
 }
 

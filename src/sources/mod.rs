@@ -6,6 +6,7 @@
 //! them wherever the format allows a resynchronisation. Imports `util`, `diag`, `model`.
 
 pub mod buffer;
+pub mod evtx;
 pub mod pcap;
 
 pub use pcap::{read_capture, CaptureFormat, CaptureSummary, LinkType, RawPacket};

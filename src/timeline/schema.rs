@@ -58,6 +58,8 @@ pub enum Value {
     /// An address, written as text without an intermediate string.
     Ip(std::net::IpAddr),
     List(Vec<String>),
+    /// Name → text pairs: a JSON object in JSON, its JSON text in CSV, Parquet and tables.
+    Map(Vec<(String, String)>),
 }
 
 impl Value {
@@ -98,6 +100,12 @@ impl Value {
             Value::Ip(ip) => Some(ip.to_string()),
             Value::List(items) if items.is_empty() => None,
             Value::List(items) => Some(items.join(";")),
+            Value::Map(pairs) if pairs.is_empty() => None,
+            Value::Map(_) => {
+                let mut out = Vec::new();
+                self.write_json(&mut out);
+                Some(String::from_utf8_lossy(&out).into_owned())
+            }
         }
     }
     /// Compact text for terminal tables: times to the millisecond without the zone (always
@@ -121,6 +129,7 @@ impl Value {
         match self {
             Value::Null => None,
             Value::List(items) if items.is_empty() => None,
+            Value::Map(pairs) if pairs.is_empty() => None,
             Value::Float(f) if !f.is_finite() => None,
             other => Some(other),
         }
@@ -139,6 +148,19 @@ impl Value {
             Value::Str(s) => serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other),
             Value::Ip(ip) => write!(out, "\"{ip}\""),
             Value::List(items) => serde_json::to_writer(&mut *out, items).map_err(std::io::Error::other),
+            Value::Map(pairs) => {
+                out.push(b'{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let _ = serde_json::to_writer(&mut *out, k);
+                    out.push(b':');
+                    let _ = serde_json::to_writer(&mut *out, v);
+                }
+                out.push(b'}');
+                Ok(())
+            }
         };
     }
 
@@ -154,6 +176,15 @@ impl Value {
             Value::Ip(ip) => Some(Json::String(ip.to_string())),
             Value::List(items) if items.is_empty() => None,
             Value::List(items) => Some(Json::Array(items.iter().cloned().map(Json::String).collect())),
+            Value::Map(pairs) if pairs.is_empty() => None,
+            Value::Map(pairs) => {
+                // Repeated names (rare: unnamed data lists flattened twice) keep the first value.
+                let mut map = serde_json::Map::new();
+                for (k, v) in pairs {
+                    map.entry(k.clone()).or_insert_with(|| Json::String(v.clone()));
+                }
+                Some(Json::Object(map))
+            }
         }
     }
 }
@@ -204,6 +235,22 @@ fn flow(e: &Event) -> Option<&FlowRecord> {
         _ => None,
     }
 }
+fn endpoint(e: &Event) -> Option<&crate::model::EndpointFields> {
+    match &e.fields {
+        Fields::Endpoint(x) => Some(x),
+        _ => None,
+    }
+}
+fn process(e: &Event) -> Option<&crate::model::ProcessRef> {
+    e.process.as_ref()
+}
+/// The endpoint event's target when the event is of `kind`.
+fn target_of(e: &Event, kinds: &[EventKind]) -> Value {
+    if !kinds.contains(&e.kind) {
+        return Value::Null;
+    }
+    s(endpoint(e).and_then(|x| x.target.as_deref()))
+}
 fn ssh(e: &Event) -> Option<&crate::model::SshFields> {
     match &e.fields {
         Fields::Ssh(x) => Some(x),
@@ -220,7 +267,7 @@ fn stratum(e: &Event) -> Option<&crate::model::StratumFields> {
 /// Columns of `seam timeline` output.
 pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("@timestamp", Time, "When the event happened (UTC); for flows, the first packet", |e, _| Value::Time(e.ts)),
-    col!("event.kind", Str, "seam event kind: flow, dns, http, tls, ssh, stratum, generic", |e, _| Value::Str(
+    col!("event.kind", Str, "seam event kind: flow, dns, http, tls, ssh, stratum; process, connection, logon, account, service, task, file, registry, module, process-access, lookup, script, audit, firewall, anomaly; generic", |e, _| Value::Str(
         e.kind.as_str().into()
     )),
     col!("message", Str, "One-line human summary of the event", |e, _| Value::Str(message(e))),
@@ -228,9 +275,17 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         .host
         .as_ref()
         .and_then(|h| h.name.as_deref()))),
-    col!("source.ip", Str, "Originator address", |e, _| e.net.as_ref().map_or(Value::Null, |n| Value::Ip(n.src_ip))),
-    col!("source.port", UInt, "Originator port (ICMP: type)", |e, _| opt_u(
-        e.net.as_ref().map(|n| u64::from(n.src_port))
+    col!("source.ip", Str, "Originator address; for logons, the remote address", |e, _| e
+        .net
+        .as_ref()
+        .map(|n| n.src_ip)
+        .or(endpoint(e).and_then(|x| x.source_ip))
+        .map_or(Value::Null, Value::Ip)),
+    col!("source.port", UInt, "Originator port (ICMP: type); for logons, the remote port", |e, _| opt_u(
+        e.net.as_ref().map(|n| u64::from(n.src_port)).or(endpoint(e).and_then(|x| x.source_port.map(u64::from)))
+    )),
+    col!("source.domain", Str, "Name the remote side gave (logon workstation, Sysmon SourceHostname)", |e, _| s(
+        endpoint(e).and_then(|x| x.source_host.as_deref())
     )),
     col!("destination.ip", Str, "Responder address", |e, _| e
         .net
@@ -250,7 +305,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("flow.id", Str, "seam flow id (joins app events to `seam flows` rows)", |e, _| s(e
         .net
         .as_ref()
-        .map(|n| n.flow_id.as_str()))),
+        .and_then(|n| n.flow_id.as_deref()))),
     col!("network.protocol", Str, "Application protocols recognised from content (flows)", |e, _| flow(e)
         .map_or(Value::Null, |f| if f.services.is_empty() { Value::Null } else { Value::Str(f.service_string()) })),
     col!("event.duration", Int, "Flow duration in nanoseconds", |e, _| flow(e)
@@ -270,7 +325,10 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     )),
     col!("flow.history", Str, "Zeek connection history letters", |e, _| s(flow(e).map(|f| f.history.as_str()))),
     col!("dns.id", UInt, "DNS transaction id", |e, _| opt_u(dns(e).map(|d| u64::from(d.transaction_id)))),
-    col!("dns.question.name", Str, "Queried name", |e, _| s(dns(e).map(|d| d.query.as_str()))),
+    col!("dns.question.name", Str, "Queried name (captures, and Sysmon 22 lookups)", |e, _| match dns(e) {
+        Some(d) => Value::Str(d.query.clone()),
+        None => target_of(e, &[EventKind::Lookup]),
+    }),
     col!("dns.question.type", Str, "Query type (A, AAAA, TXT, …)", |e, _| s(dns(e).map(|d| d.qtype_name.as_str()))),
     col!("dns.response_code", Str, "Response code name, when a response was seen", |e, _| s(
         dns(e).and_then(|d| d.rcode_name.as_deref())
@@ -350,6 +408,68 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         .map_or(Value::Null, |x| Value::List(x.methods.clone()))),
     col!("stratum.login", Str, "Wallet / worker login", |e, _| s(stratum(e).and_then(|x| x.login.as_deref()))),
     col!("stratum.agent", Str, "Miner software", |e, _| s(stratum(e).and_then(|x| x.agent.as_deref()))),
+    col!("event.module", Str, "Endpoint log: sysmon, security, system, powershell, evtx (other channels), auditd", |e, _| s(
+        endpoint(e).map(|x| x.source.as_str())
+    )),
+    col!("event.action", Str, "What an endpoint event records (process-start, logon-failed, …)", |e, _| s(
+        endpoint(e).map(|x| x.action)
+    )),
+    col!("event.code", Str, "EVTX event id, or audit record type (SYSCALL:connect)", |e, _| s(
+        endpoint(e).map(|x| x.code.as_str())
+    )),
+    col!("event.outcome", Str, "success or failure, when the record says", |e, _| s(endpoint(e).and_then(|x| x.outcome))),
+    col!("event.provider", Str, "EVTX provider", |e, _| s(endpoint(e).and_then(|x| x.provider.as_deref()))),
+    col!("winlog.channel", Str, "EVTX channel", |e, _| s(endpoint(e).and_then(|x| x.channel.as_deref()))),
+    col!("event.created", Time, "When the record was written, where that differs from @timestamp", |e, _| endpoint(e)
+        .and_then(|x| x.written)
+        .map_or(Value::Null, Value::Time)),
+    col!("process.pid", UInt, "Process id", |e, _| opt_u(process(e).and_then(|p| p.pid))),
+    col!("process.entity_id", Str, "Unique process id (Sysmon ProcessGuid)", |e, _| s(
+        process(e).and_then(|p| p.entity_id.as_deref())
+    )),
+    col!("process.executable", Str, "Process image path", |e, _| s(process(e).and_then(|p| p.executable.as_deref()))),
+    col!("process.command_line", Str, "Process command line", |e, _| s(
+        process(e).and_then(|p| p.command_line.as_deref())
+    )),
+    col!("process.user.name", Str, "Account the process runs as", |e, _| s(process(e).and_then(|p| p.user.as_deref()))),
+    col!("process.parent.pid", UInt, "Parent process id", |e, _| opt_u(process(e).and_then(|p| p.parent_pid))),
+    col!("process.parent.entity_id", Str, "Parent's unique process id", |e, _| s(
+        process(e).and_then(|p| p.parent_entity_id.as_deref())
+    )),
+    col!("process.parent.executable", Str, "Parent image path", |e, _| s(
+        process(e).and_then(|p| p.parent_executable.as_deref())
+    )),
+    col!("process.parent.command_line", Str, "Parent command line", |e, _| s(
+        process(e).and_then(|p| p.parent_command_line.as_deref())
+    )),
+    col!("user.name", Str, "Account the event is about (logon target, created account, group member)", |e, _| s(
+        endpoint(e).and_then(|x| x.user.as_deref())
+    )),
+    col!("user.id", Str, "SID or uid of user.name", |e, _| s(endpoint(e).and_then(|x| x.user_id.as_deref()))),
+    col!("winlog.logon.type", UInt, "Windows logon type (2, 3, 10, …)", |e, _| opt_u(
+        endpoint(e).and_then(|x| x.logon_type.map(u64::from))
+    )),
+    col!("winlog.logon.id", Str, "Logon session id, or audit session", |e, _| s(
+        endpoint(e).and_then(|x| x.logon_id.as_deref())
+    )),
+    col!("file.path", Str, "File created or deleted, or module loaded", |e, _| target_of(
+        e,
+        &[EventKind::File, EventKind::Module]
+    )),
+    col!("registry.path", Str, "Registry key or value changed", |e, _| target_of(e, &[EventKind::Registry])),
+    col!("service.name", Str, "Service installed or changed", |e, _| target_of(e, &[EventKind::Service])),
+    col!("seam.target", Str, "What an endpoint event acted upon (path, key, service, task, name, group, filter)", |e, _| s(
+        endpoint(e).and_then(|x| x.target.as_deref())
+    )),
+    col!("seam.details", Str, "A second detail of it (value, binary and start type, results, script)", |e, _| s(
+        endpoint(e).and_then(|x| x.details.as_deref())
+    )),
+    col!("winlog.event_data", Str, "Every EventData/UserData field of an EVTX record, flattened (JSON object)", |e, _| {
+        endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
+    }),
+    col!("auditd.data", Str, "Every field of an audit event's records as RECORD.key (JSON object)", |e, _| {
+        endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
+    }),
     col!("seam.file", Str, "Evidence file the event came from", |e, c| s(c.file(e.provenance.file))),
     col!("seam.locator", Str, "What seam.position counts: packet, record or line", |e, _| Value::Str(
         e.provenance.locator.kind().into()
@@ -456,8 +576,8 @@ fn human_bytes(n: u64) -> String {
 /// One-line summary of an event.
 pub fn message(e: &Event) -> String {
     let ends = e.net.as_ref().map(|n| {
-        let a = endpoint(n.src_ip, n.src_port);
-        let b = endpoint(n.dst_ip, n.dst_port);
+        let a = addr_port(n.src_ip, n.src_port);
+        let b = addr_port(n.dst_ip, n.dst_port);
         format!("{a} → {b}")
     });
     let ends = ends.unwrap_or_default();
@@ -507,6 +627,7 @@ pub fn message(e: &Event) -> String {
         Fields::Stratum(x) => format!("stratum {} {} {}", ends, x.methods.join(","), x.agent.as_deref().unwrap_or(""))
             .trim_end()
             .to_string(),
+        Fields::Endpoint(x) => endpoint_message(e, x, &ends),
         Fields::Generic(m) => format!(
             "{} {}",
             e.kind.as_str(),
@@ -515,7 +636,67 @@ pub fn message(e: &Event) -> String {
     }
 }
 
-fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
+/// At most `n` characters of `text`, on one line.
+fn clip(text: &str, n: usize) -> String {
+    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(n + 1).collect();
+    if line.chars().count() > n {
+        format!("{}…", line.chars().take(n).collect::<String>())
+    } else {
+        line
+    }
+}
+
+fn endpoint_message(e: &Event, x: &crate::model::EndpointFields, ends: &str) -> String {
+    let mut parts: Vec<String> = vec![x.action.to_string()];
+    let p = e.process.as_ref();
+    let exe = p.and_then(|p| p.executable.as_deref());
+    match e.kind {
+        EventKind::Process => {
+            if let Some(cmd) = p.and_then(|p| p.command_line.as_deref()).or(exe) {
+                parts.push(clip(cmd, 160));
+            }
+            if let Some(pid) = p.and_then(|p| p.pid) {
+                parts.push(format!("pid {pid}"));
+            }
+            if let Some(parent) = p.and_then(|p| p.parent_executable.as_deref()) {
+                parts.push(format!("← {}", clip(parent, 80)));
+            }
+        }
+        EventKind::Connection => {
+            parts.push(ends.to_string());
+            parts.extend(x.target.as_deref().map(|t| format!("({t})")));
+            parts.extend(exe.map(|t| clip(t, 80)));
+        }
+        EventKind::Logon => {
+            parts.extend(x.user.clone().or_else(|| p.and_then(|p| p.user.clone())));
+            parts.extend(x.logon_type.map(|t| format!("type {t}")));
+            parts.extend(x.target.as_deref().map(|t| format!("to {t}")));
+            let from = x.source_ip.map(|ip| ip.to_string()).or_else(|| x.source_host.clone());
+            parts.extend(from.map(|f| format!("from {f}")));
+        }
+        EventKind::Generic => {
+            parts.clear();
+            parts.push(format!("{} {}", x.channel.as_deref().unwrap_or(x.source.as_str()), x.code));
+            parts.extend(x.data.iter().take(4).map(|(k, v)| format!("{k}={}", clip(v, 40))));
+        }
+        _ => {
+            parts.extend(x.target.as_deref().map(|t| clip(t, 120)));
+            parts.extend(x.details.as_deref().map(|d| clip(d, 80)));
+            if !ends.is_empty() {
+                parts.push(ends.to_string());
+            }
+            if e.kind != EventKind::ProcessAccess || x.target.is_none() {
+                parts.extend(exe.map(|t| format!("by {}", clip(t, 80))));
+            } else {
+                parts.extend(exe.map(|t| format!("from {}", clip(t, 80))));
+            }
+        }
+    }
+    parts.retain(|s| !s.is_empty());
+    parts.join(" ")
+}
+
+fn addr_port(ip: std::net::IpAddr, port: u16) -> String {
     match ip {
         std::net::IpAddr::V6(_) => format!("[{ip}]:{port}"),
         std::net::IpAddr::V4(_) => format!("{ip}:{port}"),
@@ -531,7 +712,9 @@ pub fn timestamp_desc(kind: EventKind) -> &'static str {
         EventKind::Tls => "TLS Handshake",
         EventKind::Ssh => "SSH Handshake",
         EventKind::Stratum => "Stratum Session",
-        EventKind::Generic => "Event Time",
+        EventKind::Process => "Process Event",
+        EventKind::Logon => "Logon Event",
+        _ => "Event Time",
     }
 }
 

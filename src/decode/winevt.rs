@@ -1,0 +1,430 @@
+//! Windows event records: the evtx crate's compact JSON rendering of one record → the System
+//! header fields seam models and every `EventData`/`UserData` field, flattened.
+//!
+//! Only the modelled parts are deserialised into typed values; the payload is walked once into
+//! `(name, text)` pairs without building a `serde_json::Value` tree. Layout of the input (the
+//! crate's default, attributes inline under `#attributes`):
+//!
+//! ```json
+//! {"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},
+//!  "EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"2017-12-26T13:10:29.1368792Z"}},
+//!  "EventRecordID":1742,"Execution":{"#attributes":{"ProcessID":2284,"ThreadID":5252}},
+//!  "Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"DESKTOP-2KGM189",
+//!  "Security":{"#attributes":{"UserID":"S-1-5-18"}}},
+//!  "EventData":{"UtcTime":"2017-12-26 13:10:29.134","ProcessId":9112,"Image":"C:\\…"}}}
+//! ```
+//!
+//! Flattening: `EventData` children keep their names (`Image`); unnamed `<Data>` lists become
+//! `Data[0]`, `Data[1]`, …; nested elements join with `.` (`UserData` →
+//! `LogFileCleared.SubjectUserName`); attributes become `name@attr`. Imports `util` only.
+
+use crate::util::Timestamp;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// One event record's header and payload.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WinRecord {
+    pub provider: String,
+    pub event_id: u32,
+    pub qualifiers: Option<u32>,
+    pub version: Option<u32>,
+    pub level: Option<u32>,
+    pub task: Option<u32>,
+    pub opcode: Option<u32>,
+    pub keywords: Option<String>,
+    /// `System/TimeCreated/@SystemTime`.
+    pub time_created: Option<Timestamp>,
+    pub record_id: Option<u64>,
+    pub channel: String,
+    pub computer: String,
+    pub user_sid: Option<String>,
+    pub process_id: Option<u64>,
+    pub thread_id: Option<u64>,
+    /// Flattened `EventData` and `UserData`, in document order.
+    pub data: Vec<(String, String)>,
+}
+
+impl WinRecord {
+    /// The first value of a payload field, with Windows' placeholders (`-`, empty) as absent.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.data.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty() && *v != "-")
+    }
+}
+
+/// Why a record's JSON could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WinEventError {
+    #[error("record JSON is malformed: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("record has no System/EventID")]
+    NoEventId,
+}
+
+/// Parses one record rendered by the evtx crate as JSON.
+pub fn parse_record_json(bytes: &[u8]) -> Result<WinRecord, WinEventError> {
+    let envelope: Envelope = serde_json::from_slice(bytes)?;
+    let Event { system, event_data, user_data } = envelope.event;
+    let sys = system.unwrap_or_default();
+    let event_id = sys.event_id.text.as_deref().and_then(|t| t.trim().parse().ok()).ok_or(WinEventError::NoEventId)?;
+    let mut data = event_data.map(|f| f.0).unwrap_or_default();
+    if let Some(u) = user_data {
+        data.extend(u.0);
+    }
+    Ok(WinRecord {
+        provider: sys.provider.attr("Name").unwrap_or_default().to_string(),
+        event_id,
+        qualifiers: sys.event_id.attr("Qualifiers").and_then(|q| q.parse().ok()),
+        version: sys.version.number(),
+        level: sys.level.number(),
+        task: sys.task.number(),
+        opcode: sys.opcode.number(),
+        keywords: sys.keywords.text,
+        time_created: sys.time_created.attr("SystemTime").and_then(parse_system_time),
+        record_id: sys.record_id.text.as_deref().and_then(|t| t.parse().ok()),
+        channel: sys.channel.text.unwrap_or_default(),
+        computer: sys.computer.text.unwrap_or_default(),
+        user_sid: sys.security.attr("UserID").map(str::to_string),
+        process_id: sys.execution.attr("ProcessID").and_then(|p| p.parse().ok()),
+        thread_id: sys.execution.attr("ThreadID").and_then(|p| p.parse().ok()),
+        data,
+    })
+}
+
+/// `2017-12-26T13:10:29.1368792Z` (any number of fractional digits) → nanoseconds.
+pub fn parse_system_time(s: &str) -> Option<Timestamp> {
+    chrono::DateTime::parse_from_rfc3339(s.trim()).ok()?.timestamp_nanos_opt()
+}
+
+/// Sysmon's `UtcTime` (`2017-12-26 13:10:29.134`) → nanoseconds.
+pub fn parse_utc_time(s: &str) -> Option<Timestamp> {
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f").ok()?.and_utc().timestamp_nanos_opt()
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "Event")]
+    event: Event,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "System", default)]
+    system: Option<System>,
+    #[serde(rename = "EventData", default)]
+    event_data: Option<Flat>,
+    #[serde(rename = "UserData", default)]
+    user_data: Option<Flat>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct System {
+    #[serde(rename = "Provider")]
+    provider: Node,
+    #[serde(rename = "EventID")]
+    event_id: Node,
+    #[serde(rename = "Version")]
+    version: Node,
+    #[serde(rename = "Level")]
+    level: Node,
+    #[serde(rename = "Task")]
+    task: Node,
+    #[serde(rename = "Opcode")]
+    opcode: Node,
+    #[serde(rename = "Keywords")]
+    keywords: Node,
+    #[serde(rename = "TimeCreated")]
+    time_created: Node,
+    #[serde(rename = "EventRecordID")]
+    record_id: Node,
+    #[serde(rename = "Execution")]
+    execution: Node,
+    #[serde(rename = "Channel")]
+    channel: Node,
+    #[serde(rename = "Computer")]
+    computer: Node,
+    #[serde(rename = "Security")]
+    security: Node,
+}
+
+/// An XML element as the crate renders it: a scalar, or an object with `#text` and
+/// `#attributes`. Anything else inside is ignored.
+#[derive(Default)]
+struct Node {
+    text: Option<String>,
+    attrs: Vec<(String, String)>,
+}
+
+impl Node {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    fn number(&self) -> Option<u32> {
+        self.text.as_deref().and_then(|t| t.trim().parse().ok())
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Node;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an element")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+                let mut node = Node::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "#text" => node.text = map.next_value::<Scalar>()?.0,
+                        "#attributes" => {
+                            let mut flat = Vec::new();
+                            map.next_value_seed(FlatSeed { prefix: "", out: &mut flat })?;
+                            node.attrs = flat;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(node)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Node::default())
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::default())
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any JSON scalar as text; arrays of scalars joined with `, `; null and objects as absent.
+struct Scalar(Option<String>);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut flat = Vec::new();
+        FlatSeed { prefix: "", out: &mut flat }.deserialize(d)?;
+        let text: Vec<String> = flat.into_iter().map(|(_, v)| v).collect();
+        Ok(Scalar((!text.is_empty()).then(|| text.join(", "))))
+    }
+}
+
+/// A payload element flattened into `(path, text)` pairs.
+struct Flat(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Flat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = Vec::new();
+        FlatSeed { prefix: "", out: &mut out }.deserialize(d)?;
+        Ok(Flat(out))
+    }
+}
+
+/// Walks one JSON value, appending its leaves under `prefix`.
+struct FlatSeed<'p, 'o> {
+    prefix: &'p str,
+    out: &'o mut Vec<(String, String)>,
+}
+
+impl FlatSeed<'_, '_> {
+    fn leaf(self, text: String) {
+        let key = if self.prefix.is_empty() { "#text".to_string() } else { self.prefix.to_string() };
+        self.out.push((key, text));
+    }
+}
+
+/// Joins a child name onto a prefix: `#text` names the element itself, `#attributes` children
+/// become `element@attr`.
+fn child_path(prefix: &str, key: &str, attribute: bool) -> String {
+    match (prefix.is_empty(), attribute) {
+        (true, true) => format!("@{key}"),
+        (true, false) => key.to_string(),
+        (false, true) => format!("{prefix}@{key}"),
+        (false, false) => format!("{prefix}.{key}"),
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FlatSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FlatSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("event data")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.leaf(v.to_string());
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.leaf(v.to_string());
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.leaf(v.to_string());
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.leaf(v.to_string());
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.leaf(v.to_string());
+        Ok(())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.leaf(v);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        let base = if self.prefix.is_empty() { "#text" } else { self.prefix };
+        while seq.next_element_seed(FlatSeed { prefix: &format!("{base}[{i}]"), out: &mut *self.out })?.is_some() {
+            i += 1;
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                // The element's own text keeps the element's path.
+                "#text" => map.next_value_seed(FlatSeed { prefix: self.prefix, out: &mut *self.out })?,
+                "#attributes" => {
+                    map.next_value_seed(AttrSeed { prefix: self.prefix, out: &mut *self.out })?;
+                }
+                name => {
+                    let path = child_path(self.prefix, name, false);
+                    map.next_value_seed(FlatSeed { prefix: &path, out: &mut *self.out })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `#attributes` object of an element: each becomes `element@name`. The XML namespace
+/// declarations the crate keeps as attributes carry nothing an analyst needs.
+struct AttrSeed<'p, 'o> {
+    prefix: &'p str,
+    out: &'o mut Vec<(String, String)>,
+}
+
+impl<'de> DeserializeSeed<'de> for AttrSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AttrSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("attributes")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key.starts_with("xmlns") {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            // Attributes of the payload root name it: `UserData` children are one element
+            // whose attributes are rarely useful, but never dropped.
+            let path = if self.prefix.is_empty() { key.to_string() } else { child_path(self.prefix, &key, true) };
+            map.next_value_seed(FlatSeed { prefix: &path, out: &mut *self.out })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYSMON: &str = r##"{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"}},"EventID":1,"Version":5,"Level":4,"Task":1,"Opcode":0,"Keywords":"0x8000000000000000","TimeCreated":{"#attributes":{"SystemTime":"2017-12-26T13:10:29.1368792Z"}},"EventRecordID":1742,"Correlation":null,"Execution":{"#attributes":{"ProcessID":2284,"ThreadID":5252}},"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"DESKTOP-2KGM189","Security":{"#attributes":{"UserID":"S-1-5-18"}}},"EventData":{"UtcTime":"2017-12-26 13:10:29.134","ProcessId":9112,"Image":"C:\\Windows\\SysWOW64\\PING.EXE","TerminalSessionId":0,"RuleName":null}}}"##;
+
+    #[test]
+    fn sysmon_header_and_payload() {
+        let r = parse_record_json(SYSMON.as_bytes()).unwrap();
+        assert_eq!(r.provider, "Microsoft-Windows-Sysmon");
+        assert_eq!(r.event_id, 1);
+        assert_eq!(r.version, Some(5));
+        assert_eq!(r.record_id, Some(1742));
+        assert_eq!(r.time_created, Some(1_514_293_829_136_879_200));
+        assert_eq!(r.channel, "Microsoft-Windows-Sysmon/Operational");
+        assert_eq!(r.computer, "DESKTOP-2KGM189");
+        assert_eq!(r.user_sid.as_deref(), Some("S-1-5-18"));
+        assert_eq!(r.process_id, Some(2284));
+        assert_eq!(r.get("Image"), Some("C:\\Windows\\SysWOW64\\PING.EXE"));
+        assert_eq!(r.get("ProcessId"), Some("9112"));
+        assert_eq!(r.get("TerminalSessionId"), Some("0"));
+        assert_eq!(r.data.len(), 4, "a null field has no value to keep: {:?}", r.data);
+        assert_eq!(parse_utc_time("2017-12-26 13:10:29.134"), Some(1_514_293_829_134_000_000));
+    }
+
+    #[test]
+    fn qualifiers_unnamed_data_and_user_data() {
+        let sys = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"EventLog"}},"EventID":{"#attributes":{"Qualifiers":32768},"#text":6009},"Channel":"System","Computer":"W","Security":null},"EventData":{"Data":{"#text":["10.00.","15063",""]},"Binary":"E107"}}}"##;
+        let r = parse_record_json(sys.as_bytes()).unwrap();
+        assert_eq!((r.event_id, r.qualifiers), (6009, Some(32768)));
+        assert_eq!(
+            r.data,
+            vec![
+                ("Data[0]".to_string(), "10.00.".to_string()),
+                ("Data[1]".into(), "15063".into()),
+                ("Data[2]".into(), "".into()),
+                ("Binary".into(), "E107".into())
+            ]
+        );
+        let cleared = r##"{"Event":{"System":{"EventID":1102,"Channel":"Security","Computer":"W"},"UserData":{"LogFileCleared":{"#attributes":{"xmlns":"http://manifests.microsoft.com/win/2004/08/windows/eventlog"},"SubjectUserSid":"S-1-5-21-1","SubjectUserName":"admin"}}}}"##;
+        let r = parse_record_json(cleared.as_bytes()).unwrap();
+        assert_eq!(r.get("LogFileCleared.SubjectUserName"), Some("admin"));
+        assert_eq!(r.data.len(), 2);
+        let named =
+            r##"{"Event":{"System":{"EventID":"7"},"EventData":{"Data":[{"#attributes":{"Name":"a"},"#text":"1"}]}}}"##;
+        let r = parse_record_json(named.as_bytes()).unwrap();
+        assert_eq!(r.event_id, 7);
+        assert_eq!(r.data, vec![("Data[0]@Name".to_string(), "a".to_string()), ("Data[0]".into(), "1".into())]);
+    }
+
+    #[test]
+    fn bad_records_are_errors_not_panics() {
+        assert!(matches!(parse_record_json(b"{"), Err(WinEventError::Json(_))));
+        assert!(matches!(parse_record_json(br##"{"Event":{"System":{}}}"##), Err(WinEventError::NoEventId)));
+        assert!(parse_record_json(br##"{"Event":{"System":{"EventID":[1,2]}}}"##).is_err());
+        assert!(parse_record_json(br##"{"Event":{"EventData":[[[[]]]],"System":{"EventID":{"#text":"x"}}}}"##).is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! Windows event logs: EVTX files → rendered records with their record id and write time.
+//!
+//! The evtx crate reads the file chunk by chunk (64 KiB each) and parses chunks on the rayon
+//! pool; each record is rendered to compact JSON on the worker that parsed its chunk and handed
+//! to `map` there, so the caller's field extraction runs in parallel too. Results come back in
+//! file order. Chunks and records the crate cannot read are diagnostics naming the chunk and
+//! its byte offset; everything else in the file is still read. Only the chunk being parsed is
+//! in memory, not the file (a gzip-compressed log is decompressed into memory first).
+
+use crate::diag::{DiagKind, Diagnostics};
+use crate::util::Timestamp;
+use evtx::err::EvtxError;
+use evtx::{EvtxParser, ParserSettings};
+use std::io::{Read, Seek};
+
+/// Bytes before the first chunk.
+pub const EVTX_HEADER_SIZE: u64 = 4096;
+/// Size of every chunk.
+pub const EVTX_CHUNK_SIZE: u64 = 65536;
+
+/// Byte offset of chunk `n` in its file.
+pub fn chunk_offset(n: u64) -> u64 {
+    EVTX_HEADER_SIZE.saturating_add(n.saturating_mul(EVTX_CHUNK_SIZE))
+}
+
+/// One record as the crate rendered it.
+pub struct RawEvtxRecord<'a> {
+    pub record_id: u64,
+    /// Write time from the record header.
+    pub written: Timestamp,
+    /// The record rendered as compact JSON (see `decode::winevt`).
+    pub json: &'a [u8],
+    /// Whether the crate carved it from slack space rather than the chunk's record list.
+    pub recovered: bool,
+}
+
+/// What reading one event log found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvtxSummary {
+    /// Records rendered.
+    pub records: u64,
+    /// Records or chunks that could not be read (each a diagnostic).
+    pub failed: u64,
+    /// Chunks the file header declares.
+    pub chunks: u64,
+    /// Whether the header says the log was not closed cleanly.
+    pub dirty: bool,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+/// An input the crate can read: a file, or a decompressed buffer.
+pub trait EvtxInput: Read + Seek + Send {}
+impl<T: Read + Seek + Send> EvtxInput for T {}
+
+/// Reads every record of an EVTX stream on `threads` workers (0 = the current pool's size).
+/// `map` runs on the workers; `sink` receives its results in file order.
+pub fn read_evtx<U, M, S>(
+    input: Box<dyn EvtxInput>,
+    label: &str,
+    threads: usize,
+    diags: &mut Diagnostics,
+    map: M,
+    mut sink: S,
+) -> EvtxSummary
+where
+    U: Send + 'static,
+    M: Fn(RawEvtxRecord<'_>) -> U + Send + Sync + Clone + 'static,
+    S: FnMut(U),
+{
+    let mut summary = EvtxSummary::default();
+    let parser = match EvtxParser::from_read_seek(input) {
+        Ok(p) => p,
+        Err(e) => {
+            diags.push(label, Some(0), DiagKind::BadHeader, format!("not a readable EVTX file: {}", chain(&e)));
+            return summary;
+        }
+    };
+    summary.chunks = u64::from(parser.header().chunk_count);
+    summary.dirty = parser.header().flags.contains(evtx::HeaderFlags::DIRTY);
+    let threads = if threads == 0 { rayon::current_num_threads() } else { threads };
+    let settings = ParserSettings::new().num_threads(threads.max(1));
+    let mut parser = parser.with_configuration(settings);
+    let records = parser.serialized_records(move |record| {
+        let record = record?;
+        let (id, written, recovered) = (record.event_record_id, nanos(&record.timestamp), record.recovered);
+        let rendered = record.into_json_bytes()?;
+        Ok((id, written, map(RawEvtxRecord { record_id: id, written, json: &rendered.data, recovered })))
+    });
+    for item in records {
+        match item {
+            Ok((_, written, out)) => {
+                summary.records += 1;
+                summary.first_ts = Some(summary.first_ts.map_or(written, |t: Timestamp| t.min(written)));
+                summary.last_ts = Some(summary.last_ts.map_or(written, |t: Timestamp| t.max(written)));
+                sink(out);
+            }
+            Err(e) => {
+                summary.failed += 1;
+                let (offset, what) = locate(&e);
+                diags.push(label, offset, DiagKind::CorruptRecord, format!("{what}: {}", chain(&e)));
+            }
+        }
+    }
+    summary
+}
+
+/// The file offset and a short description of where an error happened.
+fn locate(e: &EvtxError) -> (Option<u64>, String) {
+    match e {
+        EvtxError::FailedToParseChunk { chunk_id, .. } => {
+            (Some(chunk_offset(*chunk_id)), format!("chunk {chunk_id} skipped (its records are lost)"))
+        }
+        EvtxError::FailedToReadRecordAt { chunk: Some(chunk), offset, .. } => {
+            (Some(chunk_offset(*chunk).saturating_add(*offset)), format!("record in chunk {chunk} unreadable"))
+        }
+        EvtxError::FailedToReadRecordAt { chunk: None, .. } => (None, "record unreadable".into()),
+        EvtxError::FailedToParseRecord { record_id, .. } => (None, format!("record {record_id} unreadable")),
+        _ => (None, "event log unreadable".into()),
+    }
+}
+
+/// An error with its causes, as one line.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn nanos(t: &evtx::Timestamp) -> Timestamp {
+    i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_nanosecond() < 0 { i64::MIN } else { i64::MAX })
+}
