@@ -135,7 +135,7 @@ fn tshark_conformance() {
 
 /// The corpus, or `None` after printing why the test is skipped: the corpus or the `index` file
 /// the test starts from (relative to the corpus) is absent.
-fn corpus_or_skip(test: &str, index: &str) -> Option<PathBuf> {
+pub(crate) fn corpus_or_skip(test: &str, index: &str) -> Option<PathBuf> {
     let corpus = support::corpus::dir().and_then(|dir| {
         let index = dir.join(index);
         if index.is_file() {
@@ -176,7 +176,7 @@ impl Tally {
 }
 
 /// Everything one test compared, excluded and noticed, in the order it happened.
-struct Report {
+pub(crate) struct Report {
     source: &'static str,
     fields: Vec<(String, Tally)>,
     /// Records or fields left out, by documented reason.
@@ -185,7 +185,7 @@ struct Report {
 }
 
 impl Report {
-    fn new(source: &'static str) -> Self {
+    pub(crate) fn new(source: &'static str) -> Self {
         Report { source, fields: Vec::new(), not_compared: BTreeMap::new(), notes: Vec::new() }
     }
 
@@ -201,7 +201,7 @@ impl Report {
     }
 
     /// Counts one comparison; `example` describes a mismatch and is only built when kept.
-    fn record(&mut self, field: &str, ok: bool, example: impl FnOnce() -> String) {
+    pub(crate) fn record(&mut self, field: &str, ok: bool, example: impl FnOnce() -> String) {
         let t = self.tally(field);
         t.compared += 1;
         if ok {
@@ -212,7 +212,7 @@ impl Report {
     }
 
     /// Compares the peer's value with seam's.
-    fn compare<T: PartialEq + fmt::Debug>(
+    pub(crate) fn compare<T: PartialEq + fmt::Debug>(
         &mut self,
         field: &str,
         peer: &T,
@@ -223,17 +223,17 @@ impl Report {
         self.record(field, peer == seam, || format!("{at}: {source} {peer:?}, seam {seam:?}"));
     }
 
-    fn skip(&mut self, reason: impl Into<String>, n: u64) {
+    pub(crate) fn skip(&mut self, reason: impl Into<String>, n: u64) {
         if n > 0 {
             *self.not_compared.entry(reason.into()).or_default() += n;
         }
     }
 
-    fn note(&mut self, note: impl Into<String>) {
+    pub(crate) fn note(&mut self, note: impl Into<String>) {
         self.notes.push(note.into());
     }
 
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         let _ = writeln!(out, "\n=== conformance: seam vs {} ===", self.source);
@@ -261,7 +261,7 @@ impl Report {
     }
 
     /// Prints the report, then fails on every field below its floor (or never compared).
-    fn finish(&self, floors: &[(&str, f64)]) {
+    pub(crate) fn finish(&self, floors: &[(&str, f64)]) {
         print!("{}", self.render());
         let mut failures = Vec::new();
         for (field, floor) in floors {
