@@ -5,6 +5,7 @@
 //! problems become [`crate::diag`] entries naming file and byte offset, and reading goes on after
 //! them wherever the format allows a resynchronisation. Imports `util`, `diag`, `model`.
 
+pub mod auditd;
 pub mod buffer;
 pub mod evtx;
 pub mod pcap;
