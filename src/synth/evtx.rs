@@ -1681,6 +1681,22 @@ mod tests {
     }
 
     #[test]
+    fn empty_payloads_are_empty_elements() {
+        let data = EvtxEvent::new(T0, "P", "Application", 1, "H", Payload::EventData(Vec::new()));
+        let user = EvtxEvent::new(
+            T0,
+            "P",
+            "Application",
+            2,
+            "H",
+            Payload::UserData { element: "Custom".into(), namespace: None, fields: Vec::new() },
+        );
+        let records = parse(write_evtx(&[data, user]).unwrap());
+        assert_eq!(records[0].2["Event"].get("EventData"), Some(&Json::Null));
+        assert_eq!(records[1].2["Event"]["UserData"], json!({"Custom": null}));
+    }
+
+    #[test]
     fn output_is_deterministic_and_empty_input_is_a_header() {
         let events: Vec<EvtxEvent> = (0..50).map(process_create).collect();
         assert_eq!(write_evtx(&events).unwrap(), write_evtx(&events).unwrap());
