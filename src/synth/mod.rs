@@ -4,8 +4,10 @@
 //! [`net::Traffic`] builds frames for TCP sessions (handshake, segmented data both ways, FIN or
 //! RST close), UDP datagrams and ICMP; [`proto`] renders the application payloads (DNS, HTTP,
 //! TLS hellos, SSH banners, Stratum); [`pcap`] writes them. [`scenario`] combines them into
-//! bundles whose parameters vary with the seed. Imports `util` only.
+//! bundles whose parameters vary with the seed. [`evtx`] writes Windows event logs (Sysmon,
+//! Security, System) laid out as Windows writes them, for EVTX fixtures. Imports `util` only.
 
+pub mod evtx;
 pub mod net;
 pub mod pcap;
 pub mod proto;
