@@ -339,3 +339,39 @@ pub fn capture(data: &[u8]) {
     assert_eq!(shard_flows.stats, flows.stats, "sharding changed the flow counters");
     assert_eq!(shard_diags, diags, "sharding changed the diagnostics");
 }
+
+/// `winevt`: the EVTX mapping layer. The bytes are tried as one record's JSON (as the evtx
+/// crate renders it) and, when they start with the EVTX magic, as a whole event log; every
+/// record read is mapped to an event and rendered into every timeline column.
+pub fn winevt(data: &[u8]) {
+    use seam::decode::winevt::parse_record_json;
+    use seam::normalize::winevt::{map_record, RecordMeta};
+    use seam::timeline::schema::{message, row_json, EVENT_COLUMNS};
+    use seam::timeline::RowCtx;
+    let ctx = RowCtx { files: vec!["fuzz.evtx".into()] };
+    let meta = RecordMeta { file: 0, record_id: 1, written: 0 };
+    if let Ok(record) = parse_record_json(data) {
+        let event = map_record(record, meta);
+        let _ = message(&event);
+        let _ = row_json(&event, EVENT_COLUMNS, &ctx);
+    }
+    if data.starts_with(b"ElfFile\0") {
+        let mut diags = Diagnostics::new();
+        let mut events = Vec::new();
+        let summary = seam::sources::evtx::read_evtx(
+            Box::new(std::io::Cursor::new(data.to_vec())),
+            "fuzz.evtx",
+            1,
+            &mut diags,
+            move |raw| {
+                let meta = RecordMeta { file: 0, record_id: raw.record_id, written: raw.written };
+                parse_record_json(raw.json).ok().map(|r| map_record(r, meta))
+            },
+            |event| events.extend(event),
+        );
+        assert!(events.len() as u64 <= summary.records, "more events than records");
+        for event in &events {
+            let _ = row_json(event, EVENT_COLUMNS, &ctx);
+        }
+    }
+}

@@ -41,6 +41,10 @@ pub enum DiagKind {
     LimitReached,
     /// Records read and counted but outside what seam models (frames without IP).
     Skipped,
+    /// A stored checksum disagrees with the bytes it covers. The bytes were read in full, so
+    /// it is not an input problem for `--strict`: a log not closed cleanly (the common case)
+    /// has a stale checksum on the chunk being written; elsewhere it means damage or editing.
+    Checksum,
 }
 
 impl DiagKind {
@@ -48,7 +52,11 @@ impl DiagKind {
     pub fn is_input_problem(self) -> bool {
         !matches!(
             self,
-            DiagKind::LimitReached | DiagKind::UnsupportedLinkType | DiagKind::UndecodablePacket | DiagKind::Skipped
+            DiagKind::LimitReached
+                | DiagKind::UnsupportedLinkType
+                | DiagKind::UndecodablePacket
+                | DiagKind::Skipped
+                | DiagKind::Checksum
         )
     }
 
@@ -65,6 +73,7 @@ impl DiagKind {
             DiagKind::Decompression => "decompression",
             DiagKind::LimitReached => "limit-reached",
             DiagKind::Skipped => "skipped",
+            DiagKind::Checksum => "checksum",
         }
     }
 }

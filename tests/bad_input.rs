@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Per-invocation limit for the small generated cases; generous for a debug build.
-const CASE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Limit for the corpus sweep.
 const SWEEP_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -38,21 +38,21 @@ const BASE_SECS: u32 = 1_714_557_600;
 const BASE_TIME: &str = "2024-05-01T10:00:00";
 
 /// Packets in the good sibling capture (one UDP flow).
-const SIBLING_PACKETS: u64 = 2;
+pub(crate) const SIBLING_PACKETS: u64 = 2;
 const SIBLING_NAME: &str = "sibling.pcap";
 
 // ---------------------------------------------------------------------------------------------
 // Running seam
 
 /// Outcome of one seam invocation.
-struct SeamRun {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct SeamRun {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs seam with `args`; fails the test on a panic, a crash by signal or a timeout.
-fn run_seam<I, S>(args: I, timeout: Duration) -> SeamRun
+pub(crate) fn run_seam<I, S>(args: I, timeout: Duration) -> SeamRun
 where
     I: IntoIterator<Item = S>,
     S: Into<OsString>,
@@ -74,7 +74,7 @@ where
     run
 }
 
-fn args_with(path: &Path, head: &[&str], tail: &[&str]) -> Vec<OsString> {
+pub(crate) fn args_with(path: &Path, head: &[&str], tail: &[&str]) -> Vec<OsString> {
     let mut args: Vec<OsString> = head.iter().map(OsString::from).collect();
     args.push(path.as_os_str().to_owned());
     args.extend(tail.iter().map(OsString::from));
@@ -82,14 +82,14 @@ fn args_with(path: &Path, head: &[&str], tail: &[&str]) -> Vec<OsString> {
 }
 
 /// `seam inventory PATH --no-hash --format jsonl` rows, with exit code 0 required.
-fn inventory_rows(path: &Path) -> Vec<Json> {
+pub(crate) fn inventory_rows(path: &Path) -> Vec<Json> {
     let run = run_seam(args_with(path, &["inventory"], &["--no-hash", "--format", "jsonl"]), CASE_TIMEOUT);
     assert_eq!(run.code, 0, "inventory of {} failed:\n{}", path.display(), run.stderr);
     parse_jsonl(&run.stdout)
 }
 
 /// `seam inventory PATH --no-hash --format json`: the document (files and diagnostics) and stderr.
-fn inventory_document(path: &Path) -> (Json, String) {
+pub(crate) fn inventory_document(path: &Path) -> (Json, String) {
     let run = run_seam(args_with(path, &["inventory"], &["--no-hash", "--format", "json"]), CASE_TIMEOUT);
     assert_eq!(run.code, 0, "inventory of {} failed:\n{}", path.display(), run.stderr);
     let doc = serde_json::from_str(&run.stdout).expect("inventory --format json is one JSON document");
@@ -97,7 +97,7 @@ fn inventory_document(path: &Path) -> (Json, String) {
 }
 
 /// Exit code of `seam inventory --strict PATH`.
-fn strict_exit_code(path: &Path) -> i32 {
+pub(crate) fn strict_exit_code(path: &Path) -> i32 {
     run_seam(args_with(path, &["inventory", "--strict"], &["--no-hash", "--format", "jsonl"]), CASE_TIMEOUT).code
 }
 
@@ -108,11 +108,11 @@ fn flow_rows(path: &Path) -> Vec<Json> {
     parse_jsonl(&run.stdout)
 }
 
-fn parse_jsonl(text: &str) -> Vec<Json> {
+pub(crate) fn parse_jsonl(text: &str) -> Vec<Json> {
     text.lines().map(|l| serde_json::from_str(l).expect("each JSON Lines row is valid JSON")).collect()
 }
 
-fn row_for<'a>(rows: &'a [Json], file: &Path) -> &'a Json {
+pub(crate) fn row_for<'a>(rows: &'a [Json], file: &Path) -> &'a Json {
     let want = file.display().to_string();
     rows.iter()
         .find(|r| r["file"]["path"] == want.as_str())
@@ -120,11 +120,11 @@ fn row_for<'a>(rows: &'a [Json], file: &Path) -> &'a Json {
 }
 
 /// `seam.records` of a file's inventory row (None when the file is not a capture).
-fn records_of(rows: &[Json], file: &Path) -> Option<u64> {
+pub(crate) fn records_of(rows: &[Json], file: &Path) -> Option<u64> {
     row_for(rows, file)["seam"]["records"].as_u64()
 }
 
-fn kind_of(rows: &[Json], file: &Path) -> String {
+pub(crate) fn kind_of(rows: &[Json], file: &Path) -> String {
     row_for(rows, file)["seam"]["kind"].as_str().unwrap_or_default().to_string()
 }
 
@@ -140,14 +140,14 @@ fn flow_packets_of(flows: &[Json], file: &Path) -> u64 {
 
 /// A located diagnostic as the JSON document reports it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Located {
-    kind: String,
-    offset: Option<u64>,
-    detail: String,
+pub(crate) struct Located {
+    pub(crate) kind: String,
+    pub(crate) offset: Option<u64>,
+    pub(crate) detail: String,
 }
 
 /// Every detailed diagnostic the document holds for `file`.
-fn diagnostics_for(doc: &Json, file: &Path) -> Vec<Located> {
+pub(crate) fn diagnostics_for(doc: &Json, file: &Path) -> Vec<Located> {
     let want = file.display().to_string();
     let Some(kinds) = doc["diagnostics"][want.as_str()].as_object() else { return Vec::new() };
     let mut out = Vec::new();
@@ -168,27 +168,27 @@ fn diagnostics_for(doc: &Json, file: &Path) -> Vec<Located> {
 // Evidence
 
 /// A temporary evidence directory holding a good sibling capture and the files of one case.
-struct EvidenceDir {
+pub(crate) struct EvidenceDir {
     dir: tempfile::TempDir,
 }
 
 impl EvidenceDir {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let e = EvidenceDir { dir };
         e.write(SIBLING_NAME, &sibling_capture());
         e
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn sibling(&self) -> PathBuf {
+    pub(crate) fn sibling(&self) -> PathBuf {
         self.dir.path().join(SIBLING_NAME)
     }
 
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, bytes).expect("write test capture");
         p

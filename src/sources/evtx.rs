@@ -11,7 +11,7 @@ use crate::diag::{DiagKind, Diagnostics};
 use crate::util::Timestamp;
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 
 /// Bytes before the first chunk.
 pub const EVTX_HEADER_SIZE: u64 = 4096;
@@ -69,6 +69,8 @@ where
     S: FnMut(U),
 {
     let mut summary = EvtxSummary::default();
+    let mut input = input;
+    check_integrity(&mut *input, label, diags);
     let parser = match EvtxParser::from_read_seek(input) {
         Ok(p) => p,
         Err(e) => {
@@ -103,6 +105,66 @@ where
         }
     }
     summary
+}
+
+/// Checks what the parser does not: the file header's CRC32, every chunk's header and records
+/// CRC32 (the parser reads chunks whatever their checksums say, as Windows' own tools do), and
+/// bytes after the last whole chunk (a cut file, whose partial chunk the parser never reads).
+fn check_integrity(input: &mut dyn EvtxInput, label: &str, diags: &mut Diagnostics) {
+    let Ok(len) = input.seek(SeekFrom::End(0)) else { return };
+    let mut header = [0u8; 128];
+    if input.seek(SeekFrom::Start(0)).is_err() || input.read_exact(&mut header).is_err() {
+        return;
+    }
+    if &header[..8] != b"ElfFile\0" {
+        return;
+    }
+    let stored = u32::from_le_bytes([header[124], header[125], header[126], header[127]]);
+    if crc32fast::hash(&header[..120]) != stored {
+        diags.push(label, Some(124), DiagKind::Checksum, "file header CRC32 does not match its bytes");
+    }
+    let chunks = len.saturating_sub(EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE;
+    let tail = len.saturating_sub(EVTX_HEADER_SIZE) % EVTX_CHUNK_SIZE;
+    if len > EVTX_HEADER_SIZE && tail != 0 {
+        diags.push(
+            label,
+            Some(chunk_offset(chunks)),
+            DiagKind::Truncated,
+            format!("file ends {tail} bytes into chunk {chunks}: that chunk's records are lost"),
+        );
+    }
+    let mut chunk = vec![0u8; EVTX_CHUNK_SIZE as usize];
+    for n in 0..chunks {
+        if input.seek(SeekFrom::Start(chunk_offset(n))).is_err() || input.read_exact(&mut chunk).is_err() {
+            return;
+        }
+        // Empty chunks and chunks without the magic are the parser's to report.
+        if &chunk[..8] != b"ElfChnk\0" {
+            continue;
+        }
+        let le32 = |at: usize| u32::from_le_bytes([chunk[at], chunk[at + 1], chunk[at + 2], chunk[at + 3]]);
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&chunk[..120]);
+        hasher.update(&chunk[128..512]);
+        if hasher.finalize() != le32(124) {
+            diags.push(
+                label,
+                Some(chunk_offset(n) + 124),
+                DiagKind::Checksum,
+                format!("chunk {n}: header CRC32 does not match"),
+            );
+        }
+        let free = le32(48) as usize;
+        if (512..=chunk.len()).contains(&free) && crc32fast::hash(&chunk[512..free]) != le32(52) {
+            diags.push(
+                label,
+                Some(chunk_offset(n) + 52),
+                DiagKind::Checksum,
+                format!("chunk {n}: records CRC32 does not match"),
+            );
+        }
+    }
+    let _ = input.seek(SeekFrom::Start(0));
 }
 
 /// The file offset and a short description of where an error happened.
