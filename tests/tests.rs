@@ -5,6 +5,7 @@ mod support;
 mod bad_input;
 mod cli;
 mod conformance;
+mod conformance_auditd;
 mod layers;
 mod man;
 mod pipeline;
