@@ -24,6 +24,11 @@ use std::collections::{BTreeSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Longest line [`parse_line`] reads. The kernel's records are at most 8970 bytes
+/// (`MAX_AUDIT_MESSAGE_LENGTH`) before enrichment; anything near this limit is not an audit
+/// record.
+pub const MAX_LINE_LEN: usize = 1 << 20;
+
 /// Separates the raw part of an enriched line from its interpreted part.
 pub const ENRICHED_SEPARATOR: u8 = 0x1d;
 
@@ -63,10 +68,10 @@ pub struct AuditLine {
     /// The raw part's `name=value` pairs in line order, values decoded (see [`parse_line`]).
     /// Values that were `(null)` are left out. A single-quoted value (`msg='op=login acct=…'`)
     /// appears as itself and is followed by its own pairs, flattened.
-    pub fields: Vec<(String, String)>,
+    pub fields: Fields,
     /// The enriched part's pairs (`AUID="alice"`, `SYSCALL=connect`), quotes removed; empty for
     /// a raw line.
-    pub interpreted: Vec<(String, String)>,
+    pub interpreted: Fields,
 }
 
 impl AuditLine {
@@ -77,17 +82,133 @@ impl AuditLine {
 
     /// The first value of raw field `name`.
     pub fn field(&self, name: &str) -> Option<&str> {
-        lookup(&self.fields, name)
+        self.fields.get(name)
     }
 
     /// The first value of enriched field `name` (`UID`, `SYSCALL`, `SADDR`…).
     pub fn interpreted_field(&self, name: &str) -> Option<&str> {
-        lookup(&self.interpreted, name)
+        self.interpreted.get(name)
     }
 }
 
-fn lookup<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+/// `name=value` pairs in order, duplicates kept, stored in one string (a line's pairs cost two
+/// allocations, not two per pair). Iterate with [`Fields::iter`] or `for (name, value) in
+/// &fields`; [`Fields::to_pairs`] gives owned pairs.
+#[derive(Clone, Default)]
+pub struct Fields {
+    text: String,
+    spans: Vec<FieldSpan>,
+}
+
+/// Byte ranges of one name and its value in [`Fields::text`].
+#[derive(Debug, Clone, Copy)]
+struct FieldSpan {
+    name: [u32; 2],
+    value: [u32; 2],
+}
+
+impl Fields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The value of the first pair named `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|&(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> FieldsIter<'_> {
+        FieldsIter { fields: self, spans: self.spans.iter() }
+    }
+
+    /// Appends a pair.
+    pub fn push(&mut self, name: &str, value: &str) {
+        let name = self.append(name);
+        let value = self.append(value);
+        self.spans.push(FieldSpan { name, value });
+    }
+
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        self.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    fn append(&mut self, s: &str) -> [u32; 2] {
+        let start = self.text.len();
+        self.text.push_str(s);
+        span(start, self.text.len())
+    }
+
+    fn slice(&self, [start, end]: [u32; 2]) -> &str {
+        self.text.get(start as usize..end as usize).unwrap_or_default()
+    }
+}
+
+/// A range as `u32`s; lines are at most [`MAX_LINE_LEN`] bytes, so offsets always fit (an
+/// out-of-range span would read as empty, never panic).
+fn span(start: usize, end: usize) -> [u32; 2] {
+    [u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(end).unwrap_or(u32::MAX)]
+}
+
+/// Iterator over the pairs of a [`Fields`].
+pub struct FieldsIter<'a> {
+    fields: &'a Fields,
+    spans: std::slice::Iter<'a, FieldSpan>,
+}
+
+impl<'a> Iterator for FieldsIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.spans.next()?;
+        Some((self.fields.slice(s.name), self.fields.slice(s.value)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl ExactSizeIterator for FieldsIter<'_> {}
+
+impl<'a> IntoIterator for &'a Fields {
+    type Item = (&'a str, &'a str);
+    type IntoIter = FieldsIter<'a>;
+
+    fn into_iter(self) -> FieldsIter<'a> {
+        self.iter()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let mut fields = Fields::new();
+        for (n, v) in iter {
+            fields.push(n.as_ref(), v.as_ref());
+        }
+        fields
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Fields {}
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// An audit timestamp (`msg=audit(sec.msec:…)`) in UTC nanoseconds since the epoch, saturating.
@@ -101,6 +222,8 @@ pub fn event_time_ns(sec: i64, msec: u32) -> Timestamp {
 pub enum LineError {
     #[error("empty line")]
     Empty,
+    #[error("line of {len} bytes, longer than the {column} seam reads")]
+    TooLong { column: usize, len: usize },
     #[error("binary data: byte {byte:#04x} at column {column}")]
     Binary { column: usize, byte: u8 },
     #[error("not utf-8 at column {column}")]
@@ -121,6 +244,7 @@ impl LineError {
         match *self {
             LineError::Empty => 0,
             LineError::Binary { column, .. }
+            | LineError::TooLong { column, .. }
             | LineError::NotUtf8 { column }
             | LineError::NoType { column }
             | LineError::NoMsgAudit { column }
@@ -154,7 +278,15 @@ pub fn parse_line(line: &[u8]) -> Result<AuditLine, LineError> {
     if line.is_empty() {
         return Err(LineError::Empty);
     }
-    if let Some(column) = line.iter().position(|&b| is_binary(b)) {
+    if line.len() > MAX_LINE_LEN {
+        return Err(LineError::TooLong { column: MAX_LINE_LEN, len: line.len() });
+    }
+    // One pass without an early exit (it vectorises) finds junk and the enriched separator;
+    // positions are looked for only when there is something to find.
+    let (junk, enriched) =
+        line.iter().fold((false, false), |(junk, sep), &b| (junk | is_binary(b), sep | (b == ENRICHED_SEPARATOR)));
+    if junk {
+        let column = line.iter().position(|&b| is_binary(b)).unwrap_or_default();
         let byte = line.get(column).copied().unwrap_or_default();
         return Err(LineError::Binary { column, byte });
     }
@@ -195,19 +327,16 @@ pub fn parse_line(line: &[u8]) -> Result<AuditLine, LineError> {
 
     let body_at = header.pos;
     let body = header.rest();
-    let (raw, interp) = match body.bytes().position(|b| b == ENRICHED_SEPARATOR) {
+    let separator = if enriched { body.bytes().position(|b| b == ENRICHED_SEPARATOR) } else { None };
+    let (raw, interp) = match separator {
         Some(at) => (body.get(..at).unwrap_or_default(), body.get(at + 1..)),
         None => (body, None),
     };
-    let mut fields = Vec::with_capacity(raw.bytes().filter(|&b| b == b'=').count());
-    let mut parser = Pairs { record_type, out: &mut fields };
-    parser.parse(raw, body_at, Mode::Raw)?;
-    let mut interpreted = Vec::new();
-    if let Some(interp) = interp {
-        let interp_at = body_at + raw.len() + 1;
-        interpreted.reserve(interp.bytes().filter(|&b| b == b'=').count());
-        Pairs { record_type, out: &mut interpreted }.parse(interp, interp_at, Mode::Interpreted)?;
-    }
+    let fields = Pairs::new(record_type, raw, body_at).parse_all(Mode::Raw)?;
+    let interpreted = match interp {
+        Some(interp) => Pairs::new(record_type, interp, body_at + raw.len() + 1).parse_all(Mode::Interpreted)?,
+        None => Fields::new(),
+    };
     Ok(AuditLine { node, record_type: record_type.to_string(), sec, msec, serial, fields, interpreted })
 }
 
@@ -305,17 +434,37 @@ enum Mode {
     Interpreted,
 }
 
-/// The `name=value` tokenizer.
-struct Pairs<'a, 'o> {
+/// The `name=value` tokenizer over one part of a line (raw or interpreted). The part is copied
+/// once into the output's buffer; names and undecoded values are spans of that copy, decoded
+/// values are appended after it.
+struct Pairs<'a> {
     record_type: &'a str,
-    out: &'o mut Vec<(String, String)>,
+    part: &'a str,
+    /// Column of `part` in the line.
+    base: usize,
+    out: Fields,
+    /// Reused for hex decoding.
+    scratch: Vec<u8>,
 }
 
-impl Pairs<'_, '_> {
-    /// Parses `text`, which starts at column `base` of the line.
-    fn parse(&mut self, text: &str, base: usize, mode: Mode) -> Result<(), LineError> {
-        let b = text.as_bytes();
-        let mut i = 0;
+impl<'a> Pairs<'a> {
+    fn new(record_type: &'a str, part: &'a str, base: usize) -> Self {
+        // About one pair per 12 bytes in kernel records; a guess, not a bound.
+        let pairs = part.len() / 12;
+        let mut text = String::with_capacity(part.len() + part.len() / 2);
+        text.push_str(part);
+        Pairs { record_type, part, base, out: Fields { text, spans: Vec::with_capacity(pairs) }, scratch: Vec::new() }
+    }
+
+    fn parse_all(mut self, mode: Mode) -> Result<Fields, LineError> {
+        self.parse(0, self.part.len(), mode)?;
+        Ok(self.out)
+    }
+
+    /// Parses `part[from..to]`.
+    fn parse(&mut self, from: usize, to: usize, mode: Mode) -> Result<(), LineError> {
+        let b = self.part.as_bytes().get(..to).unwrap_or_default();
+        let mut i = from;
         loop {
             i += b.get(i..).unwrap_or_default().iter().take_while(|&&c| is_space(c)).count();
             if i >= b.len() {
@@ -330,15 +479,15 @@ impl Pairs<'_, '_> {
                 i = next_space(b, eq);
                 continue;
             }
-            let name = text.get(start..eq).unwrap_or_default();
+            let name = [start, eq];
             let v = eq + 1;
             match b.get(v) {
                 None => {
-                    self.push(name, "", mode, false);
+                    self.push(name, [v, v], mode, false);
                     i = v;
                 }
                 Some(&c) if is_space(c) => {
-                    self.push(name, "", mode, false);
+                    self.push(name, [v, v], mode, false);
                     i = v;
                 }
                 Some(&quote @ (b'"' | b'\'')) => {
@@ -348,38 +497,42 @@ impl Pairs<'_, '_> {
                         // Some systemd versions write `msg='unit=… res=success` without the
                         // closing quote: the list runs to the end of the line.
                         None if quote == b'\'' => b.len(),
-                        None => return Err(LineError::Cut { column: base + v, what: "quoted value" }),
+                        None => return Err(LineError::Cut { column: self.base + v, what: "quoted value" }),
                     };
-                    let value = text.get(v + 1..close).unwrap_or_default();
-                    self.push(name, value, mode, true);
+                    self.push(name, [v + 1, close], mode, true);
                     if quote == b'\'' && mode == Mode::Raw {
-                        self.parse(value, base + v + 1, Mode::Nested)?;
+                        self.parse(v + 1, close, Mode::Nested)?;
                     }
                     i = close + 1;
                 }
                 Some(_) => {
                     let end = next_space(b, v);
-                    self.push(name, text.get(v..end).unwrap_or_default(), mode, false);
+                    self.push(name, [v, end], mode, false);
                     i = end;
                 }
             }
         }
     }
 
-    fn push(&mut self, name: &str, value: &str, mode: Mode, quoted: bool) {
-        let value = if quoted {
-            value.to_string()
+    fn push(&mut self, [ns, ne]: [usize; 2], [vs, ve]: [usize; 2], mode: Mode, quoted: bool) {
+        let name = self.part.get(ns..ne).unwrap_or_default();
+        let value = self.part.get(vs..ve).unwrap_or_default();
+        let value_span = if quoted {
+            span(vs, ve)
         } else if value == "(null)" {
             return;
-        } else if mode != Mode::Interpreted && is_encoded_field(self.record_type, name) {
-            match decode_hex(value) {
-                Some(bytes) => String::from_utf8(bytes).unwrap_or_else(|e| bytes_to_text(e.as_bytes())),
-                None => value.to_string(),
+        } else if mode != Mode::Interpreted
+            && is_encoded_field(self.record_type, name)
+            && decode_hex_into(value, &mut self.scratch)
+        {
+            match std::str::from_utf8(&self.scratch) {
+                Ok(text) => self.out.append(text),
+                Err(_) => self.out.append(&bytes_to_text(&self.scratch)),
             }
         } else {
-            value.to_string()
+            span(vs, ve)
         };
-        self.out.push((name.to_string(), value));
+        self.out.spans.push(FieldSpan { name: span(ns, ne), value: value_span });
     }
 }
 
@@ -398,46 +551,47 @@ pub fn is_encoded_field(record_type: &str, name: &str) -> bool {
     if record_type == "USER_TTY" && name == "msg" {
         return true;
     }
+    // Byte-string patterns compile to length and byte compares, not a call per candidate.
     matches!(
-        name,
-        "path"
-            | "comm"
-            | "exe"
-            | "file"
-            | "name"
-            | "watch"
-            | "cwd"
-            | "cmd"
-            | "acct"
-            | "dir"
-            | "key"
-            | "vm"
-            | "old-chardev"
-            | "new-chardev"
-            | "old-disk"
-            | "new-disk"
-            | "old-fs"
-            | "new-fs"
-            | "old-net"
-            | "new-net"
-            | "device"
-            | "cgroup"
-            | "ocomm"
-            | "old-rng"
-            | "new-rng"
-            | "grp"
-            | "new_group"
-            | "invalid_context"
-            | "sw"
-            | "root_dir"
-            | "proctitle"
-            | "data"
-            | "apparmor"
-            | "operation"
-            | "denied_mask"
-            | "info"
-            | "profile"
-            | "requested_mask"
+        name.as_bytes(),
+        b"path"
+            | b"comm"
+            | b"exe"
+            | b"file"
+            | b"name"
+            | b"watch"
+            | b"cwd"
+            | b"cmd"
+            | b"acct"
+            | b"dir"
+            | b"key"
+            | b"vm"
+            | b"old-chardev"
+            | b"new-chardev"
+            | b"old-disk"
+            | b"new-disk"
+            | b"old-fs"
+            | b"new-fs"
+            | b"old-net"
+            | b"new-net"
+            | b"device"
+            | b"cgroup"
+            | b"ocomm"
+            | b"old-rng"
+            | b"new-rng"
+            | b"grp"
+            | b"new_group"
+            | b"invalid_context"
+            | b"sw"
+            | b"root_dir"
+            | b"proctitle"
+            | b"data"
+            | b"apparmor"
+            | b"operation"
+            | b"denied_mask"
+            | b"info"
+            | b"profile"
+            | b"requested_mask"
     )
 }
 
@@ -452,11 +606,25 @@ fn hex_digit(c: u8) -> Option<u8> {
 
 /// Bytes of a non-empty string of an even number of hex digits; `None` for anything else.
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_hex_into(s, &mut out).then_some(out)
+}
+
+/// [`decode_hex`] into `out` (cleared first); false, `out` unspecified, when `s` is not hex.
+fn decode_hex_into(s: &str, out: &mut Vec<u8>) -> bool {
     let b = s.as_bytes();
     if b.is_empty() || b.len() % 2 != 0 || !b.iter().all(u8::is_ascii_hexdigit) {
-        return None;
+        return false;
     }
-    b.chunks_exact(2).map(|p| Some(hex_digit(*p.first()?)? << 4 | hex_digit(*p.get(1)?)?)).collect()
+    out.clear();
+    out.reserve(b.len() / 2);
+    for pair in b.chunks_exact(2) {
+        match pair {
+            [hi, lo] => out.push(hex_digit(*hi).unwrap_or_default() << 4 | hex_digit(*lo).unwrap_or_default()),
+            _ => return false,
+        }
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -937,7 +1105,7 @@ mod tests {
     }
 
     fn fields(l: &AuditLine) -> Vec<(&str, &str)> {
-        l.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+        l.fields.iter().collect()
     }
 
     #[test]
@@ -965,7 +1133,7 @@ mod tests {
         assert_eq!(l.node.as_deref(), Some("web-1.example"));
         assert_eq!(l.field("pid"), Some("901"));
         assert_eq!(l.field("key"), None);
-        let interp: Vec<(&str, &str)> = l.interpreted.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let interp: Vec<(&str, &str)> = l.interpreted.iter().collect();
         assert_eq!(interp, [("ARCH", "x86_64"), ("SYSCALL", "execve"), ("AUID", "alice"), ("UID", "root")]);
         assert_eq!(l.interpreted_field("AUID"), Some("alice"));
 
@@ -1135,6 +1303,33 @@ mod tests {
     }
 
     #[test]
+    fn line_length_limit() {
+        let head = "type=EXECVE msg=audit(1.000:1): a0=\"";
+        let at_limit = format!("{head}{}\"", "x".repeat(MAX_LINE_LEN - head.len() - 1));
+        assert_eq!(at_limit.len(), MAX_LINE_LEN);
+        assert_eq!(line(&format!("{at_limit}\n")).field("a0").map(str::len), Some(MAX_LINE_LEN - head.len() - 1));
+        let over = format!("{at_limit} ");
+        assert_eq!(
+            parse_line(over.as_bytes()).err(),
+            Some(LineError::TooLong { column: MAX_LINE_LEN, len: MAX_LINE_LEN + 1 })
+        );
+    }
+
+    #[test]
+    fn fields_store() {
+        let mut f: Fields = [("a", "1"), ("b", "2")].into_iter().collect();
+        f.push("a", "3");
+        assert_eq!((f.len(), f.is_empty(), f.get("a"), f.get("c")), (3, false, Some("1"), None));
+        assert_eq!(f.to_pairs(), [("a", "1"), ("b", "2"), ("a", "3")].map(|(n, v)| (n.to_string(), v.to_string())));
+        assert_eq!(format!("{f:?}"), r#"[("a", "1"), ("b", "2"), ("a", "3")]"#);
+        // Equality is by pairs, whatever the buffer layout.
+        let parsed = line("type=X msg=audit(1.000:1): a=1 b=\"2\" a=3").fields;
+        assert_eq!(parsed, f);
+        assert_eq!((&parsed).into_iter().len(), 3);
+        assert!(Fields::new().is_empty());
+    }
+
+    #[test]
     fn sockaddr_families() {
         let v4 = sockaddr("020001BBC000020A0000000000000000");
         assert_eq!(v4, Some(SockAddr::Inet { ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), port: 443 }));
@@ -1161,8 +1356,8 @@ mod tests {
             sec,
             msec: 0,
             serial,
-            fields: Vec::new(),
-            interpreted: Vec::new(),
+            fields: Fields::new(),
+            interpreted: Fields::new(),
         }
     }
 
