@@ -6,6 +6,7 @@ mod bad_endpoint;
 mod bad_input;
 mod cli;
 mod conformance;
+mod conformance_auditd;
 mod conformance_evtx;
 mod evtx_writer;
 mod layers;

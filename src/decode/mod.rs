@@ -3,6 +3,7 @@
 //! unit-tested and fuzzed alone. Stateful pairing of transactions lives in `flows`.
 //! Imports `util` only.
 
+pub mod auditd;
 pub mod dns;
 pub mod dtls;
 pub mod filetype;

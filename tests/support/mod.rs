@@ -351,3 +351,13 @@ pub mod corpus {
         lines
     }
 }
+
+/// seam's own small fixtures under `testdata/` (each described in `testdata/README.md`).
+pub mod fixtures {
+    use std::path::{Path, PathBuf};
+
+    /// `testdata/auditd/<name>`: hand-written audit logs.
+    pub fn auditd(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/auditd").join(name)
+    }
+}
