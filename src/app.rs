@@ -3,15 +3,18 @@
 //! scheduling), runs the flow layer, normalises, renders, and decides the outcome.
 
 use crate::cli::{OutputConfig, RunConfig, Task};
+use crate::decode::auditd::{parse_line, Assembler};
 use crate::decode::winevt::parse_record_json;
 use crate::diag::{DiagKind, Diagnostics};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
 use crate::flows::shard::{self, shard_of, Batch};
 use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
 use crate::model::{Event, FlowRecord, InventoryEntry};
+use crate::normalize::audit::map_event;
 use crate::normalize::net::{app_event, flow_event};
 use crate::normalize::winevt::{map_record, RecordMeta};
 use crate::report::{render, Format, Rendered};
+use crate::sources::auditd::read_lines;
 use crate::sources::evtx::{read_evtx, EvtxInput};
 use crate::sources::{read_capture, CaptureSummary};
 use crate::timeline::schema::{self, EVENT_COLUMNS, FLOW_COLUMNS, INVENTORY_COLUMNS};
@@ -22,6 +25,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// How a run ended, for the exit code.
@@ -76,7 +80,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Inventory { .. } | Task::Synth { .. } => (FlowConfig::default(), false),
         Task::Investigate { flow, .. } | Task::Flows { flow, .. } | Task::Timeline { flow, .. } => (*flow, true),
     };
-    let mut ingest = ingest(&files, flow_cfg, decode, hash, cfg.quiet);
+    let mut ingest = ingest(&files, flow_cfg, decode, hash, &cfg.log_hosts, cfg.quiet);
     for r in &ingest {
         diags.merge(r.diags.clone());
     }
@@ -210,7 +214,14 @@ pub struct LogSummary {
     pub notes: Vec<String>,
 }
 
-fn ingest(files: &[EvidenceFile], flow_cfg: FlowConfig, decode: bool, hash: bool, quiet: bool) -> Vec<Ingested> {
+fn ingest(
+    files: &[EvidenceFile],
+    flow_cfg: FlowConfig,
+    decode: bool,
+    hash: bool,
+    log_hosts: &[(PathBuf, String)],
+    quiet: bool,
+) -> Vec<Ingested> {
     let total: u64 = files.iter().map(|f| f.size).sum();
     let bar = if quiet || !std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
@@ -246,7 +257,7 @@ fn ingest(files: &[EvidenceFile], flow_cfg: FlowConfig, decode: bool, hash: bool
             .filter(|(_, f)| !is_evtx(f))
             .map(|(i, f)| {
                 let shards = if f.size >= SHARD_MIN_BYTES { per_file } else { 1 };
-                (i, ingest_one(f, flow_cfg, decode, hash, shards, &bar))
+                (i, ingest_one(f, flow_cfg, decode, hash, shards, host_override(f, log_hosts), &bar))
             })
             .collect();
         let logs = logs.join().unwrap_or_else(|_| {
@@ -267,6 +278,18 @@ fn ingest(files: &[EvidenceFile], flow_cfg: FlowConfig, decode: bool, hash: bool
     others.sort_by_key(|(i, _)| *i);
     bar.finish_and_clear();
     others.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The `--log-host` name given for a file: by its path, or by its file name alone.
+fn host_override<'a>(file: &EvidenceFile, hosts: &'a [(PathBuf, String)]) -> Option<&'a str> {
+    let canonical = std::fs::canonicalize(&file.path).ok();
+    hosts
+        .iter()
+        .find(|(given, _)| {
+            let by_name = given.components().count() == 1 && file.path.file_name() == Some(given.as_os_str());
+            by_name || (canonical.is_some() && std::fs::canonicalize(given).ok() == canonical)
+        })
+        .map(|(_, name)| name.as_str())
 }
 
 /// Ingest results with their file index.
@@ -339,6 +362,7 @@ fn ingest_one(
     decode: bool,
     hash: bool,
     shards: usize,
+    log_host: Option<&str>,
     bar: &ProgressBar,
 ) -> Ingested {
     let mut diags = Diagnostics::new();
@@ -346,7 +370,8 @@ fn ingest_one(
     let hasher = Arc::new(Mutex::new(Sha256::new()));
     let hashed_bytes = Arc::new(Mutex::new(0u64));
     let mut result = Ingested::default();
-    if file.kind.is_capture() {
+    let streamed = file.kind.is_capture() || file.kind == EvidenceKind::Auditd;
+    if streamed {
         let raw = match std::fs::File::open(&file.path) {
             Ok(f) => f,
             Err(e) => {
@@ -363,18 +388,24 @@ fn ingest_one(
             Box::new(tap)
         };
         let reader = GzipErrors { inner: reader, gzip: file.gzip };
-        let (summary, flows) = read_and_decode(reader, file, label, decode.then_some(flow_cfg), shards, &mut diags);
-        if let Some(out) = &flows {
-            out.report(label, &mut diags);
+        if file.kind.is_capture() {
+            let (summary, flows) = read_and_decode(reader, file, label, decode.then_some(flow_cfg), shards, &mut diags);
+            if let Some(out) = &flows {
+                out.report(label, &mut diags);
+            }
+            result.flows = flows;
+            result.summary = Some(summary);
+        } else {
+            let (log, events) = read_audit(reader, file, label, log_host, &mut diags);
+            result.log = Some(log);
+            result.events = events;
         }
-        result.flows = flows;
-        result.summary = Some(summary);
     } else {
         bar.inc(file.size);
     }
     if hash {
         let complete = *hashed_bytes.lock().unwrap_or_else(|e| e.into_inner()) == file.size;
-        result.sha256 = if complete && file.kind.is_capture() {
+        result.sha256 = if complete && streamed {
             let h = std::mem::take(&mut *hasher.lock().unwrap_or_else(|e| e.into_inner()));
             Some(evidence::hex(&h.finalize()))
         } else {
@@ -385,6 +416,59 @@ fn ingest_one(
     }
     result.diags = diags;
     result
+}
+
+/// Reads an audit log: lines parsed, assembled into events by `(node, audit(sec.ms:serial))`
+/// and mapped; a line that is not an audit record is a diagnostic naming its line and offset.
+fn read_audit<R: Read>(
+    reader: R,
+    file: &EvidenceFile,
+    label: &str,
+    host: Option<&str>,
+    diags: &mut Diagnostics,
+) -> (LogSummary, Vec<Event>) {
+    let mut assembler = Assembler::new();
+    let mut events = Vec::new();
+    let mut ready = Vec::new();
+    let mut records = 0u64;
+    let mut bad = Diagnostics::new();
+    let lines = read_lines(reader, label, diags, |line| {
+        if line.text.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        match parse_line(line.text) {
+            Ok(record) => {
+                records += 1;
+                assembler.push_into(line.line, record, &mut ready);
+                events.extend(ready.drain(..).map(|ev| map_event(&ev, file.id, host)));
+            }
+            Err(e) => bad.push(
+                label,
+                Some(line.offset + e.column() as u64),
+                DiagKind::CorruptRecord,
+                format!("line {}: {e}", line.line),
+            ),
+        }
+    });
+    diags.merge(bad);
+    events.extend(assembler.finish().iter().map(|ev| map_event(ev, file.id, host)));
+    let stats = assembler.stats();
+    if stats.evicted > 0 {
+        diags.push_counted(
+            label,
+            None,
+            DiagKind::LimitReached,
+            stats.evicted,
+            "events still open when the pending-event limit was reached were closed early (they may lack records)",
+        );
+    }
+    let first_ts = events.iter().map(|e| e.ts).min();
+    let last_ts = events.iter().map(|e| e.ts).max();
+    let mut notes = vec![format!("{} events from {records} records", events.len())];
+    if lines.too_long > 0 {
+        notes.push(format!("{} over-long lines skipped", lines.too_long));
+    }
+    (LogSummary { records, first_ts, last_ts, notes }, events)
 }
 
 /// Captures smaller than this are decoded on one thread; splitting costs more than it saves.

@@ -20,9 +20,10 @@ Exit codes:
 
 /// Offline forensic investigation of packet captures and endpoint logs.
 ///
-/// seam reads an evidence bundle — pcap/pcapng captures (optionally gzip-compressed) today;
-/// EVTX and auditd logs are identified and listed — and answers what talked to what, when,
-/// with which protocol, with evidence down to the packet.
+/// seam reads an evidence bundle — pcap/pcapng captures, Windows event logs (EVTX: Sysmon,
+/// Security, System, PowerShell) and Linux audit logs, each optionally gzip-compressed — puts
+/// them on one timeline and answers what talked to what, when, with which protocol and which
+/// process, with evidence down to the packet and the record.
 #[derive(Debug, Parser)]
 #[command(name = "seam", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -132,8 +133,10 @@ pub enum Command {
     },
     /// One time-ordered timeline of every event in the bundle
     ///
-    /// Network events (flow, dns, http, tls, ssh, stratum) in one order: time, then host,
-    /// then evidence file and position.
+    /// Network events (flow, dns, http, tls, ssh, stratum) and endpoint events (process,
+    /// connection, logon, account, service, task, file, registry, module, process-access,
+    /// lookup, script, audit, firewall, anomaly, generic) in one order: time, then host, then
+    /// evidence file and position.
     #[command(
         after_help = "Examples:\n  seam timeline case42/ --kind dns,http\n  seam timeline case42/ --since 2024-05-01T10:00:00Z --until 2024-05-01T11:00:00Z\n  seam timeline case42/ --grep evil.example --format timesketch -o ts.jsonl"
     )]
@@ -154,6 +157,11 @@ pub struct InputArgs {
     /// Evidence files or directories (walked recursively)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Name the host an audit log came from, when its records carry no node= (repeatable)
+    ///
+    /// FILE is the log's path, or its file name alone. Records with node= keep their node.
+    #[arg(long, value_name = "FILE=NAME")]
+    pub log_host: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -174,7 +182,7 @@ pub struct FlowArgs {
 
 #[derive(Debug, Args)]
 pub struct FilterArgs {
-    /// Event kinds to keep, comma-separated (flow,dns,http,tls,ssh,stratum,generic)
+    /// Event kinds to keep, comma-separated (flow, dns, process, logon, …; see `seam timeline --help`)
     #[arg(long, value_delimiter = ',', value_name = "KIND")]
     pub kind: Vec<String>,
     /// Keep events of this host (name or address); repeatable
@@ -211,6 +219,8 @@ pub struct RunConfig {
     pub threads: usize,
     pub quiet: bool,
     pub strict: bool,
+    /// Host names for endpoint logs by file (`--log-host`).
+    pub log_hosts: Vec<(PathBuf, String)>,
     pub task: Task,
 }
 
@@ -234,6 +244,13 @@ pub struct OutputConfig {
 impl RunConfig {
     pub fn from_cli(cli: Cli) -> Result<RunConfig> {
         let g = cli.global;
+        let log_hosts = match &cli.command {
+            Command::Investigate { input, .. }
+            | Command::Inventory { input, .. }
+            | Command::Flows { input, .. }
+            | Command::Timeline { input, .. } => log_hosts(&input.log_host)?,
+            Command::Synth { .. } => Vec::new(),
+        };
         let task = match cli.command {
             Command::Investigate { input, flow, output } => {
                 Task::Investigate { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
@@ -260,8 +277,20 @@ impl RunConfig {
                 out: output_config(&output, true)?,
             },
         };
-        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, task })
+        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, log_hosts, task })
     }
+}
+
+fn log_hosts(specs: &[String]) -> Result<Vec<(PathBuf, String)>> {
+    specs
+        .iter()
+        .map(|spec| match spec.rsplit_once('=') {
+            Some((file, name)) if !file.is_empty() && !name.trim().is_empty() => {
+                Ok((PathBuf::from(file), name.trim().to_string()))
+            }
+            _ => bail!("invalid --log-host '{spec}': expected FILE=NAME"),
+        })
+        .collect()
 }
 
 fn flow_config(a: &FlowArgs) -> Result<FlowConfig> {

@@ -60,13 +60,11 @@ pub fn sniff(head: &[u8]) -> EvidenceKind {
     EvidenceKind::Unknown
 }
 
-/// auditd text: the first complete line is `[node=N ]type=T msg=audit(sec.ms:serial): …`.
+/// auditd text: one of the first lines is `[node=N ]type=T msg=audit(sec.ms:serial): …`.
+/// A log may open with a damaged line or a comment, so up to eight non-blank lines are looked
+/// at, not only the first.
 fn looks_like_auditd(head: &[u8]) -> bool {
-    let text = match std::str::from_utf8(head) {
-        Ok(t) => t,
-        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
-    };
-    text.lines().take(4).filter(|l| !l.trim().is_empty()).take(1).any(|line| {
+    String::from_utf8_lossy(head).lines().filter(|l| !l.trim().is_empty()).take(8).any(|line| {
         let rest = match line.strip_prefix("node=") {
             Some(r) => r.split_once(' ').map(|(_, r)| r).unwrap_or(""),
             None => line,

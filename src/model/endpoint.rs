@@ -76,6 +76,10 @@ pub struct EndpointFields {
     /// 5-tuple exists.
     pub source_ip: Option<IpAddr>,
     pub source_port: Option<u16>,
+    /// Remote address a process connected or sent to, when the log names only that end
+    /// (auditd connect/sendto); full 5-tuples are in the event's `net`.
+    pub destination_ip: Option<IpAddr>,
+    pub destination_port: Option<u16>,
     /// Workstation or host name the remote side gave.
     pub source_host: Option<String>,
     /// The object acted upon: file path, registry key, service or task name, module path,
@@ -106,6 +110,8 @@ impl EndpointFields {
             logon_id: None,
             source_ip: None,
             source_port: None,
+            destination_ip: None,
+            destination_port: None,
             source_host: None,
             target: None,
             details: None,

@@ -287,12 +287,17 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("source.domain", Str, "Name the remote side gave (logon workstation, Sysmon SourceHostname)", |e, _| s(
         endpoint(e).and_then(|x| x.source_host.as_deref())
     )),
-    col!("destination.ip", Str, "Responder address", |e, _| e
+    col!("destination.ip", Str, "Responder address; for auditd connects, the remote address", |e, _| e
         .net
         .as_ref()
-        .map_or(Value::Null, |n| Value::Ip(n.dst_ip))),
-    col!("destination.port", UInt, "Responder port (ICMP: code)", |e, _| opt_u(
-        e.net.as_ref().map(|n| u64::from(n.dst_port))
+        .map(|n| n.dst_ip)
+        .or(endpoint(e).and_then(|x| x.destination_ip))
+        .map_or(Value::Null, Value::Ip)),
+    col!("destination.port", UInt, "Responder port (ICMP: code); for auditd connects, the remote port", |e, _| opt_u(
+        e.net
+            .as_ref()
+            .map(|n| u64::from(n.dst_port))
+            .or(endpoint(e).and_then(|x| x.destination_port.map(u64::from)))
     )),
     col!("network.transport", Str, "tcp, udp, icmp, ipv6-icmp or ip-N", |e, _| e
         .net
