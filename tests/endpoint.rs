@@ -1,0 +1,197 @@
+//! End-to-end behaviour of endpoint evidence beside a capture: one bundle of a generated
+//! capture, a Sysmon + Security EVTX written by `synth::evtx` and a hand-written audit log,
+//! merged into one timeline.
+
+use assert_cmd::Command;
+use seam::synth::evtx::{write_evtx, DataValue, EvtxEvent};
+use seam::synth::net::{Close, Endpoint, Exchange, Traffic};
+use seam::synth::proto;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const SEC: i64 = 1_000_000_000;
+/// 2024-05-01T10:00:00Z: the audit fixture's time.
+const T0: i64 = 1_714_557_600 * SEC;
+
+fn seam() -> Command {
+    Command::cargo_bin("seam").expect("binary built")
+}
+
+fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+fn jsonl(args: &[&str]) -> Vec<Value> {
+    let out = seam().args(args).args(["--format", "jsonl"]).assert().success().get_output().stdout.clone();
+    String::from_utf8(out).expect("utf-8").lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
+}
+
+/// A capture with one HTTPS-port session from WS1 (10.0.0.5) and an EVTX in which Sysmon on WS1
+/// logs the process that made it, its network connection, and many more records (several
+/// chunks), with a Security logon between.
+fn bundle(dir: &Path) -> PathBuf {
+    let mut t = Traffic::new();
+    let req = proto::http_request("GET", "updates.example", "/x", "agent/1", b"", None);
+    t.tcp_session(
+        T0 + 5 * SEC,
+        Endpoint::new("10.0.0.5".parse().unwrap(), 50000),
+        Endpoint::new("93.184.216.34".parse().unwrap(), 80),
+        20_000_000,
+        &[Exchange::client(1, req), Exchange::server(1, proto::http_response(200, "OK", "text/plain", b"ok"))],
+        Close::Fin,
+    );
+    t.write_pcap(std::fs::File::create(dir.join("net.pcap")).unwrap()).unwrap();
+
+    let mut events = vec![
+        EvtxEvent::sysmon(
+            T0 + 4 * SEC,
+            1,
+            "WS1",
+            [
+                ("ProcessGuid", DataValue::from("{11111111-2222-3333-4444-555555555555}")),
+                ("ProcessId", DataValue::U32(4242)),
+                ("Image", DataValue::from("C:\\Users\\Public\\agent.exe")),
+                ("CommandLine", DataValue::from("agent.exe --beacon")),
+                ("ParentProcessId", DataValue::U32(900)),
+                ("ParentImage", DataValue::from("C:\\Windows\\explorer.exe")),
+            ],
+        ),
+        EvtxEvent::sysmon(
+            T0 + 5 * SEC,
+            3,
+            "WS1",
+            [
+                ("ProcessGuid", DataValue::from("{11111111-2222-3333-4444-555555555555}")),
+                ("ProcessId", DataValue::U32(4242)),
+                ("Image", DataValue::from("C:\\Users\\Public\\agent.exe")),
+                ("Protocol", DataValue::from("tcp")),
+                ("Initiated", DataValue::from("true")),
+                ("SourceIp", DataValue::from("10.0.0.5")),
+                ("SourcePort", DataValue::U16(50000)),
+                ("DestinationIp", DataValue::from("93.184.216.34")),
+                ("DestinationPort", DataValue::U16(80)),
+            ],
+        ),
+        EvtxEvent::security(
+            T0 + 3 * SEC,
+            4624,
+            "WS1",
+            [
+                ("TargetUserName", DataValue::from("alice")),
+                ("TargetDomainName", DataValue::from("CORP")),
+                ("LogonType", DataValue::U32(10)),
+                ("IpAddress", DataValue::from("10.0.0.9")),
+            ],
+        ),
+    ];
+    // Enough image loads for several chunks, so chunks are parsed in parallel.
+    events.extend((0..400).map(|i| {
+        EvtxEvent::sysmon(
+            T0 + 6 * SEC + i * 1_000_000,
+            7,
+            "WS1",
+            [
+                ("ProcessId", DataValue::U32(4242)),
+                ("Image", DataValue::from("C:\\Users\\Public\\agent.exe")),
+                ("ImageLoaded", DataValue::from(format!("C:\\Windows\\System32\\lib{i}.dll"))),
+                ("Signed", DataValue::from("true")),
+            ],
+        )
+    }));
+    std::fs::write(dir.join("ws1.evtx"), write_evtx(&events).unwrap()).unwrap();
+    let audit = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/auditd/interleaved.log");
+    std::fs::copy(audit, dir.join("audit.log")).unwrap();
+    // A log without node=: only --log-host names its host.
+    std::fs::write(
+        dir.join("plain-audit.log"),
+        concat!(
+            "type=SYSCALL msg=audit(1714557601.000:9): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 ",
+            "a3=0 items=1 ppid=1 pid=77 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ",
+            "ses=1 comm=\"id\" exe=\"/usr/bin/id\" key=(null)\n",
+            "type=EXECVE msg=audit(1714557601.000:9): argc=1 a0=\"id\"\n",
+        ),
+    )
+    .unwrap();
+    dir.to_path_buf()
+}
+
+#[test]
+fn one_timeline_of_capture_evtx_and_audit_events_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let events = jsonl(&["timeline", b.to_str().unwrap()]);
+    let kinds: std::collections::BTreeSet<&str> = events.iter().filter_map(|e| get(e, "event.kind").as_str()).collect();
+    for kind in ["flow", "http", "process", "connection", "logon", "module"] {
+        assert!(kinds.contains(kind), "no {kind} event in {kinds:?}");
+    }
+    let times: Vec<i64> = events
+        .iter()
+        .map(|e| chrono::DateTime::parse_from_rfc3339(get(e, "@timestamp").as_str().unwrap()).unwrap())
+        .map(|t| t.timestamp_nanos_opt().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "timeline out of order");
+    assert_eq!(events.iter().filter(|e| get(e, "event.module") == "sysmon").count(), 402);
+    assert_eq!(events.iter().filter(|e| get(e, "event.module") == "auditd").count(), 11);
+
+    // The endpoint's connection and the capture's flow share a Community ID.
+    let flow = events.iter().find(|e| get(e, "event.kind") == "flow").unwrap();
+    let connect =
+        events.iter().find(|e| get(e, "event.action") == "network-connect" && get(e, "event.module") == "sysmon");
+    let connect = connect.expect("the Sysmon network connection");
+    assert_eq!(get(connect, "network.community_id"), get(flow, "network.community_id"));
+    assert_eq!(get(connect, "process.executable"), "C:\\Users\\Public\\agent.exe");
+    assert_eq!(get(connect, "host.name"), "WS1");
+    assert_eq!(get(connect, "seam.locator"), "record");
+
+    let start = events.iter().find(|e| get(e, "event.action") == "process-start" && get(e, "host.name") == "WS1");
+    let start = start.expect("the Sysmon process start");
+    assert_eq!(get(start, "process.parent.executable"), "C:\\Windows\\explorer.exe");
+    assert_eq!(get(start, "process.entity_id"), "{11111111-2222-3333-4444-555555555555}");
+    assert_eq!(get(start, "winlog.event_data.CommandLine"), "agent.exe --beacon");
+    let logon = events.iter().find(|e| get(e, "event.kind") == "logon" && get(e, "host.name") == "WS1").unwrap();
+    assert_eq!(
+        (get(logon, "user.name"), get(logon, "winlog.logon.type")),
+        (&Value::from("CORP\\alice"), &Value::from(10))
+    );
+    assert_eq!(get(logon, "source.ip"), "10.0.0.9");
+}
+
+#[test]
+fn endpoint_filters_and_the_per_file_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let b = b.to_str().unwrap();
+    let processes = jsonl(&["timeline", b, "--kind", "process", "--host", "WS1"]);
+    assert_eq!(processes.len(), 1);
+    let lookups = jsonl(&["timeline", b, "--grep", "agent.exe --beacon"]);
+    assert_eq!(lookups.len(), 1);
+    // A log without node= gets its host from --log-host; one with node= keeps its nodes.
+    let named = |args: &[&str]| {
+        let mut all = vec!["timeline", b, "--kind", "process"];
+        all.extend(args);
+        jsonl(&all).iter().filter(|e| get(e, "host.name") == "lnx1").count()
+    };
+    assert_eq!(named(&[]), 0);
+    assert_eq!(named(&["--log-host", "plain-audit.log=lnx1"]), 1);
+    assert_eq!(named(&["--log-host", "audit.log=lnx1"]), 0, "node= wins");
+    let bad = seam().args(["timeline", b, "--log-host", "nonsense"]).assert().failure().get_output().status.code();
+    assert_eq!(bad, Some(2));
+}
+
+#[test]
+fn endpoint_output_is_identical_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let run = |threads: &str| {
+        seam()
+            .args(["--threads", threads, "timeline", b.to_str().unwrap(), "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let one = run("1");
+    assert!(one == run("4"), "timeline JSON differs between --threads 1 and 4");
+    assert!(one == run("2"), "timeline JSON differs between --threads 1 and 2");
+}
