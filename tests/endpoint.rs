@@ -195,3 +195,19 @@ fn endpoint_output_is_identical_whatever_the_thread_count() {
     assert!(one == run("4"), "timeline JSON differs between --threads 1 and 4");
     assert!(one == run("2"), "timeline JSON differs between --threads 1 and 2");
 }
+
+#[test]
+fn investigate_summarises_each_endpoint_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let out = seam().args(["investigate", b.to_str().unwrap(), "--format", "json"]).assert().success();
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let hosts = get(&doc, "summary.endpoints").as_array().expect("endpoint hosts");
+    let ws1 = hosts.iter().find(|h| h["name"] == "WS1").expect("WS1");
+    assert_eq!((ws1["events"].as_u64(), ws1["process_starts"].as_u64()), (Some(403), Some(1)));
+    assert_eq!((ws1["connections"].as_u64(), ws1["logons"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(ws1["sources"], serde_json::json!(["security", "sysmon"]));
+    let packets: u64 = get(&doc, "summary.packets").as_u64().unwrap();
+    let capture = get(&doc, "evidence").as_array().unwrap().iter().find(|e| get(e, "seam.kind") == "pcap").unwrap();
+    assert_eq!(Some(packets), get(capture, "seam.records").as_u64(), "packets count captures only");
+}

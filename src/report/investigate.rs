@@ -5,7 +5,7 @@
 use super::output::ReportError;
 use super::render::{diagnostics_json, Format};
 use crate::diag::Diagnostics;
-use crate::model::{Event, Fields, FlowRecord, InventoryEntry};
+use crate::model::{EndpointFields, Event, EventKind, Fields, FlowRecord, InventoryEntry};
 use crate::timeline::schema::{row_json, INVENTORY_COLUMNS};
 use crate::timeline::RowCtx;
 use crate::util::escape::terminal_safe;
@@ -48,6 +48,21 @@ pub struct HostSummary {
     pub services: Vec<String>,
 }
 
+/// What the endpoint logs of one host hold.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct EndpointHost {
+    pub name: String,
+    /// Logs the events came from (sysmon, security, auditd, …).
+    pub sources: Vec<String>,
+    pub events: u64,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub process_starts: u64,
+    pub connections: u64,
+    pub logons: u64,
+    pub failed_logons: u64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Count {
     pub name: String,
@@ -63,6 +78,9 @@ pub struct Ranked {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Notable {
+    /// Sort key: `time` in nanoseconds.
+    #[serde(skip)]
+    pub ts: i64,
     pub time: String,
     pub what: String,
     pub evidence: String,
@@ -77,10 +95,14 @@ pub struct Summary {
     pub flows: usize,
     pub events: usize,
     pub hosts: Vec<HostSummary>,
+    /// Hosts named by endpoint logs, by name.
+    pub endpoints: Vec<EndpointHost>,
     pub dns_names: Ranked,
     pub tls_server_names: Ranked,
     pub http_hosts: Ranked,
-    /// Executable or script bodies moved over HTTP, SSH sessions, Stratum sessions.
+    /// Executable or script bodies moved over HTTP, SSH sessions, Stratum sessions, and
+    /// endpoint events that change the system or its logging (logs cleared, audit and Sysmon
+    /// configuration, services and drivers installed, accounts created).
     pub notable: Vec<Notable>,
 }
 
@@ -124,6 +146,7 @@ impl Summary {
         let mut sni: BTreeMap<String, u64> = BTreeMap::new();
         let mut http_hosts: BTreeMap<String, u64> = BTreeMap::new();
         let mut notable = Vec::new();
+        let mut endpoints: BTreeMap<String, (EndpointHost, BTreeSet<&'static str>, i64, i64)> = BTreeMap::new();
         for e in events {
             let file = inventory.get(e.provenance.file as usize).map_or("?", |f| f.path.as_str());
             let evidence = format!("{file} {} {}", e.provenance.locator.kind(), e.provenance.locator.value());
@@ -146,6 +169,7 @@ impl Summary {
                             kind.as_deref().filter(|k| matches!(*k, "elf" | "pe" | "macho" | "script" | "java-class"))
                         {
                             notable.push(Notable {
+                                ts: e.ts,
                                 time: rfc3339(e.ts),
                                 what: format!(
                                     "{k} {dir} over http: {} {}{} ({len} bytes)",
@@ -159,11 +183,13 @@ impl Summary {
                     }
                 }
                 Fields::Ssh(_) => notable.push(Notable {
+                    ts: e.ts,
                     time: rfc3339(e.ts),
                     what: format!("ssh session {}", crate::timeline::schema::message(e).trim_start_matches("ssh ")),
                     evidence: evidence.clone(),
                 }),
                 Fields::Stratum(s) => notable.push(Notable {
+                    ts: e.ts,
                     time: rfc3339(e.ts),
                     what: format!(
                         "cryptocurrency mining protocol (stratum) {} agent {}",
@@ -172,22 +198,84 @@ impl Summary {
                     ),
                     evidence: evidence.clone(),
                 }),
+                Fields::Endpoint(x) => {
+                    let name = e.host.as_ref().and_then(|h| h.name.clone()).unwrap_or_else(|| "(unnamed)".into());
+                    let (h, sources, first, last) =
+                        endpoints.entry(name).or_insert_with(|| (EndpointHost::default(), BTreeSet::new(), e.ts, e.ts));
+                    h.events += 1;
+                    sources.insert(x.source.as_str());
+                    (*first, *last) = ((*first).min(e.ts), (*last).max(e.ts));
+                    match e.kind {
+                        EventKind::Process if x.action == "process-start" => h.process_starts += 1,
+                        EventKind::Connection => h.connections += 1,
+                        EventKind::Logon if x.action == "logon" => {
+                            h.logons += 1;
+                            h.failed_logons += u64::from(x.outcome == Some("failure"));
+                        }
+                        EventKind::Logon if x.action == "logon-failed" => h.failed_logons += 1,
+                        _ => {}
+                    }
+                    if is_notable_endpoint(e.kind, x) {
+                        notable.push(Notable {
+                            ts: e.ts,
+                            time: rfc3339(e.ts),
+                            what: format!(
+                                "{}: {}",
+                                e.host.as_ref().and_then(|h| h.name.as_deref()).unwrap_or("-"),
+                                crate::timeline::schema::message(e)
+                            ),
+                            evidence: evidence.clone(),
+                        });
+                    }
+                }
                 _ => {}
             }
         }
+        let endpoints = endpoints
+            .into_iter()
+            .map(|(name, (mut h, sources, first, last))| {
+                h.name = name;
+                h.sources = sources.into_iter().map(String::from).collect();
+                h.first = Some(rfc3339(first));
+                h.last = Some(rfc3339(last));
+                h
+            })
+            .collect();
+        notable.sort_by(|a, b| (a.ts, &a.evidence).cmp(&(b.ts, &b.evidence)));
         Summary {
             first: first.map(rfc3339),
             last: last.map(rfc3339),
             files: inventory.len(),
-            packets: inventory.iter().filter_map(|e| e.records).sum(),
+            packets: inventory
+                .iter()
+                .filter(|e| matches!(e.kind.as_str(), "pcap" | "pcapng"))
+                .filter_map(|e| e.records)
+                .sum(),
             flows: flows.len(),
             events: events.len(),
             hosts,
+            endpoints,
             dns_names: top(dns),
             tls_server_names: top(sni),
             http_hosts: top(http_hosts),
             notable,
         }
+    }
+}
+
+/// Endpoint events that change the system or its logging, worth a line of the report whatever
+/// else happened.
+fn is_notable_endpoint(kind: EventKind, x: &EndpointFields) -> bool {
+    match kind {
+        EventKind::Audit => x.action != "audit-daemon-started" && x.action != "audit-log-rotated",
+        EventKind::Service => x.action == "service-installed",
+        EventKind::Account => matches!(x.action, "account-created" | "group-member-added"),
+        EventKind::Module => {
+            x.action == "kernel-module-load" || (x.action == "driver-load" && x.outcome == Some("failure"))
+        }
+        EventKind::Task => x.action == "task-created",
+        EventKind::Firewall => x.action.ends_with("-changed"),
+        _ => false,
     }
 }
 
@@ -292,6 +380,25 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
             out.push_str(&format!("  {:>6}  {}\n", c.count, terminal_safe(&c.name)));
         }
         out.push('\n');
+    }
+    if !s.endpoints.is_empty() {
+        out.push_str(&format!("ENDPOINT LOGS  {} hosts\n", s.endpoints.len()));
+        let mut t = table(width);
+        t.set_header(["host", "logs", "events", "first", "last", "processes", "connections", "logons", "failed"]);
+        for h in s.endpoints.iter().take(TOP_N) {
+            t.add_row([
+                terminal_safe(&h.name).into_owned(),
+                h.sources.join(","),
+                h.events.to_string(),
+                h.first.clone().unwrap_or_default(),
+                h.last.clone().unwrap_or_default(),
+                h.process_starts.to_string(),
+                h.connections.to_string(),
+                h.logons.to_string(),
+                h.failed_logons.to_string(),
+            ]);
+        }
+        out.push_str(&format!("{t}\n\n"));
     }
     if !s.notable.is_empty() {
         out.push_str("NOTABLE\n");

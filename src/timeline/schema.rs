@@ -685,6 +685,7 @@ fn endpoint_message(e: &Event, x: &crate::model::EndpointFields, ends: &str) -> 
             parts.extend(x.data.iter().take(4).map(|(k, v)| format!("{k}={}", clip(v, 40))));
         }
         _ => {
+            parts.extend(x.user.clone());
             parts.extend(x.target.as_deref().map(|t| clip(t, 120)));
             parts.extend(x.details.as_deref().map(|d| clip(d, 80)));
             if !ends.is_empty() {
