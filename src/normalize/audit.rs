@@ -10,7 +10,9 @@
 //! under `RECORD.key` (a second record of a type is `RECORD[1].key`).
 
 use crate::decode::auditd::{AuditEvent, AuditLine, SockAddr};
-use crate::model::{EndpointFields, Event, EventKind, Fields, HostRef, Locator, LogSource, ProcessRef, Provenance};
+use crate::model::{
+    EndpointFields, Event, EventKind, Fields, HostRef, Locator, LogSource, Pairs, ProcessRef, Provenance,
+};
 use std::net::IpAddr;
 
 /// Records that only accompany a SYSCALL record.
@@ -354,9 +356,10 @@ fn endpoint(ip: IpAddr, port: u16) -> String {
 
 /// Every field of every record as `TYPE.key` (`TYPE[n].key` for the n-th repeat of a type),
 /// enriched values as `TYPE.KEY` (audit writes interpreted names in capitals).
-fn flatten(ev: &AuditEvent) -> Vec<(String, String)> {
+fn flatten(ev: &AuditEvent) -> Pairs {
     let mut seen: Vec<(&str, usize)> = Vec::new();
-    let mut out = Vec::new();
+    let mut out = Pairs::new();
+    let mut name = String::new();
     for r in ev.records.iter().filter(|r| r.record_type != "EOE") {
         let t = r.record_type.as_str();
         let n = match seen.iter_mut().find(|(k, _)| *k == t) {
@@ -371,7 +374,11 @@ fn flatten(ev: &AuditEvent) -> Vec<(String, String)> {
         };
         let prefix = if n == 0 { t.to_string() } else { format!("{t}[{n}]") };
         for (k, v) in r.fields.iter().chain(r.interpreted.iter()) {
-            out.push((format!("{prefix}.{k}"), v.to_string()));
+            name.clear();
+            name.push_str(&prefix);
+            name.push('.');
+            name.push_str(k);
+            out.push(&name, v);
         }
     }
     out

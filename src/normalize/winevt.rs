@@ -235,7 +235,7 @@ pub fn map_record(r: WinRecord, meta: RecordMeta) -> Event {
     fields.provider = (!r.provider.is_empty()).then(|| r.provider.clone());
     fields.channel = (!r.channel.is_empty()).then(|| r.channel.clone());
     let host = (!r.computer.is_empty()).then(|| HostRef { name: Some(r.computer.clone()), ip: None });
-    fields.data = r.data;
+    fields.data = r.data.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     Event {
         ts,
         kind,

@@ -470,10 +470,10 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         endpoint(e).and_then(|x| x.details.as_deref())
     )),
     col!("winlog.event_data", Str, "Every EventData/UserData field of an EVTX record, flattened (JSON object)", |e, _| {
-        endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
+        endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.to_vec()))
     }),
     col!("auditd.data", Str, "Every field of an audit event's records as RECORD.key (JSON object)", |e, _| {
-        endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
+        endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.to_vec()))
     }),
     col!("seam.file", Str, "Evidence file the event came from", |e, c| s(c.file(e.provenance.file))),
     col!("seam.locator", Str, "What seam.position counts: packet, record or line", |e, _| Value::Str(
