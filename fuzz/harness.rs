@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 use seam::app::read_and_decode;
+use seam::decode::auditd::{self, Assembler, AssemblerLimits, AuditEvent, AuditLine};
 use seam::decode::dns::{self, TcpFrame};
 use seam::decode::http::{self, Direction, HttpMessage, HttpStream};
 use seam::decode::packet::{self, Decoded, TransportView};
@@ -372,6 +373,65 @@ pub fn winevt(data: &[u8]) {
         assert!(events.len() as u64 <= summary.records, "more events than records");
         for event in &events {
             let _ = row_json(event, EVENT_COLUMNS, &ctx);
+        }
+    }
+}
+
+/// Tight limits for the second assembler of the `auditd` target, so that short inputs reach
+/// eviction and the record limit.
+pub const AUDITD_TIGHT_LIMITS: AssemblerLimits =
+    AssemblerLimits { complete_after_secs: 2, max_pending_events: 3, max_pending_records: 8, max_records_per_event: 4 };
+
+/// `auditd`: the input split into lines, each through `auditd::parse_line`; every record into
+/// an `Assembler` with default limits and one with [`AUDITD_TIGHT_LIMITS`]; each event's argv,
+/// proctitle and socket address decoded, and `sockaddr`/`proctitle_args` tried on every value.
+/// Checks: an error's column lies within its line; a trailing `\n`/`\r\n` never changes a
+/// parse; every record comes out of each assembler exactly once, in events whose records share
+/// the event's key, in increasing first-line order, within the limits.
+pub fn auditd(data: &[u8]) {
+    let mut records: Vec<(u64, AuditLine)> = Vec::new();
+    for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+        let parsed = auditd::parse_line(line);
+        match &parsed {
+            Ok(record) => {
+                let _ = record.ts_ns();
+                for (name, value) in &record.fields {
+                    let _ = (auditd::is_encoded_field(&record.record_type, name), auditd::sockaddr(value));
+                    let _ = auditd::proctitle_args(value);
+                }
+                let _ = auditd::execve_args([record]);
+                let _ = record.interpreted.iter().count();
+                records.push((n as u64 + 1, record.clone()));
+            }
+            Err(e) => assert!(e.column() <= line.len(), "error column {} past the line ({})", e.column(), line.len()),
+        }
+        if line.last() != Some(&b'\r') {
+            let mut crlf = line.to_vec();
+            crlf.extend_from_slice(b"\r\n");
+            assert_eq!(auditd::parse_line(&crlf), parsed, "a trailing CR LF changed the parse");
+        }
+    }
+    for limits in [AssemblerLimits::default(), AUDITD_TIGHT_LIMITS] {
+        let mut assembler = Assembler::with_limits(limits);
+        let mut events: Vec<AuditEvent> = Vec::new();
+        for (n, record) in &records {
+            assembler.push_into(*n, record.clone(), &mut events);
+            assert!(assembler.pending() <= limits.max_pending_events, "pending events within the limit");
+        }
+        events.extend(assembler.finish());
+        assert_eq!(assembler.pending(), 0, "finish leaves nothing pending");
+        assert_eq!(assembler.stats().events, events.len() as u64, "every event counted");
+        let total: usize = events.iter().map(|e| e.records.len()).sum();
+        assert_eq!(total, records.len(), "every record comes out exactly once");
+        assert!(events.windows(2).all(|w| w[0].first_line < w[1].first_line), "events in first-line order");
+        for e in &events {
+            assert!(!e.records.is_empty() && e.records.len() <= limits.max_records_per_event, "event size");
+            assert!(
+                e.records.iter().all(|r| (&r.node, r.sec, r.msec, r.serial) == (&e.node, e.sec, e.msec, e.serial)),
+                "an event's records share its key"
+            );
+            assert_eq!(e.ts_ns, auditd::event_time_ns(e.sec, e.msec));
+            let _ = (e.execve_args(), e.proctitle_args(), e.sockaddr(), e.field("SYSCALL", "exe"));
         }
     }
 }

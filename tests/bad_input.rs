@@ -896,6 +896,11 @@ fn fuzz_regressions_tls() {
     replay_fuzz_regressions("tls", fuzz_harness::tls);
 }
 
+#[test]
+fn fuzz_regressions_auditd() {
+    replay_fuzz_regressions("auditd", fuzz_harness::auditd);
+}
+
 /// Capture crashers also go through the binary, the way an analyst would meet them.
 #[test]
 fn fuzz_regressions_capture() {

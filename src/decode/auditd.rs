@@ -222,7 +222,7 @@ pub fn event_time_ns(sec: i64, msec: u32) -> Timestamp {
 pub enum LineError {
     #[error("empty line")]
     Empty,
-    #[error("line of {len} bytes, longer than the {column} seam reads")]
+    #[error("line of {len} bytes: seam reads at most {column}")]
     TooLong { column: usize, len: usize },
     #[error("binary data: byte {byte:#04x} at column {column}")]
     Binary { column: usize, byte: u8 },
