@@ -5,8 +5,11 @@
 //! RST close), UDP datagrams and ICMP; [`proto`] renders the application payloads (DNS, HTTP,
 //! TLS hellos, SSH banners, Stratum); [`pcap`] writes them. [`scenario`] combines them into
 //! bundles whose parameters vary with the seed. [`evtx`] writes Windows event logs (Sysmon,
-//! Security, System) laid out as Windows writes them, for EVTX fixtures. Imports `util` only.
+//! Security, System) laid out as Windows writes them, for EVTX fixtures; [`auditd`] writes Linux
+//! audit logs as auditd writes them, and streams large background logs for benchmarks. Imports
+//! `util` only.
 
+pub mod auditd;
 pub mod evtx;
 pub mod net;
 pub mod pcap;
