@@ -143,7 +143,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             )?
         }
         Task::Timeline { out, filter, .. } => {
-            let events = timeline_events(&ingest, filter);
+            let events = timeline_events(&mut ingest, filter);
             emit(
                 out,
                 &Rendered {
@@ -161,7 +161,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         }
         Task::Synth { .. } => {}
         Task::Investigate { out, .. } => {
-            let events = timeline_events(&ingest, &TimelineFilter::default());
+            let events = timeline_events(&mut ingest, &TimelineFilter::default());
             let flows = take_flows(&mut ingest);
             let summary = crate::report::investigate::Summary::build(&inventory, &flows, &events);
             let bytes = crate::report::investigate::render(&summary, &inventory, &diags, &ctx, out.format, out.width)?;
@@ -429,29 +429,22 @@ fn read_audit<R: Read>(
 ) -> (LogSummary, Vec<Event>) {
     let mut assembler = Assembler::new();
     let mut events = Vec::new();
-    let mut ready = Vec::new();
     let mut records = 0u64;
     let mut bad = Diagnostics::new();
+    let mut batch = LineBatch::default();
     let lines = read_lines(reader, label, diags, |line| {
         if line.text.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        match parse_line(line.text) {
-            Ok(record) => {
-                records += 1;
-                assembler.push_into(line.line, record, &mut ready);
-                events.extend(ready.drain(..).map(|ev| map_event(&ev, file.id, host)));
-            }
-            Err(e) => bad.push(
-                label,
-                Some(line.offset + e.column() as u64),
-                DiagKind::CorruptRecord,
-                format!("line {}: {e}", line.line),
-            ),
+        batch.push(line.line, line.offset, line.text);
+        if batch.is_full() {
+            records += batch.drain(&mut assembler, &mut events, file.id, host, label, &mut bad);
         }
     });
+    records += batch.drain(&mut assembler, &mut events, file.id, host, label, &mut bad);
     diags.merge(bad);
-    events.extend(assembler.finish().iter().map(|ev| map_event(ev, file.id, host)));
+    let last: Vec<Event> = assembler.finish().par_iter().map(|ev| map_event(ev, file.id, host)).collect();
+    events.extend(last);
     let stats = assembler.stats();
     if stats.evicted > 0 {
         diags.push_counted(
@@ -469,6 +462,67 @@ fn read_audit<R: Read>(
         notes.push(format!("{} over-long lines skipped", lines.too_long));
     }
     (LogSummary { records, first_ts, last_ts, notes }, events)
+}
+
+/// Audit lines waiting to be parsed together: parsing and mapping run on the pool, assembly
+/// (which needs file order) on the reading thread.
+#[derive(Default)]
+struct LineBatch {
+    text: Vec<u8>,
+    /// Line number, byte offset, and end of the line in `text`.
+    lines: Vec<(u64, u64, usize)>,
+}
+
+impl LineBatch {
+    const LINES: usize = 16_384;
+
+    fn push(&mut self, line: u64, offset: u64, text: &[u8]) {
+        self.text.extend_from_slice(text);
+        self.lines.push((line, offset, self.text.len()));
+    }
+
+    fn is_full(&self) -> bool {
+        self.lines.len() >= Self::LINES
+    }
+
+    /// Parses the batch in parallel, assembles the records in order and maps the events that
+    /// completed in parallel; returns the records parsed.
+    fn drain(
+        &mut self,
+        assembler: &mut Assembler,
+        events: &mut Vec<Event>,
+        file: u32,
+        host: Option<&str>,
+        label: &str,
+        bad: &mut Diagnostics,
+    ) -> u64 {
+        let starts = std::iter::once(0).chain(self.lines.iter().map(|l| l.2));
+        let spans: Vec<(u64, u64, usize, usize)> =
+            self.lines.iter().zip(starts).map(|(&(line, offset, end), start)| (line, offset, start, end)).collect();
+        let text = &self.text;
+        let parsed: Vec<_> = spans.par_iter().map(|&(_, _, start, end)| parse_line(&text[start..end])).collect();
+        let mut records = 0;
+        let mut ready = Vec::new();
+        for (&(line, offset, _, _), result) in spans.iter().zip(parsed) {
+            match result {
+                Ok(record) => {
+                    records += 1;
+                    assembler.push_into(line, record, &mut ready);
+                }
+                Err(e) => bad.push(
+                    label,
+                    Some(offset + e.column() as u64),
+                    DiagKind::CorruptRecord,
+                    format!("line {line}: {e}"),
+                ),
+            }
+        }
+        let mapped: Vec<Event> = ready.par_iter().map(|ev| map_event(ev, file, host)).collect();
+        events.extend(mapped);
+        self.text.clear();
+        self.lines.clear();
+        records
+    }
 }
 
 /// Captures smaller than this are decoded on one thread; splitting costs more than it saves.
@@ -648,10 +702,13 @@ fn take_flows(ingest: &mut [Ingested]) -> Vec<FlowRecord> {
     flows
 }
 
-fn timeline_events(ingest: &[Ingested], filter: &TimelineFilter) -> Vec<Event> {
-    let mut events: Vec<Event> = Vec::new();
-    for (file, r) in ingest.iter().enumerate() {
-        events.extend(r.events.iter().filter(|e| filter.matches(e)).cloned());
+/// Every event of the bundle that `filter` keeps, in timeline order; endpoint events are moved
+/// out of `ingest`, not copied.
+fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter) -> Vec<Event> {
+    let total: usize = ingest.iter().map(|r| r.events.len()).sum();
+    let mut events: Vec<Event> = Vec::with_capacity(total);
+    for (file, r) in ingest.iter_mut().enumerate() {
+        events.extend(std::mem::take(&mut r.events).into_iter().filter(|e| filter.matches(e)));
         let Some(out) = &r.flows else { continue };
         events.extend(out.flows.iter().map(flow_event).filter(|e| filter.matches(e)));
         events.extend(out.app.iter().map(|a| app_event(file as u32, a)).filter(|e| filter.matches(e)));

@@ -16,8 +16,9 @@
 //!
 //! Flattening: `EventData` children keep their names (`Image`); unnamed `<Data>` lists become
 //! `Data[0]`, `Data[1]`, …; nested elements join with `.` (`UserData` →
-//! `LogFileCleared.SubjectUserName`); attributes become `name@attr`. Imports `util` only.
+//! `LogFileCleared.SubjectUserName`); attributes become `name@attr`. Imports `util` and `model`.
 
+use crate::model::Pairs;
 use crate::util::Timestamp;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -43,13 +44,13 @@ pub struct WinRecord {
     pub process_id: Option<u64>,
     pub thread_id: Option<u64>,
     /// Flattened `EventData` and `UserData`, in document order.
-    pub data: Vec<(String, String)>,
+    pub data: Pairs,
 }
 
 impl WinRecord {
     /// The first value of a payload field, with Windows' placeholders (`-`, empty) as absent.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.data.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty() && *v != "-")
+        self.data.get(key).filter(|v| !v.is_empty() && *v != "-")
     }
 }
 
@@ -70,7 +71,9 @@ pub fn parse_record_json(bytes: &[u8]) -> Result<WinRecord, WinEventError> {
     let event_id = sys.event_id.text.as_deref().and_then(|t| t.trim().parse().ok()).ok_or(WinEventError::NoEventId)?;
     let mut data = event_data.map(|f| f.0).unwrap_or_default();
     if let Some(u) = user_data {
-        data.extend(u.0);
+        for (k, v) in u.0.iter() {
+            data.push(k, v);
+        }
     }
     Ok(WinRecord {
         provider: sys.provider.attr("Name").unwrap_or_default().to_string(),
@@ -154,12 +157,12 @@ struct System {
 #[derive(Default)]
 struct Node {
     text: Option<String>,
-    attrs: Vec<(String, String)>,
+    attrs: Pairs,
 }
 
 impl Node {
     fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs.get(name)
     }
     fn number(&self) -> Option<u32> {
         self.text.as_deref().and_then(|t| t.trim().parse().ok())
@@ -180,8 +183,8 @@ impl<'de> Deserialize<'de> for Node {
                     match key.as_ref() {
                         "#text" => node.text = map.next_value::<Scalar>()?.0,
                         "#attributes" => {
-                            let mut flat = Vec::new();
-                            map.next_value_seed(FlatSeed { prefix: "", out: &mut flat })?;
+                            let mut flat = Pairs::new();
+                            map.next_value_seed(FlatSeed { path: &mut String::new(), out: &mut flat })?;
                             node.attrs = flat;
                         }
                         _ => {
@@ -199,19 +202,19 @@ impl<'de> Deserialize<'de> for Node {
                 Ok(Node::default())
             }
             fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
             }
             fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
             }
             fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
             }
             fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
             }
             fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Vec::new() })
+                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
             }
         }
         d.deserialize_any(V)
@@ -223,45 +226,52 @@ struct Scalar(Option<String>);
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut flat = Vec::new();
-        FlatSeed { prefix: "", out: &mut flat }.deserialize(d)?;
-        let text: Vec<String> = flat.into_iter().map(|(_, v)| v).collect();
+        let mut flat = Pairs::new();
+        FlatSeed { path: &mut String::new(), out: &mut flat }.deserialize(d)?;
+        let text: Vec<&str> = flat.iter().map(|(_, v)| v).collect();
         Ok(Scalar((!text.is_empty()).then(|| text.join(", "))))
     }
 }
 
 /// A payload element flattened into `(path, text)` pairs.
-struct Flat(Vec<(String, String)>);
+struct Flat(Pairs);
 
 impl<'de> Deserialize<'de> for Flat {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut out = Vec::new();
-        FlatSeed { prefix: "", out: &mut out }.deserialize(d)?;
+        let mut out = Pairs::new();
+        FlatSeed { path: &mut String::with_capacity(64), out: &mut out }.deserialize(d)?;
         Ok(Flat(out))
     }
 }
 
-/// Walks one JSON value, appending its leaves under `prefix`.
+/// Walks one JSON value, appending its leaves under `path` (restored before returning, so one
+/// buffer serves the whole walk).
 struct FlatSeed<'p, 'o> {
-    prefix: &'p str,
-    out: &'o mut Vec<(String, String)>,
+    path: &'p mut String,
+    out: &'o mut Pairs,
 }
 
 impl FlatSeed<'_, '_> {
-    fn leaf(self, text: String) {
-        let key = if self.prefix.is_empty() { "#text".to_string() } else { self.prefix.to_string() };
-        self.out.push((key, text));
+    fn leaf(self, text: &str) {
+        let key = if self.path.is_empty() { "#text" } else { self.path.as_str() };
+        self.out.push(key, text);
     }
-}
 
-/// Joins a child name onto a prefix: `#text` names the element itself, `#attributes` children
-/// become `element@attr`.
-fn child_path(prefix: &str, key: &str, attribute: bool) -> String {
-    match (prefix.is_empty(), attribute) {
-        (true, true) => format!("@{key}"),
-        (true, false) => key.to_string(),
-        (false, true) => format!("{prefix}@{key}"),
-        (false, false) => format!("{prefix}.{key}"),
+    fn number(self, n: impl fmt::Display) {
+        use fmt::Write;
+        let mut buf = String::new();
+        let _ = write!(buf, "{n}");
+        self.leaf(&buf);
+    }
+
+    /// Runs `f` with `suffix` appended to the path.
+    fn with_suffix<R>(&mut self, suffix: fmt::Arguments<'_>, f: impl FnOnce(FlatSeed<'_, '_>) -> R) -> R {
+        use fmt::Write;
+        let len = self.path.len();
+        let _ = self.path.write_fmt(suffix);
+        let r = f(FlatSeed { path: &mut *self.path, out: &mut *self.out });
+        self.path.truncate(len);
+        r
     }
 }
 
@@ -284,48 +294,48 @@ impl<'de> Visitor<'de> for FlatSeed<'_, '_> {
         Ok(())
     }
     fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.leaf(v.to_string());
+        self.leaf(if v { "true" } else { "false" });
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.leaf(v.to_string());
+        self.number(v);
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.leaf(v.to_string());
+        self.number(v);
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.leaf(v.to_string());
+        self.number(v);
         Ok(())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.leaf(v.to_string());
-        Ok(())
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
         self.leaf(v);
         Ok(())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        if self.path.is_empty() {
+            self.path.push_str("#text");
+        }
         let mut i = 0usize;
-        let base = if self.prefix.is_empty() { "#text" } else { self.prefix };
-        while seq.next_element_seed(FlatSeed { prefix: &format!("{base}[{i}]"), out: &mut *self.out })?.is_some() {
+        loop {
+            let more = self.with_suffix(format_args!("[{i}]"), |seed| seq.next_element_seed(seed))?;
+            if more.is_none() {
+                break;
+            }
             i += 1;
         }
         Ok(())
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 // The element's own text keeps the element's path.
-                "#text" => map.next_value_seed(FlatSeed { prefix: self.prefix, out: &mut *self.out })?,
-                "#attributes" => {
-                    map.next_value_seed(AttrSeed { prefix: self.prefix, out: &mut *self.out })?;
-                }
+                "#text" => map.next_value_seed(FlatSeed { path: &mut *self.path, out: &mut *self.out })?,
+                "#attributes" => map.next_value_seed(AttrSeed { path: &mut *self.path, out: &mut *self.out })?,
                 name => {
-                    let path = child_path(self.prefix, name, false);
-                    map.next_value_seed(FlatSeed { prefix: &path, out: &mut *self.out })?;
+                    let dot = if self.path.is_empty() { "" } else { "." };
+                    self.with_suffix(format_args!("{dot}{name}"), |seed| map.next_value_seed(seed))?
                 }
             }
         }
@@ -333,11 +343,12 @@ impl<'de> Visitor<'de> for FlatSeed<'_, '_> {
     }
 }
 
-/// The `#attributes` object of an element: each becomes `element@name`. The XML namespace
-/// declarations the crate keeps as attributes carry nothing an analyst needs.
+/// The `#attributes` object of an element: each becomes `element@name` (or the bare name at
+/// the payload root). The XML namespace declarations the crate keeps as attributes carry
+/// nothing an analyst needs.
 struct AttrSeed<'p, 'o> {
-    prefix: &'p str,
-    out: &'o mut Vec<(String, String)>,
+    path: &'p mut String,
+    out: &'o mut Pairs,
 }
 
 impl<'de> DeserializeSeed<'de> for AttrSeed<'_, '_> {
@@ -361,10 +372,9 @@ impl<'de> Visitor<'de> for AttrSeed<'_, '_> {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            // Attributes of the payload root name it: `UserData` children are one element
-            // whose attributes are rarely useful, but never dropped.
-            let path = if self.prefix.is_empty() { key.to_string() } else { child_path(self.prefix, &key, true) };
-            map.next_value_seed(FlatSeed { prefix: &path, out: &mut *self.out })?;
+            let mut seed = FlatSeed { path: &mut *self.path, out: &mut *self.out };
+            let at = if seed.path.is_empty() { "" } else { "@" };
+            seed.with_suffix(format_args!("{at}{key}"), |seed| map.next_value_seed(seed))?;
         }
         Ok(())
     }
@@ -401,13 +411,8 @@ mod tests {
         let r = parse_record_json(sys.as_bytes()).unwrap();
         assert_eq!((r.event_id, r.qualifiers), (6009, Some(32768)));
         assert_eq!(
-            r.data,
-            vec![
-                ("Data[0]".to_string(), "10.00.".to_string()),
-                ("Data[1]".into(), "15063".into()),
-                ("Data[2]".into(), "".into()),
-                ("Binary".into(), "E107".into())
-            ]
+            r.data.iter().collect::<Vec<_>>(),
+            vec![("Data[0]", "10.00."), ("Data[1]", "15063"), ("Data[2]", ""), ("Binary", "E107")]
         );
         let cleared = r##"{"Event":{"System":{"EventID":1102,"Channel":"Security","Computer":"W"},"UserData":{"LogFileCleared":{"#attributes":{"xmlns":"http://manifests.microsoft.com/win/2004/08/windows/eventlog"},"SubjectUserSid":"S-1-5-21-1","SubjectUserName":"admin"}}}}"##;
         let r = parse_record_json(cleared.as_bytes()).unwrap();
@@ -417,7 +422,7 @@ mod tests {
             r##"{"Event":{"System":{"EventID":"7"},"EventData":{"Data":[{"#attributes":{"Name":"a"},"#text":"1"}]}}}"##;
         let r = parse_record_json(named.as_bytes()).unwrap();
         assert_eq!(r.event_id, 7);
-        assert_eq!(r.data, vec![("Data[0]@Name".to_string(), "a".to_string()), ("Data[0]".into(), "1".into())]);
+        assert_eq!(r.data.iter().collect::<Vec<_>>(), vec![("Data[0]@Name", "a"), ("Data[0]", "1")]);
     }
 
     #[test]

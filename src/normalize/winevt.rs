@@ -235,7 +235,7 @@ pub fn map_record(r: WinRecord, meta: RecordMeta) -> Event {
     fields.provider = (!r.provider.is_empty()).then(|| r.provider.clone());
     fields.channel = (!r.channel.is_empty()).then(|| r.channel.clone());
     let host = (!r.computer.is_empty()).then(|| HostRef { name: Some(r.computer.clone()), ip: None });
-    fields.data = r.data.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    fields.data = r.data;
     Event {
         ts,
         kind,
@@ -483,7 +483,7 @@ mod tests {
             channel: channel.into(),
             computer: "WS1".into(),
             time_created: Some(1_000),
-            data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            data: data.iter().copied().collect(),
             ..WinRecord::default()
         }
     }
