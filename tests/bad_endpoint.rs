@@ -11,6 +11,7 @@ use crate::bad_input::{
     Located, CASE_TIMEOUT,
 };
 use seam::synth::evtx::{chunk_offset, damage, write_evtx, Damage, DataValue, EvtxEvent};
+use std::path::Path;
 
 /// Events in the three-chunk fixture.
 const N: usize = 230;
@@ -179,4 +180,46 @@ fn a_gzip_compressed_log_reads_like_the_plain_one() {
     gz.write_all(&bytes).unwrap();
     let (_, _, diags) = check_log("log.evtx.gz", &gz.finish().unwrap(), N as u64);
     assert!(diags.is_empty(), "{diags:?}");
+}
+
+/// The hand-written damaged audit log (see testdata/README.md): a comment, binary junk, a
+/// value that is not UTF-8, lines cut in a quoted value and in the timestamp, a bad timestamp
+/// and a line without `type=`, among the records of three events.
+#[test]
+fn a_damaged_audit_log_reports_each_bad_line_and_keeps_the_events() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/auditd/damaged.log");
+    let bytes = std::fs::read(&fixture).unwrap();
+    let dir = EvidenceDir::new();
+    let log = dir.write("audit.log", &bytes);
+    let rows = inventory_rows(dir.path());
+    assert_eq!(kind_of(&rows, &log), "auditd", "a comment on the first line does not hide the kind");
+    assert_eq!(records_of(&rows, &dir.sibling()), Some(2), "the sibling capture is still read");
+    let (doc, stderr) = inventory_document(dir.path());
+    let diags = diagnostics_for(&doc, &log);
+    assert!(stderr.contains("corrupt-record"), "{stderr}");
+    // Each bad line's diagnostic points into that line.
+    let line_starts: Vec<u64> = std::iter::once(0)
+        .chain(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64 + 1))
+        .collect();
+    assert!(!diags.is_empty());
+    for d in &diags {
+        let at = d.offset.expect("an offset");
+        let line =
+            d.detail.split(':').next().and_then(|l| l.strip_prefix("line ")).and_then(|n| n.parse::<usize>().ok());
+        let line = line.expect("the detail names the line");
+        assert!(at >= line_starts[line - 1] && at < line_starts[line], "{d:?} is not inside line {line}");
+    }
+    assert_eq!(strict_exit_code(dir.path()), 2);
+    let run = run_seam(
+        ["timeline".into(), log.into_os_string(), "--format".into(), "jsonl".into(), "-q".into()],
+        CASE_TIMEOUT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let events: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let execve = events.iter().find(|e| e["event"]["action"] == "process-start").expect("the execve event");
+    assert_eq!(execve["process"]["command_line"], "ls -la");
+    // Event 202 lost its SYSCALL line (cut) and both SOCKADDR lines (cut, bad time): nothing of
+    // it is left. Event 203 is a lone SOCKADDR record, kept as a generic event.
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().any(|e| e["event"]["code"] == "SOCKADDR"), "the lone SOCKADDR event");
 }
