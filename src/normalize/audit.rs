@@ -56,8 +56,9 @@ pub fn map_event(ev: &AuditEvent, file: u32, host: Option<&str>) -> Event {
         }
     };
     if process.command_line.is_none() && syscall.is_some() {
+        // A process may rewrite its title (`postgres: walsender`): join it as written.
         let argv = ev.proctitle_args();
-        process.command_line = (!argv.is_empty()).then(|| join_argv(&argv));
+        process.command_line = (!argv.is_empty()).then(|| argv.join(" "));
     }
     fields.data = flatten(ev);
     let node = ev.node.as_deref().or(host);

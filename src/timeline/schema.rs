@@ -16,6 +16,26 @@
 //!  "source":{"ip":"10.0.0.5","port":51000}}
 //! ```
 //!
+//! Example endpoint events (abridged: `winlog.event_data` and `auditd.data` hold every field of
+//! the record):
+//! ```json
+//! {"@timestamp":"2017-12-26T13:10:29.134Z","event":{"action":"process-start","code":"1",
+//!  "created":"2017-12-26T13:10:29.1368792Z","kind":"process","module":"sysmon",
+//!  "provider":"Microsoft-Windows-Sysmon"},"host":{"name":"DESKTOP-2KGM189"},
+//!  "message":"process-start ping -n 6 127.0.0.1 pid 9112 ← C:\\Windows\\SysWOW64\\cmd.exe",
+//!  "process":{"command_line":"ping -n 6 127.0.0.1","entity_id":"{94f748d5-…}",
+//!  "executable":"C:\\Windows\\SysWOW64\\PING.EXE","parent":{"pid":8392,…},"pid":9112,
+//!  "user":{"name":"NT AUTHORITY\\SYSTEM"}},"seam":{"file":"sysmon.evtx","locator":"record",
+//!  "position":1742},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational",
+//!  "event_data":{"UtcTime":"2017-12-26 13:10:29.134","ProcessGuid":"{94f748d5-…}",…}}}
+//! {"@timestamp":"2024-05-01T10:00:00.101Z","auditd":{"data":{"SYSCALL.syscall":"42",
+//!  "SYSCALL.exit":"-115","SOCKADDR.saddr":"0A001538…",…}},"destination":{"ip":"2001:db8::20",
+//!  "port":5432},"event":{"action":"network-connect","code":"SYSCALL:connect","kind":"connection",
+//!  "module":"auditd"},"host":{"name":"db1"},"process":{"command_line":"postgres: walsender",
+//!  "executable":"/usr/lib/postgresql/bin/postgres","pid":700,…},"seam":{"details":"in progress
+//!  (non-blocking)","file":"audit.log","locator":"line","position":2,"target":"[2001:db8::20]:5432"}}
+//! ```
+//!
 //! Example flow (`seam flows --format jsonl`):
 //! ```json
 //! {"@timestamp":"2024-05-02T07:43:42Z","destination":{"bytes":126,"ip":"142.250.74.3",
