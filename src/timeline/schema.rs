@@ -79,7 +79,7 @@ pub enum Value {
     Ip(std::net::IpAddr),
     List(Vec<String>),
     /// Name → text pairs: a JSON object in JSON, its JSON text in CSV, Parquet and tables.
-    Map(Vec<(String, String)>),
+    Map(crate::model::Pairs),
 }
 
 impl Value {
@@ -200,8 +200,8 @@ impl Value {
             Value::Map(pairs) => {
                 // Repeated names (rare: unnamed data lists flattened twice) keep the first value.
                 let mut map = serde_json::Map::new();
-                for (k, v) in pairs {
-                    map.entry(k.clone()).or_insert_with(|| Json::String(v.clone()));
+                for (k, v) in pairs.iter() {
+                    map.entry(k.to_string()).or_insert_with(|| Json::String(v.to_string()));
                 }
                 Some(Json::Object(map))
             }
@@ -490,10 +490,10 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         endpoint(e).and_then(|x| x.details.as_deref())
     )),
     col!("winlog.event_data", Str, "Every EventData/UserData field of an EVTX record, flattened (JSON object)", |e, _| {
-        endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.to_vec()))
+        endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
     }),
     col!("auditd.data", Str, "Every field of an audit event's records as RECORD.key (JSON object)", |e, _| {
-        endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.to_vec()))
+        endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
     }),
     col!("seam.file", Str, "Evidence file the event came from", |e, c| s(c.file(e.provenance.file))),
     col!("seam.locator", Str, "What seam.position counts: packet, record or line", |e, _| Value::Str(
