@@ -35,6 +35,10 @@
 //! This is a benchmark, not a test: it never fails on a slow number. Under `cargo test
 //! --benches` (no `--bench` argument) it does nothing.
 
+#[path = "common.rs"]
+mod common;
+
+use common::{check_dev_null, cpus, last_line, mb, parse_size, target_dir, which};
 use etherparse::{IpHeaders, PacketBuilder, PacketBuilderStep, VlanId};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -222,57 +226,11 @@ impl BenchConfig {
     }
 }
 
-/// CARGO_TARGET_DIR if set, else the directory above `release/deps/` holding this binary, else
-/// `target/` under the package.
-fn target_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(d);
-    }
-    let from_exe = std::env::current_exe().ok().and_then(|exe| {
-        let deps = exe.parent()?;
-        (deps.file_name()? == "deps").then(|| deps.parent()?.parent().map(Path::to_path_buf)).flatten()
-    });
-    from_exe.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
-
-/// `2G`, `200M`, `512K`, `1.5G` (binary units) or plain bytes.
-fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last()? {
-        (i, 'k' | 'K') => (&s[..i], 1u64 << 10),
-        (i, 'm' | 'M') => (&s[..i], 1 << 20),
-        (i, 'g' | 'G') => (&s[..i], 1 << 30),
-        (i, 't' | 'T') => (&s[..i], 1 << 40),
-        _ => (s, 1),
-    };
-    let n: f64 = num.trim().parse().ok()?;
-    (n.is_finite() && n > 0.0).then_some((n * mult as f64) as u64)
-}
-
-/// The tools write to /dev/null; if it has been replaced by a regular file (as an atomic
-/// rename onto it does), every "write" lands in memory and the numbers are wrong.
-fn check_dev_null() -> io::Result<()> {
-    use std::os::unix::fs::FileTypeExt;
-    if fs::metadata("/dev/null")?.file_type().is_char_device() {
-        Ok(())
-    } else {
-        Err(io::Error::other("/dev/null is not a character device; restore it (mknod -m 666 /dev/null c 1 3)"))
-    }
-}
-
 /// Whether the effective user id is 0 (from /proc/self/status: "Uid: real effective …").
 fn running_as_root() -> bool {
     fs::read_to_string("/proc/self/status").is_ok_and(|s| {
         s.lines().any(|l| l.strip_prefix("Uid:").and_then(|ids| ids.split_whitespace().nth(1)) == Some("0"))
     })
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn mb(bytes: u64) -> f64 {
-    bytes as f64 / 1e6
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,10 +425,6 @@ fn seam_sanity(seam: &Path, file: &Path, generated: Option<u64>) {
     }
 }
 
-fn last_line(s: &str) -> &str {
-    s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Measurement
 
@@ -486,15 +440,6 @@ impl Tools {
         let time = Some(PathBuf::from("/usr/bin/time")).filter(|p| p.exists());
         Tools { time, timeout: which("timeout"), tcpdump: which("tcpdump"), tshark: which("tshark") }
     }
-}
-
-/// Looks a program up on PATH and in the sbin directories (tcpdump lives there on some systems).
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].iter().map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 #[derive(Clone)]
