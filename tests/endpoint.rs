@@ -40,6 +40,15 @@ fn bundle(dir: &Path) -> PathBuf {
         &[Exchange::client(1, req), Exchange::server(1, proto::http_response(200, "OK", "text/plain", b"ok"))],
         Close::Fin,
     );
+    // A Linux host's curl, which only its audit log knows about.
+    t.tcp_session(
+        T0 + 20 * SEC,
+        Endpoint::new("10.0.0.7".parse().unwrap(), 40000),
+        Endpoint::new("198.51.100.20".parse().unwrap(), 443),
+        20_000_000,
+        &[],
+        Close::Fin,
+    );
     t.write_pcap(std::fs::File::create(dir.join("net.pcap")).unwrap()).unwrap();
 
     let mut events = vec![
@@ -109,6 +118,10 @@ fn bundle(dir: &Path) -> PathBuf {
             "a3=0 items=1 ppid=1 pid=77 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ",
             "ses=1 comm=\"id\" exe=\"/usr/bin/id\" key=(null)\n",
             "type=EXECVE msg=audit(1714557601.000:9): argc=1 a0=\"id\"\n",
+            "type=SYSCALL msg=audit(1714557620.300:10): arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=2 a2=10 ",
+            "a3=0 items=0 ppid=1 pid=88 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ",
+            "ses=1 comm=\"curl\" exe=\"/usr/bin/curl\" key=(null)\n",
+            "type=SOCKADDR msg=audit(1714557620.300:10): saddr=020001BBC63364140000000000000000\n",
         ),
     )
     .unwrap();
@@ -131,7 +144,7 @@ fn one_timeline_of_capture_evtx_and_audit_events_in_time_order() {
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "timeline out of order");
     assert_eq!(events.iter().filter(|e| get(e, "event.module") == "sysmon").count(), 402);
-    assert_eq!(events.iter().filter(|e| get(e, "event.module") == "auditd").count(), 11);
+    assert_eq!(events.iter().filter(|e| get(e, "event.module") == "auditd").count(), 12);
 
     // The endpoint's connection and the capture's flow share a Community ID.
     let flow = events.iter().find(|e| get(e, "event.kind") == "flow").unwrap();
@@ -210,4 +223,42 @@ fn investigate_summarises_each_endpoint_host() {
     let packets: u64 = get(&doc, "summary.packets").as_u64().unwrap();
     let capture = get(&doc, "evidence").as_array().unwrap().iter().find(|e| get(e, "seam.kind") == "pcap").unwrap();
     assert_eq!(Some(packets), get(capture, "seam.records").as_u64(), "packets count captures only");
+    assert_eq!(get(&doc, "summary.flows_attributed"), 2);
+    let rates = get(&doc, "summary.attribution").as_array().unwrap();
+    let ws1 = rates.iter().find(|r| r["host"] == "WS1" && r["source"] == "sysmon").unwrap();
+    assert_eq!((ws1["records"].as_u64(), ws1["attributed"].as_u64()), (Some(1), Some(1)));
+}
+
+#[test]
+fn flows_are_attributed_to_the_processes_that_made_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let b = b.to_str().unwrap();
+    let flows = jsonl(&["flows", b, "--log-host", "plain-audit.log=lnx1"]);
+    assert_eq!(flows.len(), 2);
+    let web = flows.iter().find(|f| get(f, "destination.port") == 80).unwrap();
+    assert_eq!(get(web, "process.executable"), "C:\\Users\\Public\\agent.exe");
+    assert_eq!((get(web, "process.pid"), get(web, "host.name")), (&Value::from(4242), &Value::from("WS1")));
+    let how = get(web, "seam.attribution").as_str().unwrap();
+    assert!(how.starts_with("community-id: sysmon record 2 of ") && how.ends_with("ws1.evtx"), "{how}");
+    let tls = flows.iter().find(|f| get(f, "destination.port") == 443).unwrap();
+    assert_eq!(
+        (get(tls, "process.executable"), get(tls, "process.pid")),
+        (&Value::from("/usr/bin/curl"), &Value::from(88))
+    );
+    assert_eq!(get(tls, "host.name"), "lnx1");
+    assert!(get(tls, "seam.attribution").as_str().unwrap().starts_with("remote-endpoint: auditd line 3 of "));
+
+    // The timeline carries the process on the flow's application events, and the endpoint
+    // records learn their flow.
+    let events = jsonl(&["timeline", b]);
+    let http = events.iter().find(|e| get(e, "event.kind") == "http").unwrap();
+    assert_eq!(get(http, "process.entity_id"), "{11111111-2222-3333-4444-555555555555}");
+    let connect =
+        events.iter().find(|e| get(e, "event.action") == "network-connect" && get(e, "event.module") == "sysmon");
+    assert_eq!(get(connect.unwrap(), "flow.id"), get(web, "flow.id"));
+    let curl =
+        events.iter().find(|e| get(e, "event.code") == "SYSCALL:connect" && get(e, "process.pid") == 88).unwrap();
+    assert_eq!(get(curl, "flow.id"), get(tls, "flow.id"));
+    assert_eq!(get(curl, "source.ip"), "10.0.0.7", "the flow completes the audit record's tuple");
 }

@@ -16,7 +16,8 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     m.insert("flows", &["util", "diag", "model", "decode"]);
     m.insert("normalize", &["util", "diag", "model", "decode", "flows"]);
     m.insert("timeline", L0);
-    m.insert("report", &["util", "diag", "model", "evidence", "normalize", "timeline"]);
+    m.insert("entities", &["util", "diag", "model", "timeline"]);
+    m.insert("report", &["util", "diag", "model", "evidence", "normalize", "timeline", "entities"]);
     m.insert("synth", &["util"]);
     m
 }

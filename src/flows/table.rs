@@ -515,6 +515,7 @@ impl FlowTable {
             file: self.file,
             first_packet: flow.first_packet,
             last_packet: flow.last_packet,
+            process: None,
         });
     }
 

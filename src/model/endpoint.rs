@@ -5,6 +5,7 @@
 //! record carried, flattened, so nothing read is dropped and an analyst can always see the
 //! original values.
 
+use super::ProcessRef;
 use crate::util::Timestamp;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -91,6 +92,22 @@ pub struct EndpointFields {
     /// Every field of the record, flattened (`EventData` names, `UserData` paths, audit
     /// `RECORD.key`), in record order.
     pub data: Pairs,
+}
+
+/// Which process made a flow, by which join, and the endpoint record that says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribution {
+    /// The host the process ran on, as its log names it.
+    pub host: Option<String>,
+    pub process: ProcessRef,
+    /// The log the attributing record came from.
+    pub source: LogSource,
+    /// How the record was joined to the flow: `community-id` (Sysmon 3, WFP 5156: the
+    /// 5-tuple), `remote-endpoint` (auditd connect: remote address and port, nearest in time),
+    /// `dns-name` (Sysmon 22: the looked-up name).
+    pub method: &'static str,
+    /// The attributing record.
+    pub evidence: super::Provenance,
 }
 
 /// Name → text pairs in order, duplicates kept, stored in one string: an event's fields cost

@@ -157,6 +157,8 @@ pub struct FlowRecord {
     pub file: u32,
     pub first_packet: u64,
     pub last_packet: u64,
+    /// The process that made the flow, when an endpoint log says so (set by `entities`).
+    pub process: Option<Box<super::Attribution>>,
 }
 
 impl FlowRecord {

@@ -4,7 +4,7 @@ use crate::decode::{dns, tls};
 use crate::flows::app::{AppRecord, At};
 use crate::flows::{AppEvent, FlowIdent};
 use crate::model::{
-    DnsFields, Event, EventKind, Fields, FlowRecord, HttpFields, Locator, NetTuple, Provenance, SshFields,
+    DnsFields, Event, EventKind, Fields, FlowRecord, HostRef, HttpFields, Locator, NetTuple, Provenance, SshFields,
     StratumFields, TlsFields,
 };
 
@@ -13,7 +13,7 @@ pub fn flow_event(flow: &FlowRecord) -> Event {
     Event {
         ts: flow.start,
         kind: EventKind::Flow,
-        host: None,
+        host: flow.process.as_ref().and_then(|a| a.host.clone()).map(|name| HostRef { name: Some(name), ip: None }),
         net: Some(NetTuple {
             src_ip: flow.orig_ip,
             src_port: flow.orig_port,
@@ -23,7 +23,7 @@ pub fn flow_event(flow: &FlowRecord) -> Event {
             community_id: flow.community_id.clone(),
             flow_id: Some(flow.id.clone()),
         }),
-        process: None,
+        process: flow.process.as_ref().map(|a| a.process.clone()),
         provenance: Provenance { file: flow.file, locator: Locator::Packet(flow.first_packet) },
         fields: Fields::Flow(Box::new(flow.clone())),
     }

@@ -97,6 +97,10 @@ pub struct Summary {
     pub hosts: Vec<HostSummary>,
     /// Hosts named by endpoint logs, by name.
     pub endpoints: Vec<EndpointHost>,
+    /// Per host and log: endpoint connections and lookups joined to the capture's flows.
+    pub attribution: Vec<crate::entities::AttributionRate>,
+    /// Flows whose process is known.
+    pub flows_attributed: usize,
     pub dns_names: Ranked,
     pub tls_server_names: Ranked,
     pub http_hosts: Ranked,
@@ -255,6 +259,8 @@ impl Summary {
             events: events.len(),
             hosts,
             endpoints,
+            attribution: Vec::new(),
+            flows_attributed: flows.iter().filter(|f| f.process.is_some()).count(),
             dns_names: top(dns),
             tls_server_names: top(sni),
             http_hosts: top(http_hosts),
@@ -399,6 +405,21 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
             ]);
         }
         out.push_str(&format!("{t}\n\n"));
+    }
+    if !s.attribution.is_empty() {
+        out.push_str(&format!("PROCESS ATTRIBUTION  {} of {} flows have their process\n", s.flows_attributed, s.flows));
+        for r in &s.attribution {
+            let pct = if r.records == 0 { 0.0 } else { 100.0 * r.attributed as f64 / r.records as f64 };
+            let host = if r.host.is_empty() { "(unnamed)" } else { r.host.as_str() };
+            out.push_str(&format!(
+                "  {} [{}]: {} of {} connections and lookups joined to flows ({pct:.0} %)\n",
+                terminal_safe(host),
+                r.source,
+                r.attributed,
+                r.records
+            ));
+        }
+        out.push('\n');
     }
     if !s.notable.is_empty() {
         out.push_str("NOTABLE\n");

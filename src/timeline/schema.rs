@@ -495,6 +495,9 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("auditd.data", Str, "Every field of an audit event's records as RECORD.key (JSON object)", |e, _| {
         endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
     }),
+    col!("seam.attribution", Str, "For flows: how the process was joined, and the record that says so", |e, c| flow(e)
+        .and_then(|f| f.process.as_ref())
+        .map_or(Value::Null, |a| Value::Str(attribution_text(a, c)))),
     col!("seam.file", Str, "Evidence file the event came from", |e, c| s(c.file(e.provenance.file))),
     col!("seam.locator", Str, "What seam.position counts: packet, record or line", |e, _| Value::Str(
         e.provenance.locator.kind().into()
@@ -542,12 +545,51 @@ pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
     col!("network.community_id", Str, "Community ID v1", |f, _| Value::Str(f.community_id.clone())),
     col!("network.vlan.id", UInt, "Outer VLAN id", |f, _| opt_u(f.vlan.map(u64::from))),
     col!("event.end", Time, "Last packet of the flow (UTC)", |f, _| Value::Time(f.end)),
+    col!("host.name", Str, "Host whose process made the flow, as its endpoint log names it", |f, _| s(f
+        .process
+        .as_ref()
+        .and_then(|a| a.host.as_deref()))),
+    col!("process.pid", UInt, "Process that made the flow (from an endpoint log)", |f, _| opt_u(
+        f.process.as_ref().and_then(|a| a.process.pid)
+    )),
+    col!("process.entity_id", Str, "Its unique process id (Sysmon ProcessGuid)", |f, _| s(f
+        .process
+        .as_ref()
+        .and_then(|a| a.process.entity_id.as_deref()))),
+    col!("process.executable", Str, "Its image path", |f, _| s(f
+        .process
+        .as_ref()
+        .and_then(|a| a.process.executable.as_deref()))),
+    col!("process.command_line", Str, "Its command line, when the attributing record has it", |f, _| s(f
+        .process
+        .as_ref()
+        .and_then(|a| a.process.command_line.as_deref()))),
+    col!("process.user.name", Str, "Account it ran as", |f, _| s(f
+        .process
+        .as_ref()
+        .and_then(|a| a.process.user.as_deref()))),
+    col!("seam.attribution", Str, "How the process was joined to the flow, and the record that says so", |f, c| f
+        .process
+        .as_ref()
+        .map_or(Value::Null, |a| Value::Str(attribution_text(a, c)))),
     col!("seam.file", Str, "Capture file", |f, c| s(c.file(f.file))),
     col!("seam.first_packet", UInt, "1-based index of the flow's first packet in seam.file", |f, _| Value::UInt(
         f.first_packet
     )),
     col!("seam.last_packet", UInt, "1-based index of the flow's last packet", |f, _| Value::UInt(f.last_packet)),
 ];
+
+/// `community-id: sysmon record 1743 of logs/ws1.evtx`.
+fn attribution_text(a: &crate::model::Attribution, c: &RowCtx) -> String {
+    format!(
+        "{}: {} {} {} of {}",
+        a.method,
+        a.source.as_str(),
+        a.evidence.locator.kind(),
+        a.evidence.locator.value(),
+        c.file(a.evidence.file).unwrap_or("?")
+    )
+}
 
 /// A row as a nested JSON object (dotted names become nested objects; nulls are left out).
 pub fn row_json<T>(row: &T, cols: &[Column<T>], ctx: &RowCtx) -> Json {

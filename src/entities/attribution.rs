@@ -1,0 +1,263 @@
+//! Process ↔ flow attribution.
+//!
+//! Three joins, each deterministic (events are taken in timeline order; the first record that
+//! attributes a flow wins; ties go to the flow that starts first):
+//!
+//! - **community-id**: a Sysmon 3 or WFP 5156/5158 connection carries the 5-tuple; its
+//!   Community ID names the flow, and the flow must be live at the event's time (start − tol ≤
+//!   t ≤ end + tol). Among several flows with that ID (port reuse), the one starting nearest
+//!   the event.
+//! - **remote-endpoint**: an auditd connect names only the remote address and port; the flow to
+//!   that address and port starting nearest the event within the tolerance, when no other flow
+//!   is as near (an ambiguous pair is left unattributed, never guessed).
+//! - **dns-name**: a Sysmon 22 lookup names the queried name; the DNS transaction for that name
+//!   nearest in time within the tolerance attributes its flow.
+//!
+//! The tolerance is [`JOIN_TOLERANCE`] until clock skew is estimated per source.
+
+use crate::model::{Attribution, EndpointFields, Event, EventKind, Fields, FlowRecord, LogSource};
+use crate::util::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+/// How far an endpoint record's time may be from the flow it joins (clock offsets between a
+/// host and the capture point, and the resolution of either).
+pub const JOIN_TOLERANCE: i64 = 2_000_000_000;
+
+/// Connections of one host and log, and how many found their flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AttributionRate {
+    pub host: String,
+    pub source: String,
+    /// Endpoint records that could name a flow (connections, lookups).
+    pub records: u64,
+    /// Of those, records joined to a flow of the capture.
+    pub attributed: u64,
+}
+
+/// What the joins found.
+#[derive(Debug, Clone, Default)]
+pub struct Attributions {
+    /// By flow id.
+    pub flows: BTreeMap<String, Attribution>,
+    /// Index (into the endpoint events given) → flow id joined.
+    pub events: BTreeMap<usize, String>,
+    /// Per host and log, in name order.
+    pub rates: Vec<AttributionRate>,
+}
+
+impl Attributions {
+    /// The attribution of a flow, by its id.
+    pub fn of(&self, flow_id: &str) -> Option<&Attribution> {
+        self.flows.get(flow_id)
+    }
+}
+
+/// Joins `endpoint` events (timeline order) to `flows` and to the flows of `dns` transaction
+/// events (`Fields::Dns` events that carry their flow id).
+pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> Attributions {
+    let mut by_cid: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_remote: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
+    for (i, f) in flows.iter().enumerate() {
+        by_cid.entry(f.community_id.as_str()).or_default().push(i);
+        by_remote.entry((f.resp_ip, f.resp_port)).or_default().push(i);
+    }
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, e) in dns.iter().enumerate() {
+        if let Fields::Dns(d) = &e.fields {
+            by_name.entry(d.query.to_ascii_lowercase()).or_default().push(i);
+        }
+    }
+    let mut out = Attributions::default();
+    let mut rates: BTreeMap<(String, &'static str), AttributionRate> = BTreeMap::new();
+    for (i, e) in endpoint.iter().enumerate() {
+        let Fields::Endpoint(x) = &e.fields else { continue };
+        let joined = match (e.kind, x.source) {
+            (EventKind::Connection, _) if is_outgoing(x) => match &e.net {
+                Some(net) => {
+                    nearest_live(by_cid.get(net.community_id.as_str()), flows, e.ts).map(|f| (f, "community-id"))
+                }
+                None => match (x.destination_ip, x.destination_port) {
+                    (Some(ip), Some(port)) => {
+                        unambiguous_nearest(by_remote.get(&(ip, port)), flows, e.ts).map(|f| (f, "remote-endpoint"))
+                    }
+                    _ => continue,
+                },
+            },
+            (EventKind::Lookup, LogSource::Sysmon) => {
+                let Some(name) = x.target.as_deref() else { continue };
+                nearest_lookup(by_name.get(&name.to_ascii_lowercase()), dns, e.ts).map(|id| (id, "dns-name"))
+            }
+            _ => continue,
+        };
+        let host = e.host.as_ref().and_then(|h| h.name.clone());
+        let rate =
+            rates.entry((host.clone().unwrap_or_default(), x.source.as_str())).or_insert_with(|| AttributionRate {
+                host: host.clone().unwrap_or_default(),
+                source: x.source.as_str().to_string(),
+                ..AttributionRate::default()
+            });
+        rate.records += 1;
+        let Some((flow_id, method)) = joined else { continue };
+        rate.attributed += 1;
+        out.events.insert(i, flow_id.clone());
+        let Some(process) = e.process.clone() else { continue };
+        out.flows.entry(flow_id).or_insert(Attribution {
+            host,
+            process,
+            source: x.source,
+            method,
+            evidence: e.provenance,
+        });
+    }
+    out.rates = rates.into_values().collect();
+    out
+}
+
+/// Connections a process opened or accepted (not binds, not blocked attempts).
+fn is_outgoing(x: &EndpointFields) -> bool {
+    matches!(x.action, "network-connect" | "network-accept" | "network-send" | "connection-allowed")
+}
+
+/// The flow with this Community ID live at `ts`, starting nearest to it.
+fn nearest_live(candidates: Option<&Vec<usize>>, flows: &[&FlowRecord], ts: Timestamp) -> Option<String> {
+    candidates?
+        .iter()
+        .map(|&i| flows[i])
+        .filter(|f| f.start.saturating_sub(JOIN_TOLERANCE) <= ts && ts <= f.end.saturating_add(JOIN_TOLERANCE))
+        .min_by_key(|f| (f.start.abs_diff(ts), f.start, &f.id))
+        .map(|f| f.id.clone())
+}
+
+/// The flow to a remote endpoint starting nearest `ts` within the tolerance, when no other
+/// flow starts as near.
+fn unambiguous_nearest(candidates: Option<&Vec<usize>>, flows: &[&FlowRecord], ts: Timestamp) -> Option<String> {
+    let mut near: Vec<(u64, &FlowRecord)> = candidates?
+        .iter()
+        .map(|&i| (flows[i].start.abs_diff(ts), flows[i]))
+        .filter(|(d, _)| *d <= JOIN_TOLERANCE as u64)
+        .collect();
+    near.sort_by(|a, b| (a.0, a.1.start, &a.1.id).cmp(&(b.0, b.1.start, &b.1.id)));
+    match near.as_slice() {
+        [] => None,
+        [(_, only)] => Some(only.id.clone()),
+        [(d0, best), (d1, _), ..] => (d0 < d1).then(|| best.id.clone()),
+    }
+}
+
+/// The flow of the DNS transaction for a name nearest `ts` within the tolerance.
+fn nearest_lookup(candidates: Option<&Vec<usize>>, dns: &[&Event], ts: Timestamp) -> Option<String> {
+    candidates?
+        .iter()
+        .map(|&i| dns[i])
+        .filter(|e| e.ts.abs_diff(ts) <= JOIN_TOLERANCE as u64)
+        .min_by_key(|e| (e.ts.abs_diff(ts), e.provenance))
+        .and_then(|e| e.net.as_ref()?.flow_id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        ConnState, DirStats, EndpointFields, HostRef, Locator, NetTuple, ProcessRef, Provenance, Transport,
+    };
+
+    const S: i64 = 1_000_000_000;
+
+    fn flow(id: &str, start: i64, orig: &str, resp: &str, port: u16, cid: &str) -> FlowRecord {
+        FlowRecord {
+            id: id.into(),
+            start,
+            end: start + S,
+            orig_ip: orig.parse().unwrap(),
+            orig_port: 40000,
+            resp_ip: resp.parse().unwrap(),
+            resp_port: port,
+            transport: Transport::Tcp,
+            services: Vec::new(),
+            orig: DirStats::default(),
+            resp: DirStats::default(),
+            conn_state: ConnState::SF,
+            history: String::new(),
+            missed_bytes: 0,
+            community_id: cid.into(),
+            vlan: None,
+            file: 0,
+            first_packet: 1,
+            last_packet: 2,
+            process: None,
+        }
+    }
+
+    fn connect(ts: i64, pid: u64, net: Option<(&str, &str)>, remote: Option<(&str, u16)>) -> Event {
+        let source = if net.is_some() { LogSource::Sysmon } else { LogSource::Auditd };
+        let mut f = EndpointFields::new(source, "network-connect", "3".into());
+        if let Some((ip, port)) = remote {
+            f.destination_ip = Some(ip.parse().unwrap());
+            f.destination_port = Some(port);
+        }
+        Event {
+            ts,
+            kind: EventKind::Connection,
+            host: Some(HostRef { name: Some("h".into()), ip: None }),
+            net: net.map(|(cid, dst)| NetTuple {
+                src_ip: "10.0.0.1".parse().unwrap(),
+                src_port: 40000,
+                dst_ip: dst.parse().unwrap(),
+                dst_port: 443,
+                transport: Transport::Tcp,
+                community_id: cid.into(),
+                flow_id: None,
+            }),
+            process: Some(ProcessRef { pid: Some(pid), ..ProcessRef::default() }),
+            provenance: Provenance { file: 1, locator: Locator::Record(pid) },
+            fields: Fields::Endpoint(Box::new(f)),
+        }
+    }
+
+    #[test]
+    fn community_id_picks_the_live_flow_nearest_in_time() {
+        // The same 5-tuple reused a minute apart: each connection joins its own flow.
+        let flows = [
+            flow("a", 10 * S, "10.0.0.1", "1.1.1.1", 443, "1:x"),
+            flow("b", 70 * S, "10.0.0.1", "1.1.1.1", 443, "1:x"),
+        ];
+        let events = [
+            connect(70 * S + S / 10, 7, Some(("1:x", "1.1.1.1")), None),
+            connect(10 * S, 6, Some(("1:x", "1.1.1.1")), None),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
+        let a = attribute(&refs, &flow_refs, &[]);
+        assert_eq!(a.of("b").unwrap().process.pid, Some(7));
+        assert_eq!(a.of("a").unwrap().process.pid, Some(6));
+        assert_eq!(a.of("a").unwrap().method, "community-id");
+        assert_eq!(
+            a.rates,
+            vec![AttributionRate { host: "h".into(), source: "sysmon".into(), records: 2, attributed: 2 }]
+        );
+        // Outside the flow's life (and the tolerance), nothing joins.
+        let late = [connect(80 * S, 8, Some(("1:x", "1.1.1.1")), None)];
+        let refs: Vec<&Event> = late.iter().collect();
+        assert!(attribute(&refs, &flow_refs, &[]).flows.is_empty());
+    }
+
+    #[test]
+    fn a_remote_endpoint_joins_only_when_unambiguous() {
+        let flows = [
+            flow("a", 10 * S, "10.0.0.1", "2.2.2.2", 443, "1:a"),
+            flow("b", 10 * S, "10.0.0.2", "2.2.2.2", 443, "1:b"),
+            flow("c", 30 * S, "10.0.0.1", "2.2.2.2", 443, "1:c"),
+        ];
+        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
+        let events = [
+            connect(10 * S, 1, None, Some(("2.2.2.2", 443))),
+            connect(30 * S + S / 2, 2, None, Some(("2.2.2.2", 443))),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let a = attribute(&refs, &flow_refs, &[]);
+        assert!(a.of("a").is_none() && a.of("b").is_none(), "two flows equally near: not guessed");
+        assert_eq!(a.of("c").map(|x| (x.process.pid, x.method)), Some((Some(2), "remote-endpoint")));
+        assert_eq!((a.rates[0].records, a.rates[0].attributed), (2, 1));
+    }
+}

@@ -1,0 +1,10 @@
+//! Entities and the joins between evidence: which process made which flow.
+//!
+//! Input: the bundle's endpoint events and flows, and its DNS transactions, all in timeline
+//! order. Output: attributions by flow id, the endpoint events that found their flow, and the
+//! rate at which each host's and each log's connections were attributed. Imports `util`,
+//! `diag`, `model`, `timeline`.
+
+pub mod attribution;
+
+pub use attribution::{attribute, AttributionRate, Attributions, JOIN_TOLERANCE};
