@@ -735,6 +735,10 @@ fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter, attribution
 /// Joins the bundle's endpoint connections and lookups to its flows (see `entities`), records
 /// each attribution on its flow and each joined endpoint event's flow id on the event.
 fn attribute_bundle(ingest: &mut [Ingested]) -> Attributions {
+    // A bundle of captures alone has nothing to join: skip the indexes.
+    if ingest.iter().all(|r| r.events.is_empty()) || ingest.iter().all(|r| r.flows.is_none()) {
+        return Attributions::default();
+    }
     let mut endpoint: Vec<(usize, usize)> =
         ingest.iter().enumerate().flat_map(|(f, r)| (0..r.events.len()).map(move |i| (f, i))).collect();
     endpoint.sort_by(|a, b| ingest[a.0].events[a.1].sort_key().cmp(&ingest[b.0].events[b.1].sort_key()));
