@@ -350,7 +350,7 @@ pub fn winevt(data: &[u8]) {
     use seam::timeline::schema::{message, row_json, EVENT_COLUMNS};
     use seam::timeline::RowCtx;
     let ctx = RowCtx { files: vec!["fuzz.evtx".into()] };
-    let meta = RecordMeta { file: 0, record_id: 1, written: 0 };
+    let meta = RecordMeta { file: 0, record_id: 1, written: 0, carved: false };
     if let Ok(record) = parse_record_json(data) {
         let event = map_record(record, meta);
         let _ = message(&event);
@@ -365,12 +365,13 @@ pub fn winevt(data: &[u8]) {
             1,
             &mut diags,
             move |raw| {
-                let meta = RecordMeta { file: 0, record_id: raw.record_id, written: raw.written };
+                let meta =
+                    RecordMeta { file: 0, record_id: raw.record_id, written: raw.written, carved: raw.recovered };
                 parse_record_json(raw.json).ok().map(|r| map_record(r, meta))
             },
             |event| events.extend(event),
         );
-        assert!(events.len() as u64 <= summary.records, "more events than records");
+        assert!(events.len() as u64 <= summary.records + summary.carved, "more events than records");
         for event in &events {
             let _ = row_json(event, EVENT_COLUMNS, &ctx);
         }

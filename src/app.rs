@@ -321,17 +321,37 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
         0,
         &mut result.diags,
         move |raw| {
-            let meta = RecordMeta { file: file_id, record_id: raw.record_id, written: raw.written };
-            parse_record_json(raw.json).map(|r| map_record(r, meta)).map_err(|e| (raw.record_id, e.to_string()))
+            let meta =
+                RecordMeta { file: file_id, record_id: raw.record_id, written: raw.written, carved: raw.recovered };
+            parse_record_json(raw.json)
+                .map(|r| map_record(r, meta))
+                .map_err(|e| (raw.record_id, raw.recovered, e.to_string()))
         },
         |mapped| match mapped {
             Ok(event) => events.push(event),
             Err(failure) => unmapped.push(failure),
         },
     );
-    for (record_id, why) in &unmapped {
-        result.diags.push(label, None, DiagKind::CorruptRecord, format!("record {record_id}: {why}"));
+    let mut remnants = 0;
+    for (record_id, carved, why) in &unmapped {
+        if *carved {
+            // Carving finds record-shaped bytes in slack space; one that holds no event is a
+            // remnant, not damage to the log.
+            remnants += 1;
+        } else {
+            result.diags.push(label, None, DiagKind::CorruptRecord, format!("record {record_id}: {why}"));
+        }
     }
+    if remnants > 0 {
+        result.diags.push_counted(
+            label,
+            None,
+            DiagKind::Skipped,
+            remnants,
+            "record remnants carved from unallocated space hold no event",
+        );
+    }
+    let carved = events.iter().filter(|e| matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.carved)).count();
     bar.inc(file.size);
     let mut notes = vec![format!("{} chunks", summary.chunks)];
     if summary.dirty {
@@ -339,6 +359,9 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
     }
     if summary.failed > 0 {
         notes.push(format!("{} unreadable records or chunks", summary.failed));
+    }
+    if carved > 0 {
+        notes.push(format!("{carved} records carved from unallocated space"));
     }
     result.log =
         Some(LogSummary { records: summary.records, first_ts: summary.first_ts, last_ts: summary.last_ts, notes });

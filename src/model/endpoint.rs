@@ -89,6 +89,9 @@ pub struct EndpointFields {
     /// A second detail of the object: registry value, service binary and start type, lookup
     /// results, script text, new state.
     pub details: Option<String>,
+    /// Carved from unallocated log space (a cleared or overwritten chunk) rather than read
+    /// from the log's record list: evidence of what was deleted.
+    pub carved: bool,
     /// Every field of the record, flattened (`EventData` names, `UserData` paths, audit
     /// `RECORD.key`), in record order.
     pub data: Pairs,
@@ -208,6 +211,7 @@ impl EndpointFields {
             source_host: None,
             target: None,
             details: None,
+            carved: false,
             data: Pairs::new(),
         }
     }

@@ -24,6 +24,8 @@ pub struct RecordMeta {
     pub record_id: u64,
     /// Write time from the record header.
     pub written: Timestamp,
+    /// Carved from unallocated space rather than read from the chunk's record list.
+    pub carved: bool,
 }
 
 /// How one (log, event id) maps.
@@ -236,6 +238,7 @@ pub fn map_record(r: WinRecord, meta: RecordMeta) -> Event {
     fields.channel = (!r.channel.is_empty()).then(|| r.channel.clone());
     let host = (!r.computer.is_empty()).then(|| HostRef { name: Some(r.computer.clone()), ip: None });
     fields.data = r.data;
+    fields.carved = meta.carved;
     Event {
         ts,
         kind,
@@ -495,7 +498,7 @@ mod tests {
         }
     }
 
-    const META: RecordMeta = RecordMeta { file: 2, record_id: 77, written: 1_000 };
+    const META: RecordMeta = RecordMeta { file: 2, record_id: 77, written: 1_000, carved: false };
 
     #[test]
     fn sysmon_process_create_uses_utc_time_and_keeps_write_time() {

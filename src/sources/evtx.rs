@@ -5,7 +5,9 @@
 //! to `map` there, so the caller's field extraction runs in parallel too. Results come back in
 //! file order. Chunks and records the crate cannot read are diagnostics naming the chunk and
 //! its byte offset; everything else in the file is still read. Only the chunk being parsed is
-//! in memory, not the file (a gzip-compressed log is decompressed into memory first).
+//! in memory, not the file (a gzip-compressed log is decompressed into memory first). Records
+//! the crate carves from unallocated space (what a cleared log leaves behind) are read too and
+//! marked as carved.
 
 use crate::diag::{DiagKind, Diagnostics};
 use crate::util::Timestamp;
@@ -37,8 +39,10 @@ pub struct RawEvtxRecord<'a> {
 /// What reading one event log found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EvtxSummary {
-    /// Records rendered.
+    /// Records rendered from the chunks' record lists.
     pub records: u64,
+    /// Records carved from unallocated space (cleared chunks, chunk slack) and rendered.
+    pub carved: u64,
     /// Records or chunks that could not be read (each a diagnostic).
     pub failed: u64,
     /// Chunks the file header declares.
@@ -81,17 +85,22 @@ where
     summary.chunks = u64::from(parser.header().chunk_count);
     summary.dirty = parser.header().flags.contains(evtx::HeaderFlags::DIRTY);
     let threads = if threads == 0 { rayon::current_num_threads() } else { threads };
-    let settings = ParserSettings::new().num_threads(threads.max(1));
+    // Records carved from unallocated space are what is left of a cleared log: kept, marked.
+    let settings = ParserSettings::new().num_threads(threads.max(1)).recover_records(true);
     let mut parser = parser.with_configuration(settings);
     let records = parser.serialized_records(move |record| {
         let record = record?;
         let (id, written, recovered) = (record.event_record_id, nanos(&record.timestamp), record.recovered);
         let rendered = record.into_json_bytes()?;
-        Ok((id, written, map(RawEvtxRecord { record_id: id, written, json: &rendered.data, recovered })))
+        Ok((recovered, written, map(RawEvtxRecord { record_id: id, written, json: &rendered.data, recovered })))
     });
     for item in records {
         match item {
-            Ok((_, written, out)) => {
+            Ok((true, _, out)) => {
+                summary.carved += 1;
+                sink(out);
+            }
+            Ok((false, written, out)) => {
                 summary.records += 1;
                 summary.first_ts = Some(summary.first_ts.map_or(written, |t: Timestamp| t.min(written)));
                 summary.last_ts = Some(summary.last_ts.map_or(written, |t: Timestamp| t.max(written)));

@@ -489,6 +489,9 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("seam.details", Str, "A second detail of it (value, binary and start type, results, script)", |e, _| s(
         endpoint(e).and_then(|x| x.details.as_deref())
     )),
+    col!("seam.carved", Bool, "EVTX record carved from unallocated log space (a cleared or overwritten chunk)", |e, _| {
+        endpoint(e).filter(|x| x.carved).map_or(Value::Null, |_| Value::Bool(true))
+    }),
     col!("winlog.event_data", Str, "Every EventData/UserData field of an EVTX record, flattened (JSON object)", |e, _| {
         endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
     }),
