@@ -2,16 +2,17 @@
 //! (files in parallel, results collected in file order so output never depends on
 //! scheduling), runs the flow layer, normalises, renders, and decides the outcome.
 
+use crate::cli::SkewConfig;
 use crate::cli::{OutputConfig, RunConfig, Task};
 use crate::decode::auditd::{parse_line, Assembler};
 use crate::decode::winevt::parse_record_json;
 use crate::diag::{DiagKind, Diagnostics};
-use crate::entities::{attribute, Attributions};
+use crate::entities::{attribute, estimate, Attributions, ClockOffset};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
 use crate::flows::app::AppRecord;
 use crate::flows::shard::{self, shard_of, Batch};
 use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
-use crate::model::{Event, EventKind, FlowRecord, HostRef, InventoryEntry, NetTuple};
+use crate::model::{Event, EventKind, Fields, FlowRecord, HostRef, InventoryEntry, NetTuple};
 use crate::normalize::audit::map_event;
 use crate::normalize::net::{app_event, flow_event};
 use crate::normalize::winevt::{map_record, RecordMeta};
@@ -87,7 +88,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     for r in &ingest {
         diags.merge(r.diags.clone());
     }
-    let attributions = if decode { attribute_bundle(&mut ingest) } else { Attributions::default() };
+    let attributions = if decode { attribute_bundle(&mut ingest, &cfg.skew) } else { Attributions::default() };
     let ctx = RowCtx { files: files.iter().map(|f| f.display.clone()).collect() };
     let inventory: Vec<InventoryEntry> =
         files.iter().zip(&ingest).map(|(f, r)| inventory_entry(f, r, &diags)).collect();
@@ -169,6 +170,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let flows = take_flows(&mut ingest);
             let mut summary = crate::report::investigate::Summary::build(&inventory, &flows, &events);
             summary.attribution = attributions.rates.clone();
+            summary.clock_offsets = attributions.offsets.clone();
             let bytes = crate::report::investigate::render(&summary, &inventory, &diags, &ctx, out.format, out.width)?;
             match out.dest.write_all(&bytes) {
                 Err(e) if !e.is_broken_pipe() => return Err(e.into()),
@@ -757,10 +759,11 @@ fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter, attribution
 
 /// Joins the bundle's endpoint connections and lookups to its flows (see `entities`), records
 /// each attribution on its flow and each joined endpoint event's flow id on the event.
-fn attribute_bundle(ingest: &mut [Ingested]) -> Attributions {
+fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions {
+    let offsets = correct_clocks(ingest, skew);
     // A bundle of captures alone has nothing to join: skip the indexes.
     if ingest.iter().all(|r| r.events.is_empty()) || ingest.iter().all(|r| r.flows.is_none()) {
-        return Attributions::default();
+        return Attributions { offsets, ..Attributions::default() };
     }
     let mut endpoint: Vec<(usize, usize)> =
         ingest.iter().enumerate().flat_map(|(f, r)| (0..r.events.len()).map(move |i| (f, i))).collect();
@@ -777,7 +780,8 @@ fn attribute_bundle(ingest: &mut [Ingested]) -> Attributions {
         .collect();
     let dns_refs: Vec<&Event> = dns.iter().collect();
     let endpoint_refs: Vec<&Event> = endpoint.iter().map(|&(f, i)| &ingest[f].events[i]).collect();
-    let attributions = attribute(&endpoint_refs, &flows, &dns_refs);
+    let mut attributions = attribute(&endpoint_refs, &flows, &dns_refs);
+    attributions.offsets = offsets;
     // What each joined endpoint event learns: its flow id, and the full 5-tuple when the
     // record named only the remote end.
     let by_id: HashMap<&str, &FlowRecord> = flows.iter().map(|f| (f.id.as_str(), *f)).collect();
@@ -808,12 +812,72 @@ fn attribute_bundle(ingest: &mut [Ingested]) -> Attributions {
     attributions
 }
 
+/// Estimates each endpoint log's clock offset from the capture (unless turned off), adds the
+/// analyst's `--clock-offset`s, and moves every endpoint event onto the capture's clock.
+fn correct_clocks(ingest: &mut [Ingested], skew: &SkewConfig) -> Vec<ClockOffset> {
+    let mut offsets: Vec<ClockOffset> = skew
+        .forced
+        .iter()
+        .map(|(host, offset)| ClockOffset {
+            host: host.clone(),
+            source: "*".into(),
+            offset: *offset,
+            spread: 0,
+            pairs: 0,
+            forced: true,
+        })
+        .collect();
+    if skew.correct {
+        let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
+        let flows: Vec<&FlowRecord> = ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
+        if !endpoint.is_empty() && !flows.is_empty() {
+            let estimated = estimate(&endpoint, &flows);
+            offsets.extend(
+                estimated.into_iter().filter(|o| !skew.forced.iter().any(|(h, _)| h.eq_ignore_ascii_case(&o.host))),
+            );
+        }
+    }
+    if offsets.is_empty() {
+        return offsets;
+    }
+    for e in ingest.iter_mut().flat_map(|r| r.events.iter_mut()) {
+        let host = e.host.as_ref().and_then(|h| h.name.as_deref()).unwrap_or("");
+        let Fields::Endpoint(x) = &mut e.fields else { continue };
+        let offset = offsets
+            .iter()
+            .find(|o| o.forced && o.host.eq_ignore_ascii_case(host))
+            .or_else(|| offsets.iter().find(|o| !o.forced && o.host == host && o.source == x.source.as_str()));
+        if let Some(o) = offset {
+            x.clock_offset = Some(o.offset);
+            e.ts = e.ts.saturating_sub(o.offset);
+        }
+    }
+    offsets
+}
+
 /// One stderr line per host and log: how many of its connections found their flow.
 fn print_attribution(attributions: &Attributions, quiet: bool) {
-    if quiet || attributions.rates.is_empty() {
+    if quiet || (attributions.rates.is_empty() && attributions.offsets.is_empty()) {
         return;
     }
-    let mut text = String::from("seam: process attribution (endpoint connections and lookups joined to flows)\n");
+    let mut text = String::new();
+    if !attributions.offsets.is_empty() {
+        text.push_str("seam: endpoint clocks against the capture (subtracted from their times)\n");
+        for o in &attributions.offsets {
+            let how = if o.forced {
+                "set by --clock-offset".to_string()
+            } else {
+                format!("median of {} pairs, spread {:.3}s", o.pairs, o.spread as f64 / 1e9)
+            };
+            text.push_str(&format!(
+                "  {} [{}]: {:+.3}s ({how})\n",
+                crate::util::escape::terminal_safe(if o.host.is_empty() { "(unnamed)" } else { &o.host }),
+                o.source,
+                o.offset as f64 / 1e9
+            ));
+        }
+    }
+    text.push_str("seam: process attribution (endpoint connections and lookups joined to flows)\n");
     for r in &attributions.rates {
         let pct = if r.records == 0 { 0.0 } else { 100.0 * r.attributed as f64 / r.records as f64 };
         text.push_str(&format!(

@@ -165,6 +165,17 @@ pub struct InputArgs {
     /// FILE is the log's path, or its file name alone. Records with node= keep their node.
     #[arg(long, value_name = "FILE=NAME")]
     pub log_host: Vec<String>,
+    /// Keep endpoint times as logged (no clock-skew correction)
+    ///
+    /// By default each endpoint log's offset from the capture's clock is estimated from
+    /// connections that name their flow, and subtracted before events are joined and ordered.
+    #[arg(long)]
+    pub no_skew_correction: bool,
+    /// Set a host's clock offset instead of estimating it (repeatable): HOST=+2.5s, HOST=-90s
+    ///
+    /// The offset is the host's clock minus the capture's: +2.5s means the host is ahead.
+    #[arg(long, value_name = "HOST=OFFSET", allow_hyphen_values = true)]
+    pub clock_offset: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +235,8 @@ pub struct RunConfig {
     pub strict: bool,
     /// Host names for endpoint logs by file (`--log-host`).
     pub log_hosts: Vec<(PathBuf, String)>,
+    /// Clock-skew handling of endpoint logs.
+    pub skew: SkewConfig,
     pub task: Task,
 }
 
@@ -247,12 +260,12 @@ pub struct OutputConfig {
 impl RunConfig {
     pub fn from_cli(cli: Cli) -> Result<RunConfig> {
         let g = cli.global;
-        let log_hosts = match &cli.command {
+        let (log_hosts, skew) = match &cli.command {
             Command::Investigate { input, .. }
             | Command::Inventory { input, .. }
             | Command::Flows { input, .. }
-            | Command::Timeline { input, .. } => log_hosts(&input.log_host)?,
-            Command::Synth { .. } => Vec::new(),
+            | Command::Timeline { input, .. } => (log_hosts(&input.log_host)?, skew_config(input)?),
+            Command::Synth { .. } => (Vec::new(), SkewConfig::default()),
         };
         let task = match cli.command {
             Command::Investigate { input, flow, output } => {
@@ -280,8 +293,37 @@ impl RunConfig {
                 out: output_config(&output, true)?,
             },
         };
-        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, log_hosts, task })
+        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, log_hosts, skew, task })
     }
+}
+
+/// How endpoint clocks are put on the capture's.
+#[derive(Debug, Clone, Default)]
+pub struct SkewConfig {
+    /// Estimate offsets and correct times (the default).
+    pub correct: bool,
+    /// Offsets the analyst set, by host name (nanoseconds, host clock minus capture clock).
+    pub forced: Vec<(String, i64)>,
+}
+
+fn skew_config(input: &InputArgs) -> Result<SkewConfig> {
+    let forced = input
+        .clock_offset
+        .iter()
+        .map(|spec| {
+            let parsed = spec.rsplit_once('=').and_then(|(host, offset)| {
+                let offset = offset.trim();
+                let (sign, magnitude) = match offset.strip_prefix('-') {
+                    Some(rest) => (-1, rest),
+                    None => (1, offset.strip_prefix('+').unwrap_or(offset)),
+                };
+                let ns = parse_duration(magnitude)?;
+                (!host.trim().is_empty()).then(|| (host.trim().to_string(), sign * ns))
+            });
+            parsed.with_context(|| format!("invalid --clock-offset '{spec}': expected HOST=+2.5s or HOST=-90s"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(SkewConfig { correct: !input.no_skew_correction, forced })
 }
 
 fn log_hosts(specs: &[String]) -> Result<Vec<(PathBuf, String)>> {

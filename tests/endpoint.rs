@@ -262,3 +262,65 @@ fn flows_are_attributed_to_the_processes_that_made_them() {
     assert_eq!(get(curl, "flow.id"), get(tls, "flow.id"));
     assert_eq!(get(curl, "source.ip"), "10.0.0.7", "the flow completes the audit record's tuple");
 }
+
+/// A capture with four sessions from WS2 and a Sysmon log whose clock runs 90 s ahead.
+fn skewed_bundle(dir: &Path) -> PathBuf {
+    let mut t = Traffic::new();
+    let mut events = Vec::new();
+    for i in 0..4u16 {
+        let at = T0 + i64::from(i) * 10 * SEC;
+        t.tcp_session(
+            at,
+            Endpoint::new("10.0.0.6".parse().unwrap(), 50001 + i),
+            Endpoint::new("93.184.216.34".parse().unwrap(), 80),
+            20_000_000,
+            &[],
+            Close::Fin,
+        );
+        events.push(EvtxEvent::sysmon(
+            at + 90 * SEC,
+            3,
+            "WS2",
+            [
+                ("ProcessId", DataValue::U32(77)),
+                ("Image", DataValue::from("C:\\Tools\\poll.exe")),
+                ("Protocol", DataValue::from("tcp")),
+                ("Initiated", DataValue::from("true")),
+                ("SourceIp", DataValue::from("10.0.0.6")),
+                ("SourcePort", DataValue::U16(50001 + i)),
+                ("DestinationIp", DataValue::from("93.184.216.34")),
+                ("DestinationPort", DataValue::U16(80)),
+            ],
+        ));
+    }
+    t.write_pcap(std::fs::File::create(dir.join("net.pcap")).unwrap()).unwrap();
+    std::fs::write(dir.join("ws2.evtx"), write_evtx(&events).unwrap()).unwrap();
+    dir.to_path_buf()
+}
+
+#[test]
+fn clock_skew_is_estimated_and_corrected_before_joining() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = skewed_bundle(dir.path());
+    let b = b.to_str().unwrap();
+    let out = seam().args(["flows", b, "--format", "jsonl"]).assert().success().get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WS2 [sysmon]: +90.000s (median of 4 pairs, spread 0.000s)"), "{stderr}");
+    let flows: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(flows.iter().filter(|f| get(f, "process.pid") == 77).count(), 4);
+    // The corrected record sits at its flow's start on the timeline, and says by how much it moved.
+    let events = jsonl(&["timeline", b, "--kind", "connection"]);
+    assert_eq!(get(&events[0], "@timestamp"), "2024-05-01T10:00:00Z");
+    assert_eq!(get(&events[0], "seam.clock_offset"), 90.0);
+    // Without correction the records are 90 s from their flows: nothing joins.
+    let raw = jsonl(&["flows", b, "--no-skew-correction"]);
+    assert_eq!(raw.iter().filter(|f| get(f, "process.pid") == 77).count(), 0);
+    // An offset the analyst sets wins over the estimate.
+    let forced = seam().args(["flows", b, "--clock-offset", "ws2=+90s"]).assert().success().get_output().clone();
+    assert!(String::from_utf8_lossy(&forced.stderr).contains("ws2 [*]: +90.000s (set by --clock-offset)"));
+    assert!(
+        seam().args(["flows", b, "--clock-offset", "ws2=soon"]).assert().failure().get_output().status.code()
+            == Some(2)
+    );
+}

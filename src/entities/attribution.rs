@@ -44,6 +44,8 @@ pub struct Attributions {
     pub events: BTreeMap<usize, String>,
     /// Per host and log, in name order.
     pub rates: Vec<AttributionRate>,
+    /// Clock offsets applied to endpoint logs before joining (estimated or set).
+    pub offsets: Vec<super::ClockOffset>,
 }
 
 impl Attributions {

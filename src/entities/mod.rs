@@ -1,4 +1,5 @@
-//! Entities and the joins between evidence: which process made which flow.
+//! Entities and the joins between evidence: how far each endpoint log's clock is from the
+//! capture's, and which process made which flow.
 //!
 //! Input: the bundle's endpoint events and flows, and its DNS transactions, all in timeline
 //! order. Output: attributions by flow id, the endpoint events that found their flow, and the
@@ -6,5 +7,7 @@
 //! `diag`, `model`, `timeline`.
 
 pub mod attribution;
+pub mod skew;
 
 pub use attribution::{attribute, AttributionRate, Attributions, JOIN_TOLERANCE};
+pub use skew::{estimate, ClockOffset};

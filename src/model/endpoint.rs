@@ -89,6 +89,9 @@ pub struct EndpointFields {
     /// A second detail of the object: registry value, service binary and start type, lookup
     /// results, script text, new state.
     pub details: Option<String>,
+    /// Offset subtracted from the record's time to put it on the capture's clock (the log's
+    /// clock minus the capture's), when one was estimated or set.
+    pub clock_offset: Option<i64>,
     /// Carved from unallocated log space (a cleared or overwritten chunk) rather than read
     /// from the log's record list: evidence of what was deleted.
     pub carved: bool,
@@ -211,6 +214,7 @@ impl EndpointFields {
             source_host: None,
             target: None,
             details: None,
+            clock_offset: None,
             carved: false,
             data: Pairs::new(),
         }

@@ -101,6 +101,8 @@ pub struct Summary {
     pub attribution: Vec<crate::entities::AttributionRate>,
     /// Flows whose process is known.
     pub flows_attributed: usize,
+    /// Endpoint logs' clock offsets against the capture, as applied.
+    pub clock_offsets: Vec<crate::entities::ClockOffset>,
     pub dns_names: Ranked,
     pub tls_server_names: Ranked,
     pub http_hosts: Ranked,
@@ -260,6 +262,7 @@ impl Summary {
             hosts,
             endpoints,
             attribution: Vec::new(),
+            clock_offsets: Vec::new(),
             flows_attributed: flows.iter().filter(|f| f.process.is_some()).count(),
             dns_names: top(dns),
             tls_server_names: top(sni),
@@ -408,6 +411,20 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
     }
     if !s.attribution.is_empty() {
         out.push_str(&format!("PROCESS ATTRIBUTION  {} of {} flows have their process\n", s.flows_attributed, s.flows));
+        for o in &s.clock_offsets {
+            let how = if o.forced {
+                "set".to_string()
+            } else {
+                format!("{} pairs, spread {:.3}s", o.pairs, o.spread as f64 / 1e9)
+            };
+            let host = if o.host.is_empty() { "(unnamed)" } else { o.host.as_str() };
+            out.push_str(&format!(
+                "  clock {} [{}]: {:+.3}s ({how})\n",
+                terminal_safe(host),
+                o.source,
+                o.offset as f64 / 1e9
+            ));
+        }
         for r in &s.attribution {
             let pct = if r.records == 0 { 0.0 } else { 100.0 * r.attributed as f64 / r.records as f64 };
             let host = if r.host.is_empty() { "(unnamed)" } else { r.host.as_str() };

@@ -489,6 +489,9 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("seam.details", Str, "A second detail of it (value, binary and start type, results, script)", |e, _| s(
         endpoint(e).and_then(|x| x.details.as_deref())
     )),
+    col!("seam.clock_offset", Float, "Seconds subtracted from the log's time to put it on the capture's clock", |e, _| {
+        endpoint(e).and_then(|x| x.clock_offset).map_or(Value::Null, |o| Value::Float(o as f64 / 1e9))
+    }),
     col!("seam.carved", Bool, "EVTX record carved from unallocated log space (a cleared or overwritten chunk)", |e, _| {
         endpoint(e).filter(|x| x.carved).map_or(Value::Null, |_| Value::Bool(true))
     }),
