@@ -7,7 +7,7 @@ use crate::cli::{OutputConfig, RunConfig, Task};
 use crate::decode::auditd::{parse_line, Assembler};
 use crate::decode::winevt::parse_record_json;
 use crate::diag::{DiagKind, Diagnostics};
-use crate::entities::{attribute, estimate, Attributions, ClockOffset};
+use crate::entities::{assets, attribute, estimate, Attributions, ClockOffset};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
 use crate::flows::app::AppRecord;
 use crate::flows::shard::{self, shard_of, Batch};
@@ -20,7 +20,7 @@ use crate::report::{render, Format, Rendered};
 use crate::sources::auditd::read_lines;
 use crate::sources::evtx::{read_evtx, EvtxInput};
 use crate::sources::{read_capture, CaptureSummary};
-use crate::timeline::schema::{self, EVENT_COLUMNS, FLOW_COLUMNS, INVENTORY_COLUMNS};
+use crate::timeline::schema::{self, ASSET_COLUMNS, EVENT_COLUMNS, FLOW_COLUMNS, INVENTORY_COLUMNS};
 use crate::timeline::{sort_events, RowCtx, TimelineFilter};
 use crate::util::Timestamp;
 use anyhow::{bail, Context, Result};
@@ -70,7 +70,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Synth { .. } => return Ok(Outcome::Done),
         Task::Inventory { paths, hash, .. } => (paths, *hash),
         Task::Investigate { paths, .. } => (paths, true),
-        Task::Flows { paths, .. } | Task::Timeline { paths, .. } => (paths, false),
+        Task::Flows { paths, .. } | Task::Timeline { paths, .. } | Task::Assets { paths, .. } => (paths, false),
     };
     let files = evidence::discover(paths, &mut diags);
     if files.is_empty() {
@@ -82,7 +82,10 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     }
     let (flow_cfg, decode) = match &cfg.task {
         Task::Inventory { .. } | Task::Synth { .. } => (FlowConfig::default(), false),
-        Task::Investigate { flow, .. } | Task::Flows { flow, .. } | Task::Timeline { flow, .. } => (*flow, true),
+        Task::Investigate { flow, .. }
+        | Task::Flows { flow, .. }
+        | Task::Timeline { flow, .. }
+        | Task::Assets { flow, .. } => (*flow, true),
     };
     let mut ingest = ingest(&files, flow_cfg, decode, hash, &cfg.log_hosts, cfg.quiet);
     for r in &ingest {
@@ -165,6 +168,38 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             )?
         }
         Task::Synth { .. } => {}
+        Task::Assets { out, .. } => {
+            let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
+            let flows: Vec<&FlowRecord> =
+                ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
+            let assets = assets(&flows, &endpoint, &attributions.offsets);
+            emit(
+                out,
+                &Rendered {
+                    rows: &assets,
+                    cols: ASSET_COLUMNS,
+                    ctx: &ctx,
+                    schema: "seam.assets/1",
+                    key: "assets",
+                    table_cols: &[
+                        "host.ip",
+                        "host.name",
+                        "seam.managed",
+                        "seam.roles",
+                        "seam.first_seen",
+                        "seam.last_seen",
+                        "seam.flows_out",
+                        "seam.flows_in",
+                        "source.bytes",
+                        "destination.bytes",
+                        "seam.clock_offset",
+                    ],
+                    diagnostics: Some(&diags),
+                    timesketch: None,
+                    width: out.width,
+                },
+            )?
+        }
         Task::Investigate { out, .. } => {
             let events = timeline_events(&mut ingest, &TimelineFilter::default(), &attributions);
             let flows = take_flows(&mut ingest);

@@ -108,6 +108,22 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Internal hosts: addresses, names, managed or not, roles, activity, telemetry span
+    ///
+    /// One row per internal address in the captures: the names endpoint logs give it (from
+    /// connections it made), whether the bundle has endpoint telemetry for it, role hints
+    /// from what others asked of it (DNS, DHCP, SMB, web, SSH, mail servers; internet-facing),
+    /// first and last seen, flows and bytes both ways, peers, the span of its endpoint
+    /// events and its logs' clock offset.
+    #[command(after_help = "Examples:\n  seam assets case42/\n  seam assets case42/ --format csv -o assets.csv")]
+    Assets {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        flow: FlowArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Write a synthetic evidence bundle with a truth file
     ///
     /// Scenarios: appliance-compromise (an exploited VPN appliance: beacons, OAST callbacks,
@@ -245,6 +261,7 @@ pub enum Task {
     Investigate { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
     Inventory { paths: Vec<PathBuf>, hash: bool, out: OutputConfig },
     Flows { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
+    Assets { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
     Timeline { paths: Vec<PathBuf>, flow: FlowConfig, filter: TimelineFilter, out: OutputConfig },
     Synth { scenario: String, seed: u64, hours: f64, hosts: usize, dir: PathBuf },
 }
@@ -264,7 +281,8 @@ impl RunConfig {
             Command::Investigate { input, .. }
             | Command::Inventory { input, .. }
             | Command::Flows { input, .. }
-            | Command::Timeline { input, .. } => (log_hosts(&input.log_host)?, skew_config(input)?),
+            | Command::Timeline { input, .. }
+            | Command::Assets { input, .. } => (log_hosts(&input.log_host)?, skew_config(input)?),
             Command::Synth { .. } => (Vec::new(), SkewConfig::default()),
         };
         let task = match cli.command {
@@ -276,6 +294,9 @@ impl RunConfig {
             }
             Command::Flows { input, flow, output } => {
                 Task::Flows { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
+            }
+            Command::Assets { input, flow, output } => {
+                Task::Assets { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
             }
             Command::Synth { scenario, seed, hours, hosts, output } => {
                 if !(hours > 0.0 && hours <= 24.0 * 14.0) {

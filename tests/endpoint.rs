@@ -324,3 +324,25 @@ fn clock_skew_is_estimated_and_corrected_before_joining() {
             == Some(2)
     );
 }
+
+#[test]
+fn assets_name_managed_hosts_and_carry_their_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let assets = jsonl(&["assets", b.to_str().unwrap(), "--log-host", "plain-audit.log=lnx1"]);
+    let at = |ip: &str| assets.iter().find(|a| get(a, "host.ip") == ip).unwrap_or_else(|| panic!("no {ip}"));
+    let ws1 = at("10.0.0.5");
+    assert_eq!((get(ws1, "host.name"), get(ws1, "seam.managed")), (&serde_json::json!(["WS1"]), &Value::Bool(true)));
+    assert!(get(ws1, "seam.telemetry_first").is_string());
+    assert_eq!(get(at("10.0.0.7"), "host.name"), &serde_json::json!(["lnx1"]), "named through its attributed flow");
+    assert!(assets.iter().all(|a| get(a, "host.ip") != "93.184.216.34"), "external addresses are not assets");
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = skewed_bundle(dir.path());
+    let assets = jsonl(&["assets", b.to_str().unwrap()]);
+    let ws2 = assets.iter().find(|a| get(a, "host.ip") == "10.0.0.6").unwrap();
+    assert_eq!(
+        (get(ws2, "host.name"), get(ws2, "seam.clock_offset")),
+        (&serde_json::json!(["WS2"]), &Value::from(90.0))
+    );
+}

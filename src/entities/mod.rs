@@ -7,7 +7,9 @@
 //! `diag`, `model`, `timeline`.
 
 pub mod attribution;
+pub mod hosts;
 pub mod skew;
 
 pub use attribution::{attribute, AttributionRate, Attributions, JOIN_TOLERANCE};
+pub use hosts::assets;
 pub use skew::{estimate, ClockOffset};

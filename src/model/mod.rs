@@ -7,10 +7,12 @@
 //! evidence file and the packet index, record id or line it came from; text fields are valid
 //! UTF-8 with undecodable bytes `\xNN`-escaped, never dropped.
 
+pub mod asset;
 pub mod endpoint;
 pub mod event;
 pub mod flow;
 
+pub use asset::Asset;
 pub use endpoint::*;
 pub use event::*;
 pub use flow::*;

@@ -816,3 +816,33 @@ pub const INVENTORY_COLUMNS: &[Column<crate::model::InventoryEntry>] = &[
         Value::Str(r.notes.clone())
     }),
 ];
+
+/// Columns of `seam assets` output.
+pub const ASSET_COLUMNS: &[Column<crate::model::Asset>] = &[
+    col!("host.ip", Str, "Internal address", |a, _| Value::Ip(a.ip)),
+    col!("host.name", StrList, "Names endpoint logs give the host at this address", |a, _| Value::List(
+        a.names.clone()
+    )),
+    col!("seam.managed", Bool, "Whether the bundle holds endpoint telemetry for the host", |a, _| Value::Bool(
+        a.managed
+    )),
+    col!("seam.roles", StrList, "What its traffic suggests: dns-server, file-server, internet-facing, …", |a, _| {
+        Value::List(a.roles.clone())
+    }),
+    col!("seam.first_seen", Time, "First flow involving it", |a, _| Value::Time(a.first_seen)),
+    col!("seam.last_seen", Time, "Last packet of its last flow", |a, _| Value::Time(a.last_seen)),
+    col!("seam.flows_out", UInt, "Flows it opened", |a, _| Value::UInt(a.flows_out)),
+    col!("seam.flows_in", UInt, "Flows opened to it", |a, _| Value::UInt(a.flows_in)),
+    col!("source.bytes", UInt, "Payload bytes it sent", |a, _| Value::UInt(a.bytes_out)),
+    col!("destination.bytes", UInt, "Payload bytes it received", |a, _| Value::UInt(a.bytes_in)),
+    col!("seam.peers", UInt, "Distinct addresses it talked with", |a, _| Value::UInt(a.peers)),
+    col!("seam.telemetry_first", Time, "First endpoint event of the host (capture clock)", |a, _| a
+        .telemetry_first
+        .map_or(Value::Null, Value::Time)),
+    col!("seam.telemetry_last", Time, "Last endpoint event of the host (capture clock)", |a, _| a
+        .telemetry_last
+        .map_or(Value::Null, Value::Time)),
+    col!("seam.clock_offset", Float, "Its endpoint logs' clock minus the capture's, in seconds", |a, _| a
+        .clock_offset
+        .map_or(Value::Null, |o| Value::Float(o as f64 / 1e9))),
+];

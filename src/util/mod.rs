@@ -3,6 +3,7 @@
 
 pub mod cursor;
 pub mod escape;
+pub mod net;
 pub mod time;
 
 pub use cursor::{Cursor, CursorError};

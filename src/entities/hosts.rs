@@ -1,0 +1,135 @@
+//! Internal hosts: each address seen in the capture, tied to the names endpoint logs give it.
+//!
+//! An address gets a name when an endpoint record of that host says it used the address: the
+//! source of an outgoing Sysmon or WFP connection, or the originator of a flow attributed to
+//! one of its processes. Roles come from what others asked of the host (answered DNS on port
+//! 53, DHCP on 67, SMB on 445/139, HTTP(S), SSH, mail) and whether it accepted connections from
+//! outside. Only internal addresses (RFC 1918, ULA, link-local, shared) are listed.
+
+use super::ClockOffset;
+use crate::model::{Asset, Event, FlowRecord};
+use crate::util::net::is_internal;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// Every internal host, by address.
+pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset]) -> Vec<Asset> {
+    struct Acc {
+        asset: Asset,
+        peers: BTreeSet<IpAddr>,
+        roles: BTreeSet<&'static str>,
+        names: BTreeSet<String>,
+        telemetry: Option<(i64, i64)>,
+        offset: Option<i64>,
+    }
+    let mut hosts: BTreeMap<IpAddr, Acc> = BTreeMap::new();
+    fn entry(hosts: &mut BTreeMap<IpAddr, Acc>, ip: IpAddr, ts: i64) -> Option<&mut Acc> {
+        if !is_internal(ip) {
+            return None;
+        }
+        let acc = hosts.entry(ip).or_insert_with(|| Acc {
+            asset: Asset {
+                ip,
+                names: Vec::new(),
+                managed: false,
+                roles: Vec::new(),
+                first_seen: ts,
+                last_seen: ts,
+                flows_out: 0,
+                flows_in: 0,
+                bytes_out: 0,
+                bytes_in: 0,
+                peers: 0,
+                telemetry_first: None,
+                telemetry_last: None,
+                clock_offset: None,
+            },
+            peers: BTreeSet::new(),
+            roles: BTreeSet::new(),
+            names: BTreeSet::new(),
+            telemetry: None,
+            offset: None,
+        });
+        Some(acc)
+    }
+    for f in flows {
+        if let Some(a) = entry(&mut hosts, f.orig_ip, f.start) {
+            a.asset.first_seen = a.asset.first_seen.min(f.start);
+            a.asset.last_seen = a.asset.last_seen.max(f.end);
+            a.asset.flows_out += 1;
+            a.asset.bytes_out += f.orig.bytes;
+            a.asset.bytes_in += f.resp.bytes;
+            a.peers.insert(f.resp_ip);
+            if let Some(name) = f.process.as_ref().and_then(|p| p.host.clone()) {
+                a.names.insert(name);
+            }
+        }
+        // A service is offered when it answered with data (a RST to a scan offers nothing).
+        let answered = if f.transport.ip_proto() == 6 { f.resp.bytes > 0 } else { f.resp.packets > 0 };
+        if let Some(a) = entry(&mut hosts, f.resp_ip, f.start) {
+            a.asset.first_seen = a.asset.first_seen.min(f.start);
+            a.asset.last_seen = a.asset.last_seen.max(f.end);
+            a.asset.flows_in += 1;
+            a.asset.bytes_in += f.orig.bytes;
+            a.asset.bytes_out += f.resp.bytes;
+            a.peers.insert(f.orig_ip);
+            if answered {
+                if let Some(role) = role_of(f) {
+                    a.roles.insert(role);
+                }
+                if !is_internal(f.orig_ip) {
+                    a.roles.insert("internet-facing");
+                }
+            }
+        }
+    }
+    // Names from the endpoint side: the local address of outgoing connections.
+    let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for e in endpoint {
+        let Some(name) = e.host.as_ref().and_then(|h| h.name.clone()) else { continue };
+        let span = spans.entry(name.clone()).or_insert((e.ts, e.ts));
+        *span = (span.0.min(e.ts), span.1.max(e.ts));
+        let outgoing = matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.action == "network-connect");
+        if let (true, Some(net)) = (outgoing, &e.net) {
+            if let Some(a) = hosts.get_mut(&net.src_ip) {
+                a.names.insert(name);
+            }
+        }
+    }
+    hosts
+        .into_values()
+        .map(|mut acc| {
+            acc.asset.peers = acc.peers.len() as u64;
+            acc.asset.roles = acc.roles.into_iter().map(String::from).collect();
+            acc.asset.names = acc.names.into_iter().collect();
+            acc.asset.managed = !acc.asset.names.is_empty();
+            for name in &acc.asset.names {
+                if let Some(&(first, last)) = spans.get(name) {
+                    acc.telemetry =
+                        Some(acc.telemetry.map_or((first, last), |(a, b): (i64, i64)| (a.min(first), b.max(last))));
+                }
+                if let Some(o) = offsets.iter().find(|o| o.host.eq_ignore_ascii_case(name)) {
+                    acc.offset = Some(o.offset);
+                }
+            }
+            acc.asset.telemetry_first = acc.telemetry.map(|t| t.0);
+            acc.asset.telemetry_last = acc.telemetry.map(|t| t.1);
+            acc.asset.clock_offset = acc.offset;
+            acc.asset
+        })
+        .collect()
+}
+
+/// The service a responder offered on a flow, by its port and what seam recognised.
+fn role_of(f: &FlowRecord) -> Option<&'static str> {
+    let service = |name: &str| f.services.iter().any(|s| s.as_str() == name);
+    match (f.transport.ip_proto(), f.resp_port) {
+        (17, 53) | (6, 53) if service("dns") || f.resp_port == 53 => Some("dns-server"),
+        (17, 67) => Some("dhcp-server"),
+        (6, 445) | (6, 139) => Some("file-server"),
+        (6, 80) | (6, 443) | (6, 8080) | (6, 8443) => Some("web-server"),
+        (6, 22) => Some("ssh-server"),
+        (6, 25) | (6, 587) | (6, 993) | (6, 143) => Some("mail-server"),
+        _ => None,
+    }
+}

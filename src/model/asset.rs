@@ -1,0 +1,32 @@
+//! One internal host as the bundle shows it.
+
+use crate::util::Timestamp;
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// An internal host: its address, what endpoint logs call it, what it did on the network and
+/// when its own telemetry covers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Asset {
+    pub ip: IpAddr,
+    /// Names endpoint logs give the host at this address (EVTX `Computer`, auditd `node`).
+    pub names: Vec<String>,
+    /// Whether the bundle holds endpoint telemetry for it.
+    pub managed: bool,
+    /// What its traffic suggests it is: dns-server, dhcp-server, file-server, web-server,
+    /// ssh-server, mail-server, internet-facing.
+    pub roles: Vec<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub flows_out: u64,
+    pub flows_in: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    /// Distinct peers it talked to or heard from.
+    pub peers: u64,
+    /// Span of its endpoint events (on the capture's clock), when managed.
+    pub telemetry_first: Option<Timestamp>,
+    pub telemetry_last: Option<Timestamp>,
+    /// Its endpoint logs' clock offset from the capture (nanoseconds), when one was found.
+    pub clock_offset: Option<i64>,
+}
