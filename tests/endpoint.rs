@@ -334,6 +334,8 @@ fn assets_name_managed_hosts_and_carry_their_clock() {
     let ws1 = at("10.0.0.5");
     assert_eq!((get(ws1, "host.name"), get(ws1, "seam.managed")), (&serde_json::json!(["WS1"]), &Value::Bool(true)));
     assert!(get(ws1, "seam.telemetry_first").is_string());
+    assert_eq!(get(ws1, "seam.telemetry").as_array().map(Vec::len), Some(1));
+    assert_eq!(get(ws1, "seam.silent_while_active"), 0.0, "its telemetry covers its traffic");
     assert_eq!(get(at("10.0.0.7"), "host.name"), &serde_json::json!(["lnx1"]), "named through its attributed flow");
     assert!(assets.iter().all(|a| get(a, "host.ip") != "93.184.216.34"), "external addresses are not assets");
 

@@ -9,8 +9,12 @@
 use super::ClockOffset;
 use crate::model::{Asset, Event, FlowRecord};
 use crate::util::net::is_internal;
+use crate::util::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+
+/// Activity closer than this joins one interval (telemetry and network alike).
+pub const COVERAGE_GAP: i64 = 5 * 60 * 1_000_000_000;
 
 /// Every internal host, by address.
 pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset]) -> Vec<Asset> {
@@ -21,6 +25,7 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
         names: BTreeSet<String>,
         telemetry: Option<(i64, i64)>,
         offset: Option<i64>,
+        active: Vec<(i64, i64)>,
     }
     let mut hosts: BTreeMap<IpAddr, Acc> = BTreeMap::new();
     fn entry(hosts: &mut BTreeMap<IpAddr, Acc>, ip: IpAddr, ts: i64) -> Option<&mut Acc> {
@@ -43,12 +48,16 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
                 telemetry_first: None,
                 telemetry_last: None,
                 clock_offset: None,
+                telemetry: Vec::new(),
+                active: Vec::new(),
+                silent_while_active: None,
             },
             peers: BTreeSet::new(),
             roles: BTreeSet::new(),
             names: BTreeSet::new(),
             telemetry: None,
             offset: None,
+            active: Vec::new(),
         });
         Some(acc)
     }
@@ -57,6 +66,7 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
             a.asset.first_seen = a.asset.first_seen.min(f.start);
             a.asset.last_seen = a.asset.last_seen.max(f.end);
             a.asset.flows_out += 1;
+            a.active.push((f.start, f.end));
             a.asset.bytes_out += f.orig.bytes;
             a.asset.bytes_in += f.resp.bytes;
             a.peers.insert(f.resp_ip);
@@ -70,6 +80,7 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
             a.asset.first_seen = a.asset.first_seen.min(f.start);
             a.asset.last_seen = a.asset.last_seen.max(f.end);
             a.asset.flows_in += 1;
+            a.active.push((f.start, f.end));
             a.asset.bytes_in += f.orig.bytes;
             a.asset.bytes_out += f.resp.bytes;
             a.peers.insert(f.orig_ip);
@@ -85,10 +96,12 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
     }
     // Names from the endpoint side: the local address of outgoing connections.
     let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut times: BTreeMap<String, Vec<Timestamp>> = BTreeMap::new();
     for e in endpoint {
         let Some(name) = e.host.as_ref().and_then(|h| h.name.clone()) else { continue };
         let span = spans.entry(name.clone()).or_insert((e.ts, e.ts));
         *span = (span.0.min(e.ts), span.1.max(e.ts));
+        times.entry(name.clone()).or_default().push(e.ts);
         let outgoing = matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.action == "network-connect");
         if let (true, Some(net)) = (outgoing, &e.net) {
             if let Some(a) = hosts.get_mut(&net.src_ip) {
@@ -112,12 +125,48 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
                     acc.offset = Some(o.offset);
                 }
             }
+            let mut seen: Vec<(i64, i64)> =
+                acc.asset.names.iter().flat_map(|n| times.get(n).into_iter().flatten().map(|&t| (t, t))).collect();
+            acc.asset.telemetry = merge(&mut seen);
+            acc.asset.active = merge(&mut acc.active);
+            if acc.asset.managed {
+                acc.asset.silent_while_active = Some(uncovered(&acc.asset.active, &acc.asset.telemetry));
+            }
             acc.asset.telemetry_first = acc.telemetry.map(|t| t.0);
             acc.asset.telemetry_last = acc.telemetry.map(|t| t.1);
             acc.asset.clock_offset = acc.offset;
             acc.asset
         })
         .collect()
+}
+
+/// Intervals sorted and joined where less than [`COVERAGE_GAP`] apart.
+fn merge(spans: &mut [(i64, i64)]) -> Vec<(i64, i64)> {
+    spans.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &(start, end) in spans.iter() {
+        match out.last_mut() {
+            Some(last) if start <= last.1.saturating_add(COVERAGE_GAP) => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+/// How much of `active` no `covered` interval (widened by half the coverage gap on each
+/// side, as one event stands for the minutes around it) overlaps.
+fn uncovered(active: &[(i64, i64)], covered: &[(i64, i64)]) -> i64 {
+    let half = COVERAGE_GAP / 2;
+    active
+        .iter()
+        .map(|&(start, end)| {
+            let overlap: i64 = covered
+                .iter()
+                .map(|&(a, b)| (end.min(b.saturating_add(half)) - start.max(a.saturating_sub(half))).max(0))
+                .sum();
+            ((end - start) - overlap).max(0)
+        })
+        .sum()
 }
 
 /// The service a responder offered on a flow, by its port and what seam recognised.
@@ -131,5 +180,23 @@ fn role_of(f: &FlowRecord) -> Option<&'static str> {
         (6, 22) => Some("ssh-server"),
         (6, 25) | (6, 587) | (6, 993) | (6, 143) => Some("mail-server"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: i64 = 60 * 1_000_000_000;
+
+    #[test]
+    fn intervals_join_and_silence_is_measured() {
+        let mut spans = [(20 * M, 21 * M), (0, M), (3 * M, 4 * M)];
+        assert_eq!(merge(&mut spans), vec![(0, 4 * M), (20 * M, 21 * M)]);
+        // Active for an hour, telemetry only in its first ten minutes: 47.5 minutes silent.
+        let active = [(0, 60 * M)];
+        let covered = [(0, 10 * M)];
+        assert_eq!(uncovered(&active, &covered), 60 * M - 10 * M - 5 * M / 2);
+        assert_eq!(uncovered(&active, &[(0, 60 * M)]), 0);
     }
 }

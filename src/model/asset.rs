@@ -29,4 +29,12 @@ pub struct Asset {
     pub telemetry_last: Option<Timestamp>,
     /// Its endpoint logs' clock offset from the capture (nanoseconds), when one was found.
     pub clock_offset: Option<i64>,
+    /// When its endpoint logs recorded something: events closer than the coverage gap joined
+    /// into intervals (capture clock, nanoseconds).
+    pub telemetry: Vec<(Timestamp, Timestamp)>,
+    /// When the capture shows it active: its flows, joined the same way.
+    pub active: Vec<(Timestamp, Timestamp)>,
+    /// For a managed host, how long it was active on the network while its telemetry was
+    /// silent (nanoseconds) — the basis for "the agent went quiet while the host kept talking".
+    pub silent_while_active: Option<i64>,
 }

@@ -845,4 +845,18 @@ pub const ASSET_COLUMNS: &[Column<crate::model::Asset>] = &[
     col!("seam.clock_offset", Float, "Its endpoint logs' clock minus the capture's, in seconds", |a, _| a
         .clock_offset
         .map_or(Value::Null, |o| Value::Float(o as f64 / 1e9))),
+    col!("seam.telemetry", StrList, "Intervals its endpoint logs cover (start/end, capture clock)", |a, _| intervals(
+        &a.telemetry
+    )),
+    col!("seam.active", StrList, "Intervals the capture shows it active (start/end)", |a, _| intervals(&a.active)),
+    col!(
+        "seam.silent_while_active",
+        Float,
+        "Managed hosts: seconds active on the network while their telemetry was silent",
+        |a, _| a.silent_while_active.map_or(Value::Null, |s| Value::Float(s as f64 / 1e9))
+    ),
 ];
+
+fn intervals(spans: &[(i64, i64)]) -> Value {
+    Value::List(spans.iter().map(|&(a, b)| format!("{}/{}", rfc3339(a), rfc3339(b))).collect())
+}
