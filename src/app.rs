@@ -172,7 +172,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
             let flows: Vec<&FlowRecord> =
                 ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
-            let assets = assets(&flows, &endpoint, &attributions.offsets);
+            let assets = assets(&flows, &endpoint, &attributions.offsets, &cfg.knowledge);
             emit(
                 out,
                 &Rendered {

@@ -1,10 +1,12 @@
 //! Command-line surface: clap structs that only describe flags, and [`RunConfig::from_cli`]
 //! that validates them once. Nothing downstream sees a clap type.
 
+use crate::entities::{KnownHost, NetworkKnowledge};
 use crate::flows::FlowConfig;
 use crate::model::EventKind;
 use crate::report::{Destination, Format};
 use crate::timeline::TimelineFilter;
+use crate::util::net::{Cidr, InternalNets};
 use crate::util::time::{parse_duration, parse_user_time};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -192,6 +194,13 @@ pub struct InputArgs {
     /// The offset is the host's clock minus the capture's: +2.5s means the host is ahead.
     #[arg(long, value_name = "HOST=OFFSET", allow_hyphen_values = true)]
     pub clock_offset: Vec<String>,
+    /// Address blocks that are internal, comma-separated or repeated (default: RFC 1918,
+    /// RFC 6598, loopback, link-local, ULA)
+    #[arg(long, value_delimiter = ',', value_name = "CIDR")]
+    pub internal: Vec<String>,
+    /// Names the analyst knows: a CSV of ip,name[,start,end] (times as for --since)
+    #[arg(long, value_name = "FILE")]
+    pub host_map: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +262,8 @@ pub struct RunConfig {
     pub log_hosts: Vec<(PathBuf, String)>,
     /// Clock-skew handling of endpoint logs.
     pub skew: SkewConfig,
+    /// Internal address blocks and known host names.
+    pub knowledge: NetworkKnowledge,
     pub task: Task,
 }
 
@@ -277,13 +288,15 @@ pub struct OutputConfig {
 impl RunConfig {
     pub fn from_cli(cli: Cli) -> Result<RunConfig> {
         let g = cli.global;
-        let (log_hosts, skew) = match &cli.command {
+        let (log_hosts, skew, knowledge) = match &cli.command {
             Command::Investigate { input, .. }
             | Command::Inventory { input, .. }
             | Command::Flows { input, .. }
             | Command::Timeline { input, .. }
-            | Command::Assets { input, .. } => (log_hosts(&input.log_host)?, skew_config(input)?),
-            Command::Synth { .. } => (Vec::new(), SkewConfig::default()),
+            | Command::Assets { input, .. } => {
+                (log_hosts(&input.log_host)?, skew_config(input)?, network_knowledge(input)?)
+            }
+            Command::Synth { .. } => (Vec::new(), SkewConfig::default(), NetworkKnowledge::default()),
         };
         let task = match cli.command {
             Command::Investigate { input, flow, output } => {
@@ -314,7 +327,7 @@ impl RunConfig {
                 out: output_config(&output, true)?,
             },
         };
-        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, log_hosts, skew, task })
+        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, log_hosts, skew, knowledge, task })
     }
 }
 
@@ -345,6 +358,48 @@ fn skew_config(input: &InputArgs) -> Result<SkewConfig> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(SkewConfig { correct: !input.no_skew_correction, forced })
+}
+
+fn network_knowledge(input: &InputArgs) -> Result<NetworkKnowledge> {
+    let internal = input
+        .internal
+        .iter()
+        .map(|c| {
+            Cidr::parse(c).with_context(|| format!("invalid --internal '{c}': expected a block such as 10.0.0.0/8"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut known = Vec::new();
+    if let Some(path) = &input.host_map {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read --host-map {}", path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let cols: Vec<&str> = line.split(',').map(str::trim).collect();
+            let Ok(ip) = cols[0].parse() else {
+                if n == 0 {
+                    continue; // a header row
+                }
+                bail!("--host-map {} line {}: '{}' is not an address", path.display(), n + 1, cols[0]);
+            };
+            let name = cols
+                .get(1)
+                .filter(|s| !s.is_empty())
+                .with_context(|| format!("--host-map {} line {}: no name after the address", path.display(), n + 1))?;
+            let time = |i: usize| -> Result<Option<i64>> {
+                match cols.get(i).filter(|s| !s.is_empty()) {
+                    None => Ok(None),
+                    Some(t) => parse_user_time(t)
+                        .map(Some)
+                        .with_context(|| format!("--host-map {} line {}: bad time '{t}'", path.display(), n + 1)),
+                }
+            };
+            known.push(KnownHost { ip, name: name.to_string(), start: time(2)?, end: time(3)? });
+        }
+    }
+    Ok(NetworkKnowledge { internal: InternalNets(internal), known })
 }
 
 fn log_hosts(specs: &[String]) -> Result<Vec<(PathBuf, String)>> {

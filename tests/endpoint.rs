@@ -348,3 +348,25 @@ fn assets_name_managed_hosts_and_carry_their_clock() {
         (&serde_json::json!(["WS2"]), &Value::from(90.0))
     );
 }
+
+#[test]
+fn assets_take_the_analysts_host_map_and_internal_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let map = dir.path().join("hosts.csv");
+    std::fs::write(&map, "ip,name,start,end\n10.0.0.7,build-07\n10.0.0.5,old-name,2020-01-01,2020-02-01\n").unwrap();
+    let b = b.to_str().unwrap();
+    let m = map.to_str().unwrap();
+    let assets = jsonl(&["assets", b, "--host-map", m]);
+    let at = |ip: &str| assets.iter().find(|a| get(a, "host.ip") == ip).unwrap().clone();
+    assert_eq!(get(&at("10.0.0.7"), "host.name"), &serde_json::json!(["build-07"]));
+    assert_eq!(get(&at("10.0.0.7"), "seam.managed"), false, "a name alone is not telemetry");
+    assert_eq!(get(&at("10.0.0.5"), "host.name"), &serde_json::json!(["WS1"]), "a mapping outside its span is unused");
+    let managed = jsonl(&["assets", b, "--host-map", m, "--log-host", "plain-audit.log=build-07"]);
+    let lnx = managed.iter().find(|a| get(a, "host.ip") == "10.0.0.7").unwrap();
+    assert_eq!(get(lnx, "seam.managed"), true);
+    let only = jsonl(&["assets", b, "--internal", "10.0.0.5/32"]);
+    assert_eq!(only.iter().map(|a| get(a, "host.ip").as_str().unwrap()).collect::<Vec<_>>(), vec!["10.0.0.5"]);
+    let bad = seam().args(["assets", b, "--internal", "10.0.0.0/99"]).assert().failure().get_output().status.code();
+    assert_eq!(bad, Some(2));
+}

@@ -8,7 +8,7 @@
 
 use super::ClockOffset;
 use crate::model::{Asset, Event, FlowRecord};
-use crate::util::net::is_internal;
+use crate::util::net::InternalNets;
 use crate::util::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -16,8 +16,30 @@ use std::net::IpAddr;
 /// Activity closer than this joins one interval (telemetry and network alike).
 pub const COVERAGE_GAP: i64 = 5 * 60 * 1_000_000_000;
 
+/// A name the analyst knows for an address (`--host-map`), optionally only for a time span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownHost {
+    pub ip: IpAddr,
+    pub name: String,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+}
+
+/// What the analyst says about the network.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkKnowledge {
+    pub internal: InternalNets,
+    pub known: Vec<KnownHost>,
+}
+
 /// Every internal host, by address.
-pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset]) -> Vec<Asset> {
+pub fn assets(
+    flows: &[&FlowRecord],
+    endpoint: &[&Event],
+    offsets: &[ClockOffset],
+    knowledge: &NetworkKnowledge,
+) -> Vec<Asset> {
+    let internal = &knowledge.internal;
     struct Acc {
         asset: Asset,
         peers: BTreeSet<IpAddr>,
@@ -28,8 +50,13 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
         active: Vec<(i64, i64)>,
     }
     let mut hosts: BTreeMap<IpAddr, Acc> = BTreeMap::new();
-    fn entry(hosts: &mut BTreeMap<IpAddr, Acc>, ip: IpAddr, ts: i64) -> Option<&mut Acc> {
-        if !is_internal(ip) {
+    fn entry<'a>(
+        hosts: &'a mut BTreeMap<IpAddr, Acc>,
+        internal: &InternalNets,
+        ip: IpAddr,
+        ts: i64,
+    ) -> Option<&'a mut Acc> {
+        if !internal.contains(ip) {
             return None;
         }
         let acc = hosts.entry(ip).or_insert_with(|| Acc {
@@ -62,7 +89,7 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
         Some(acc)
     }
     for f in flows {
-        if let Some(a) = entry(&mut hosts, f.orig_ip, f.start) {
+        if let Some(a) = entry(&mut hosts, internal, f.orig_ip, f.start) {
             a.asset.first_seen = a.asset.first_seen.min(f.start);
             a.asset.last_seen = a.asset.last_seen.max(f.end);
             a.asset.flows_out += 1;
@@ -76,7 +103,7 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
         }
         // A service is offered when it answered with data (a RST to a scan offers nothing).
         let answered = if f.transport.ip_proto() == 6 { f.resp.bytes > 0 } else { f.resp.packets > 0 };
-        if let Some(a) = entry(&mut hosts, f.resp_ip, f.start) {
+        if let Some(a) = entry(&mut hosts, internal, f.resp_ip, f.start) {
             a.asset.first_seen = a.asset.first_seen.min(f.start);
             a.asset.last_seen = a.asset.last_seen.max(f.end);
             a.asset.flows_in += 1;
@@ -88,7 +115,7 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
                 if let Some(role) = role_of(f) {
                     a.roles.insert(role);
                 }
-                if !is_internal(f.orig_ip) {
+                if !internal.contains(f.orig_ip) {
                     a.roles.insert("internet-facing");
                 }
             }
@@ -109,15 +136,26 @@ pub fn assets(flows: &[&FlowRecord], endpoint: &[&Event], offsets: &[ClockOffset
             }
         }
     }
+    // Names the analyst supplied, for the span they hold.
+    for k in &knowledge.known {
+        if let Some(a) = hosts.get_mut(&k.ip) {
+            let overlaps =
+                k.start.is_none_or(|s| a.asset.last_seen >= s) && k.end.is_none_or(|e| a.asset.first_seen <= e);
+            if overlaps {
+                a.names.insert(k.name.clone());
+            }
+        }
+    }
     hosts
         .into_values()
         .map(|mut acc| {
             acc.asset.peers = acc.peers.len() as u64;
             acc.asset.roles = acc.roles.into_iter().map(String::from).collect();
             acc.asset.names = acc.names.into_iter().collect();
-            acc.asset.managed = !acc.asset.names.is_empty();
+            acc.asset.managed = acc.asset.names.iter().any(|n| spans.keys().any(|k| k.eq_ignore_ascii_case(n)));
             for name in &acc.asset.names {
-                if let Some(&(first, last)) = spans.get(name) {
+                let span = spans.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+                if let Some(&(first, last)) = span {
                     acc.telemetry =
                         Some(acc.telemetry.map_or((first, last), |(a, b): (i64, i64)| (a.min(first), b.max(last))));
                 }

@@ -11,5 +11,5 @@ pub mod hosts;
 pub mod skew;
 
 pub use attribution::{attribute, AttributionRate, Attributions, JOIN_TOLERANCE};
-pub use hosts::assets;
+pub use hosts::{assets, KnownHost, NetworkKnowledge};
 pub use skew::{estimate, ClockOffset};

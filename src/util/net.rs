@@ -16,3 +16,71 @@ pub fn is_internal(ip: IpAddr) -> bool {
         }
     }
 }
+
+/// An address block (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (s.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Which addresses are internal: the analyst's blocks (`--internal`), or [`is_internal`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InternalNets(pub Vec<Cidr>);
+
+impl InternalNets {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        if self.0.is_empty() {
+            is_internal(ip)
+        } else {
+            self.0.iter().any(|c| c.contains(ip))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks() {
+        let c = Cidr::parse("192.0.2.0/24").unwrap();
+        assert!(c.contains("192.0.2.77".parse().unwrap()));
+        assert!(!c.contains("192.0.3.1".parse().unwrap()));
+        assert!(!c.contains("2001:db8::1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("2001:db8::/32").unwrap().contains("2001:db8:1::5".parse().unwrap()));
+        assert_eq!(Cidr::parse("10.0.0.1").map(|c| c.prefix), Some(32));
+        assert_eq!(Cidr::parse("10.0.0.0/33"), None);
+        assert_eq!(Cidr::parse("nonsense"), None);
+        let nets = InternalNets(vec![c]);
+        assert!(!nets.contains("10.0.0.1".parse().unwrap()), "the analyst's blocks replace RFC 1918");
+        assert!(InternalNets::default().contains("10.0.0.1".parse().unwrap()));
+    }
+}
