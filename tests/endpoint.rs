@@ -176,8 +176,10 @@ fn endpoint_filters_and_the_per_file_host() {
     let b = b.to_str().unwrap();
     let processes = jsonl(&["timeline", b, "--kind", "process", "--host", "WS1"]);
     assert_eq!(processes.len(), 1);
+    // The process start, and the flow attributed to that process.
     let lookups = jsonl(&["timeline", b, "--grep", "agent.exe --beacon"]);
-    assert_eq!(lookups.len(), 1);
+    let kinds: Vec<&str> = lookups.iter().map(|e| get(e, "event.kind").as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["process", "flow"]);
     // A log without node= gets its host from --log-host; one with node= keeps its nodes.
     let named = |args: &[&str]| {
         let mut all = vec!["timeline", b, "--kind", "process"];

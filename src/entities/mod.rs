@@ -8,6 +8,7 @@
 
 pub mod attribution;
 pub mod hosts;
+pub mod process;
 pub mod skew;
 
 pub use attribution::{attribute, AttributionRate, Attributions, JOIN_TOLERANCE};
