@@ -172,7 +172,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
             let flows: Vec<&FlowRecord> =
                 ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
-            let assets = assets(&flows, &endpoint, &attributions.offsets, &cfg.knowledge);
+            let dns = dns_events(&ingest);
+            let dns: Vec<&Event> = dns.iter().collect();
+            let assets = assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge);
             emit(
                 out,
                 &Rendered {
@@ -809,14 +811,7 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
     endpoint.sort_by(|a, b| ingest[a.0].events[a.1].sort_key().cmp(&ingest[b.0].events[b.1].sort_key()));
     let mut flows: Vec<&FlowRecord> = ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
     flows.sort_by(|a, b| (a.start, a.file, a.first_packet, &a.id).cmp(&(b.start, b.file, b.first_packet, &b.id)));
-    let dns: Vec<Event> = ingest
-        .iter()
-        .enumerate()
-        .filter_map(|(file, r)| Some((file, r.flows.as_ref()?)))
-        .flat_map(|(file, o)| o.app.iter().map(move |a| (file, a)))
-        .filter(|(_, a)| matches!(a.record, AppRecord::Dns(_)))
-        .map(|(file, a)| app_event(file as u32, a))
-        .collect();
+    let dns = dns_events(ingest);
     let dns_refs: Vec<&Event> = dns.iter().collect();
     let endpoint_refs: Vec<&Event> = endpoint.iter().map(|&(f, i)| &ingest[f].events[i]).collect();
     let mut attributions = attribute(&endpoint_refs, &flows, &dns_refs);
@@ -849,6 +844,18 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
         }
     }
     attributions
+}
+
+/// The bundle's DNS transactions as events.
+fn dns_events(ingest: &[Ingested]) -> Vec<Event> {
+    ingest
+        .iter()
+        .enumerate()
+        .filter_map(|(file, r)| Some((file, r.flows.as_ref()?)))
+        .flat_map(|(file, o)| o.app.iter().map(move |a| (file, a)))
+        .filter(|(_, a)| matches!(a.record, AppRecord::Dns(_)))
+        .map(|(file, a)| app_event(file as u32, a))
+        .collect()
 }
 
 /// Estimates each endpoint log's clock offset from the capture (unless turned off), adds the

@@ -1,8 +1,9 @@
 //! Internal hosts: each address seen in the capture, tied to the names endpoint logs give it.
 //!
-//! An address gets a name when an endpoint record of that host says it used the address: the
+//! An address gets a name when an endpoint record of that host says it used the address (the
 //! source of an outgoing Sysmon or WFP connection, or the originator of a flow attributed to
-//! one of its processes. Roles come from what others asked of the host (answered DNS on port
+//! one of its processes), when the network's DNS answers a reverse lookup for it, or when the
+//! analyst's host map names it. Roles come from what others asked of the host (answered DNS on port
 //! 53, DHCP on 67, SMB on 445/139, HTTP(S), SSH, mail) and whether it accepted connections from
 //! outside. Only internal addresses (RFC 1918, ULA, link-local, shared) are listed.
 
@@ -36,6 +37,7 @@ pub struct NetworkKnowledge {
 pub fn assets(
     flows: &[&FlowRecord],
     endpoint: &[&Event],
+    dns: &[&Event],
     offsets: &[ClockOffset],
     knowledge: &NetworkKnowledge,
 ) -> Vec<Asset> {
@@ -136,6 +138,17 @@ pub fn assets(
             }
         }
     }
+    // Names the network's own DNS gives: answers to reverse (PTR) lookups.
+    for e in dns {
+        let crate::model::Fields::Dns(d) = &e.fields else { continue };
+        if d.qtype != 12 {
+            continue;
+        }
+        let (Some(ip), Some(name)) = (reverse_name(&d.query), d.answers.first()) else { continue };
+        if let Some(a) = hosts.get_mut(&ip) {
+            a.names.insert(name.trim_end_matches('.').to_ascii_lowercase());
+        }
+    }
     // Names the analyst supplied, for the span they hold.
     for k in &knowledge.known {
         if let Some(a) = hosts.get_mut(&k.ip) {
@@ -176,6 +189,25 @@ pub fn assets(
             acc.asset
         })
         .collect()
+}
+
+/// The address a reverse-lookup name stands for: `4.3.2.1.in-addr.arpa` → 1.2.3.4,
+/// `b.a.9.8….ip6.arpa` (32 nibbles) → the IPv6 address.
+fn reverse_name(name: &str) -> Option<IpAddr> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(v4) = name.strip_suffix(".in-addr.arpa") {
+        let octets: Vec<u8> = v4.split('.').rev().map(|o| o.parse().ok()).collect::<Option<_>>()?;
+        let octets: [u8; 4] = octets.try_into().ok()?;
+        return Some(IpAddr::from(octets));
+    }
+    let v6 = name.strip_suffix(".ip6.arpa")?;
+    let nibbles: Vec<u32> =
+        v6.split('.').rev().map(|n| u32::from_str_radix(n, 16).ok().filter(|_| n.len() == 1)).collect::<Option<_>>()?;
+    if nibbles.len() != 32 {
+        return None;
+    }
+    let value = nibbles.iter().fold(0u128, |acc, &n| (acc << 4) | u128::from(n));
+    Some(IpAddr::V6(std::net::Ipv6Addr::from(value)))
 }
 
 /// Intervals sorted and joined where less than [`COVERAGE_GAP`] apart.
@@ -226,6 +258,15 @@ mod tests {
     use super::*;
 
     const M: i64 = 60 * 1_000_000_000;
+
+    #[test]
+    fn reverse_names() {
+        assert_eq!(reverse_name("5.0.0.10.in-addr.arpa."), Some("10.0.0.5".parse().unwrap()));
+        let v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa";
+        assert_eq!(reverse_name(v6), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(reverse_name("example.com"), None);
+        assert_eq!(reverse_name("1.2.in-addr.arpa"), None);
+    }
 
     #[test]
     fn intervals_join_and_silence_is_measured() {

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Asset {
     pub ip: IpAddr,
-    /// Names endpoint logs give the host at this address (EVTX `Computer`, auditd `node`).
+    /// Names of the host at this address: from its endpoint logs (EVTX `Computer`, auditd
+    /// `node`), the network's answers to reverse lookups, the analyst's host map.
     pub names: Vec<String>,
     /// Whether the bundle holds endpoint telemetry for it.
     pub managed: bool,
