@@ -242,7 +242,9 @@ fn every_format_renders() {
 fn inventory_hashes_and_identifies_by_content() {
     let d = demo();
     let rows = jsonl(&["inventory", d.to_str().expect("path")]);
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 5);
+    let kinds: Vec<&str> = rows.iter().map(|r| get(r, "seam.kind").as_str().unwrap_or("")).collect();
+    assert_eq!(kinds, vec!["auditd", "evtx", "evtx", "pcap", "unknown"], "sorted by path");
     let pcap = rows.iter().find(|r| get(r, "seam.kind") == "pcap").expect("pcap row");
     use sha2::Digest;
     let expected = sha2::Sha256::digest(std::fs::read(d.join("network.pcap")).expect("read"));
@@ -320,4 +322,24 @@ fn tls_after_starttls_is_recognised() {
     assert_eq!(tls.len(), 1);
     assert_eq!(get(&tls[0], "tls.client.server_name"), "mail.example.org");
     assert_eq!(get(&tls[0], "tls.version"), "TLSv13");
+}
+
+#[test]
+fn demo_bundle_attributes_the_attack_connections_to_their_processes() {
+    let d = demo();
+    let flows = jsonl(&["flows", d.to_str().expect("path")]);
+    let by_port = |port: u64| {
+        flows
+            .iter()
+            .find(|f| get(f, "destination.port") == port && get(f, "process.executable").is_string())
+            .unwrap_or_else(|| panic!("no attributed flow to port {port}"))
+    };
+    assert_eq!(get(by_port(445), "host.name"), "FS01.corp.example");
+    assert_eq!(get(by_port(3389), "process.executable"), "C:\\Windows\\System32\\svchost.exe");
+    let miner = by_port(3333);
+    assert_eq!(
+        (get(miner, "process.executable"), get(miner, "host.name")),
+        (&Value::from("/tmp/.x/xmrig"), &Value::from("db01"))
+    );
+    assert!(get(miner, "seam.attribution").as_str().unwrap().starts_with("remote-endpoint: auditd line"));
 }

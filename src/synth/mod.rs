@@ -16,3 +16,4 @@ pub mod pcap;
 pub mod proto;
 pub mod rng;
 pub mod scenario;
+pub mod scenario_logs;

@@ -86,9 +86,36 @@ struct Gen {
     end: i64,
     dns_id: u16,
     stages: Vec<TruthStage>,
+    /// Connections the managed hosts' own logs record (written after the capture, from a
+    /// generator of their own, so the capture is the same with or without them).
+    logged: Vec<Logged>,
+}
+
+/// One attack connection as the capture has it, for the endpoint logs to match.
+#[derive(Debug, Clone, Copy)]
+struct Logged {
+    ts: i64,
+    client: Endpoint,
+    server: Endpoint,
+    what: &'static str,
 }
 
 impl Gen {
+    fn plan_hosts(&self) -> super::scenario_logs::Hosts {
+        super::scenario_logs::Hosts {
+            windows: self.plan.windows,
+            linux: self.plan.linux,
+            appliance: self.plan.appliance,
+        }
+    }
+
+    fn logged_facts(&self) -> Vec<super::scenario_logs::Fact> {
+        self.logged
+            .iter()
+            .map(|l| super::scenario_logs::Fact { ts: l.ts, client: l.client, server: l.server, what: l.what })
+            .collect()
+    }
+
     fn ephemeral(&mut self) -> u16 {
         self.rng.range(32768, 60999) as u16
     }
@@ -375,6 +402,7 @@ impl Gen {
         let lt = st + 120 * SEC;
         let smb_neg: Vec<u8> = [&[0u8, 0, 0, 0x44][..], &[0xfe, b'S', b'M', b'B', 64, 0], &[0u8; 58]].concat();
         let c = Endpoint::new(p.appliance, self.ephemeral());
+        self.logged.push(Logged { ts: lt, client: c, server: Endpoint::new(p.windows, 445), what: "smb" });
         let l1 = self.t.tcp_session(
             lt,
             c,
@@ -384,6 +412,7 @@ impl Gen {
             Close::Fin,
         );
         let c = Endpoint::new(p.appliance, self.ephemeral());
+        self.logged.push(Logged { ts: l1 + 10 * SEC, client: c, server: Endpoint::new(p.windows, 3389), what: "rdp" });
         let l2 = self.t.tcp_session(
             l1 + 10 * SEC,
             c,
@@ -404,6 +433,7 @@ impl Gen {
             "first SMB then RDP connection from the appliance",
         );
         let c = Endpoint::new(p.appliance, self.ephemeral());
+        self.logged.push(Logged { ts: l2 + 30 * SEC, client: c, server: Endpoint::new(p.linux, 22), what: "ssh" });
         let l3 = self.t.tcp_session(
             l2 + 30 * SEC,
             c,
@@ -460,6 +490,7 @@ impl Gen {
             ex.push(Exchange::client(30 * SEC, format!("{{\"id\":{},\"jsonrpc\":\"2.0\",\"method\":\"submit\",\"params\":{{\"id\":\"1\",\"job_id\":\"1\",\"nonce\":\"{:08x}\",\"result\":\"00\"}}}}\n", k + 2, k).into_bytes()));
             k += 1;
         }
+        self.logged.push(Logged { ts: mt, client: c, server: Endpoint::new(p.pool, 3333), what: "miner" });
         let m_end = self.t.tcp_session(mt, c, Endpoint::new(p.pool, 3333), 80 * MS, &ex, Close::Open);
         self.stage(
             "cryptominer",
@@ -505,10 +536,14 @@ pub fn generate(scenario: &str, seed: u64, dir: &Path, hours: f64, workstations:
     let mut internal: Vec<String> =
         [plan.dns_server, plan.appliance, plan.windows, plan.linux].iter().map(|i| i.to_string()).collect();
     internal.extend(plan.workstations.iter().map(|i| i.to_string()));
-    let mut g = Gen { rng, t: Traffic::new(), plan, start, end, dns_id: seed as u16, stages: Vec::new() };
+    let mut g =
+        Gen { rng, t: Traffic::new(), plan, start, end, dns_id: seed as u16, stages: Vec::new(), logged: Vec::new() };
     g.background();
     if scenario == "appliance-compromise" {
         g.attack();
+    }
+    if scenario == "appliance-compromise" {
+        super::scenario_logs::write(dir, seed, &g.plan_hosts(), start, end, &g.logged_facts())?;
     }
     let pcap = BufWriter::new(File::create(dir.join("network.pcap"))?);
     g.t.write_pcap(pcap)?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
