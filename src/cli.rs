@@ -130,7 +130,8 @@ pub enum Command {
     ///
     /// Scenarios: appliance-compromise (an exploited VPN appliance: beacons, OAST callbacks,
     /// uploads, an ELF download, a web shell, a scan, lateral movement, DNS tunnelling, a miner,
-    /// over ordinary background traffic) and benign (the background alone). The same seed
+    /// over ordinary background traffic; with the Windows server's Sysmon and Security logs and
+    /// the Linux server's audit log) and benign (the background capture alone). The same seed
     /// always gives the same bundle; parameters vary with the seed.
     #[command(
         after_help = "Examples:\n  seam synth --scenario appliance-compromise --seed 7 -o /tmp/case7\n  seam synth --scenario benign --seed 1 --hours 12 -o /tmp/quiet"
