@@ -342,4 +342,11 @@ fn demo_bundle_attributes_the_attack_connections_to_their_processes() {
         (&Value::from("/tmp/.x/xmrig"), &Value::from("db01"))
     );
     assert!(get(miner, "seam.attribution").as_str().unwrap().starts_with("remote-endpoint: auditd line"));
+    // The Linux server's clock runs 1.5 s ahead (src/synth/scenario_logs.rs); its backups give
+    // the pairs to see it.
+    let assets = jsonl(&["assets", d.to_str().expect("path")]);
+    let db01 = assets.iter().find(|a| get(a, "host.name") == &serde_json::json!(["db01"])).expect("db01");
+    assert_eq!(get(db01, "seam.clock_offset"), 1.5);
+    let fs01 = assets.iter().find(|a| get(a, "host.name") == &serde_json::json!(["FS01.corp.example"])).expect("FS01");
+    assert_eq!(get(fs01, "seam.managed"), true);
 }

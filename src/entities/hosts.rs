@@ -131,11 +131,18 @@ pub fn assets(
         let span = spans.entry(name.clone()).or_insert((e.ts, e.ts));
         *span = (span.0.min(e.ts), span.1.max(e.ts));
         times.entry(name.clone()).or_default().push(e.ts);
-        let outgoing = matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.action == "network-connect");
-        if let (true, Some(net)) = (outgoing, &e.net) {
-            if let Some(a) = hosts.get_mut(&net.src_ip) {
-                a.names.insert(name);
-            }
+        // The host's own address: the source of what it opened, the destination of what it
+        // accepted.
+        let local = match (&e.fields, &e.net) {
+            (crate::model::Fields::Endpoint(x), Some(net)) => match x.action {
+                "network-connect" => Some(net.src_ip),
+                "network-accept" => Some(net.dst_ip),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(a) = local.and_then(|ip| hosts.get_mut(&ip)) {
+            a.names.insert(name);
         }
     }
     // Names the network's own DNS gives: answers to reverse (PTR) lookups.

@@ -2,8 +2,8 @@
 //!
 //! Pairs come from the joins that identify a flow without trusting time: a connection that
 //! carries its 5-tuple (Sysmon 3, WFP 5156) and the flow with that Community ID starting
-//! nearest it within [`SKEW_WINDOW`]; an auditd connect and the only flow to its remote address
-//! and port within the window. Per host and log, the offset is the median of `record time −
+//! nearest it within [`SKEW_WINDOW`]; an auditd connect and the flow to its remote address and
+//! port within the window — the only one, or the nearest when the next is clearly farther. Per host and log, the offset is the median of `record time −
 //! flow start` over at least [`MIN_PAIRS`] pairs, and the spread its median absolute deviation:
 //! a small spread over many pairs is a confident estimate.
 
@@ -13,6 +13,10 @@ use std::net::IpAddr;
 
 /// Widest clock difference looked for.
 pub const SKEW_WINDOW: i64 = 15 * 60 * 1_000_000_000;
+/// How much farther the second-nearest flow must be than the nearest (beyond four times the
+/// nearest's distance) for an address-and-port join to pick the nearest.
+const CLEARLY_APART: u64 = 60_000_000_000;
+
 /// Fewest pairs an estimate is made from.
 pub const MIN_PAIRS: usize = 3;
 
@@ -51,9 +55,19 @@ pub fn estimate(endpoint: &[&Event], flows: &[&FlowRecord]) -> Vec<ClockOffset> 
                 .get(net.community_id.as_str())
                 .and_then(|c| c.iter().filter(within).min_by_key(|f| (f.start.abs_diff(e.ts), f.start))),
             (None, Some(ip), Some(port)) => {
-                let near: Vec<&&FlowRecord> = by_remote.get(&(ip, port)).into_iter().flatten().filter(within).collect();
+                let mut near: Vec<(u64, &&FlowRecord)> = by_remote
+                    .get(&(ip, port))
+                    .into_iter()
+                    .flatten()
+                    .filter(within)
+                    .map(|f| (f.start.abs_diff(e.ts), f))
+                    .collect();
+                near.sort_by(|a, b| (a.0, a.1.start, &a.1.id).cmp(&(b.0, b.1.start, &b.1.id)));
                 match near.as_slice() {
-                    [only] => Some(*only),
+                    [(_, only)] => Some(*only),
+                    // Repeated connections (a backup every few minutes): the nearest, when the
+                    // next is clearly farther than any clock error it could stand for.
+                    [(d0, best), (d1, _), ..] if *d1 >= 4 * d0 + CLEARLY_APART => Some(*best),
                     _ => None,
                 }
             }

@@ -116,6 +116,35 @@ impl Gen {
             .collect()
     }
 
+    /// The Linux server's nightly-style backup, every 15 minutes: rsync to the Windows host,
+    /// which its audit log records too. Drawn from a generator of its own, so the rest of the
+    /// capture does not depend on it.
+    fn backups(&mut self, seed: u64) {
+        let mut rng = Rng::new(seed ^ 0xBAC0_0B5E);
+        let (linux, windows) = (self.plan.linux, self.plan.windows);
+        let mut t = self.start + rng.range(60, 600) as i64 * SEC;
+        while t < self.end - 60 * SEC {
+            let client = Endpoint::new(linux, rng.range(32768, 60999) as u16);
+            let server = Endpoint::new(windows, 873);
+            let up = vec![b'x'; rng.range(20_000, 60_000) as usize];
+            self.logged.push(Logged { ts: t, client, server, what: "backup" });
+            self.t.tcp_session(
+                t,
+                client,
+                server,
+                MS,
+                &[
+                    Exchange::server(MS, b"@RSYNCD: 31.0\n".to_vec()),
+                    Exchange::client(MS, b"@RSYNCD: 31.0\ndb\n".to_vec()),
+                    Exchange::client(MS, up),
+                    Exchange::server(MS, b"@RSYNCD: EXIT\n".to_vec()),
+                ],
+                Close::Fin,
+            );
+            t += 15 * 60 * SEC;
+        }
+    }
+
     fn ephemeral(&mut self) -> u16 {
         self.rng.range(32768, 60999) as u16
     }
@@ -541,6 +570,7 @@ pub fn generate(scenario: &str, seed: u64, dir: &Path, hours: f64, workstations:
     g.background();
     if scenario == "appliance-compromise" {
         g.attack();
+        g.backups(seed);
     }
     if scenario == "appliance-compromise" {
         super::scenario_logs::write(dir, seed, &g.plan_hosts(), start, end, &g.logged_facts())?;

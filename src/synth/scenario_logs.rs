@@ -217,17 +217,27 @@ fn linux_log(rng: &mut Rng, hosts: &Hosts, start: i64, end: i64, facts: &[Fact])
         serial += 1;
         AuditSpec::new(ts + LINUX_CLOCK_AHEAD, serial, exe, kind)
     };
-    // Routine: cron runs a backup script every fifteen minutes.
-    let mut t = start + rng.range(30, 300) as i64 * SEC;
+    // Routine: cron runs the backup every fifteen minutes, whose rsync connects to the Windows
+    // host (the capture has each of those connections).
     let mut pid = 20_000u32;
-    while t < end {
+    for f in facts.iter().filter(|f| f.what == "backup") {
         pid += 3;
-        let mut e =
-            next(t, "/usr/bin/pg_dump", AuditKind::Execve { argv: vec!["pg_dump".into(), "-Fc".into(), "app".into()] });
+        let argv = vec!["rsync".into(), "-a".into(), "/var/backups/".into(), format!("rsync://{}/db", f.server.ip)];
+        let mut e = next(f.ts - 40 * MS, "/usr/bin/rsync", AuditKind::Execve { argv });
         e.pid = pid;
         e.ppid = 900;
         events.push(e);
-        t += 15 * 60 * SEC;
+        let mut c = next(
+            f.ts,
+            "/usr/bin/rsync",
+            AuditKind::Connect {
+                addr: SockAddr::Inet(SocketAddr::new(f.server.ip, f.server.port)),
+                result: ConnectResult::Connected,
+            },
+        );
+        c.pid = pid;
+        c.ppid = 900;
+        events.push(c);
     }
     for f in facts {
         match f.what {
@@ -272,7 +282,7 @@ fn linux_log(rng: &mut Rng, hosts: &Hosts, start: i64, end: i64, facts: &[Fact])
             _ => {}
         }
     }
-    let _ = hosts;
+    let _ = (hosts, rng, start, end);
     events.sort_by_key(|e| (e.ts, e.serial));
     events
 }
