@@ -51,6 +51,7 @@ use super::RowCtx;
 use crate::model::{Event, EventKind, Fields, FlowRecord};
 use crate::util::time::{epoch_secs, rfc3339};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 
 /// Column types as they appear in Parquet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,24 +66,24 @@ pub enum ColType {
     StrList,
 }
 
-/// One cell.
+/// One cell, borrowing from its row where it can.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Time(i64),
     Int(i64),
     UInt(u64),
     Float(f64),
     Bool(bool),
-    Str(String),
+    Str(Cow<'a, str>),
     /// An address, written as text without an intermediate string.
     Ip(std::net::IpAddr),
     List(Vec<String>),
     /// Name → text pairs: a JSON object in JSON, its JSON text in CSV, Parquet and tables.
-    Map(crate::model::Pairs),
+    Map(&'a crate::model::Pairs),
 }
 
-impl Value {
+impl Value<'_> {
     pub fn as_i64(&self) -> Option<i64> {
         match *self {
             Value::Time(t) | Value::Int(t) => Some(t),
@@ -116,7 +117,7 @@ impl Value {
             Value::UInt(n) => Some(n.to_string()),
             Value::Float(f) => Some(format!("{f:.6}")),
             Value::Bool(b) => Some(b.to_string()),
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Ip(ip) => Some(ip.to_string()),
             Value::List(items) if items.is_empty() => None,
             Value::List(items) => Some(items.join(";")),
@@ -192,7 +193,7 @@ impl Value {
             Value::UInt(n) => Some(Json::from(*n)),
             Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number),
             Value::Bool(b) => Some(Json::Bool(*b)),
-            Value::Str(s) => Some(Json::String(s.clone())),
+            Value::Str(s) => Some(Json::String(s.to_string())),
             Value::Ip(ip) => Some(Json::String(ip.to_string())),
             Value::List(items) if items.is_empty() => None,
             Value::List(items) => Some(Json::Array(items.iter().cloned().map(Json::String).collect())),
@@ -214,14 +215,14 @@ pub struct Column<T> {
     pub name: &'static str,
     pub ty: ColType,
     pub doc: &'static str,
-    pub get: fn(&T, &RowCtx) -> Value,
+    pub get: for<'a> fn(&'a T, &'a RowCtx) -> Value<'a>,
 }
 
-fn s(v: Option<&str>) -> Value {
-    v.map_or(Value::Null, |x| Value::Str(x.to_string()))
+fn s(v: Option<&str>) -> Value<'_> {
+    v.map_or(Value::Null, |x| Value::Str(Cow::Borrowed(x)))
 }
 
-fn opt_u(v: Option<u64>) -> Value {
+fn opt_u(v: Option<u64>) -> Value<'static> {
     v.map_or(Value::Null, Value::UInt)
 }
 
@@ -265,7 +266,7 @@ fn process(e: &Event) -> Option<&crate::model::ProcessRef> {
     e.process.as_ref()
 }
 /// The endpoint event's target when the event is of `kind`.
-fn target_of(e: &Event, kinds: &[EventKind]) -> Value {
+fn target_of<'a>(e: &'a Event, kinds: &[EventKind]) -> Value<'a> {
     if !kinds.contains(&e.kind) {
         return Value::Null;
     }
@@ -290,7 +291,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("event.kind", Str, "seam event kind: flow, dns, http, tls, ssh, stratum; process, connection, logon, account, service, task, file, registry, module, process-access, lookup, script, audit, firewall, anomaly; generic", |e, _| Value::Str(
         e.kind.as_str().into()
     )),
-    col!("message", Str, "One-line human summary of the event", |e, _| Value::Str(message(e))),
+    col!("message", Str, "One-line human summary of the event", |e, _| Value::Str(message(e).into())),
     col!("host.name", Str, "Host the event happened on, when the source names it", |e, _| s(e
         .host
         .as_ref()
@@ -322,7 +323,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("network.transport", Str, "tcp, udp, icmp, ipv6-icmp or ip-N", |e, _| e
         .net
         .as_ref()
-        .map_or(Value::Null, |n| Value::Str(n.transport.name()))),
+        .map_or(Value::Null, |n| Value::Str(n.transport.name().into()))),
     col!("network.community_id", Str, "Community ID v1 of the flow", |e, _| s(e
         .net
         .as_ref()
@@ -332,7 +333,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         .as_ref()
         .and_then(|n| n.flow_id.as_deref()))),
     col!("network.protocol", Str, "Application protocols recognised from content (flows)", |e, _| flow(e)
-        .map_or(Value::Null, |f| if f.services.is_empty() { Value::Null } else { Value::Str(f.service_string()) })),
+        .map_or(Value::Null, |f| if f.services.is_empty() { Value::Null } else { Value::Str(f.service_string().into()) })),
     col!("event.duration", Int, "Flow duration in nanoseconds", |e, _| flow(e)
         .map_or(Value::Null, |f| Value::Int(f.duration()))),
     col!("source.bytes", UInt, "Flow payload bytes sent by the originator", |e, _| opt_u(
@@ -351,7 +352,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("flow.history", Str, "Zeek connection history letters", |e, _| s(flow(e).map(|f| f.history.as_str()))),
     col!("dns.id", UInt, "DNS transaction id", |e, _| opt_u(dns(e).map(|d| u64::from(d.transaction_id)))),
     col!("dns.question.name", Str, "Queried name (captures, and Sysmon 22 lookups)", |e, _| match dns(e) {
-        Some(d) => Value::Str(d.query.clone()),
+        Some(d) => Value::Str(Cow::Borrowed(&d.query)),
         None => target_of(e, &[EventKind::Lookup]),
     }),
     col!("dns.question.type", Str, "Query type (A, AAAA, TXT, …)", |e, _| s(dns(e).map(|d| d.qtype_name.as_str()))),
@@ -370,18 +371,18 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("http.request.method", Str, "HTTP method", |e, _| http(e).map_or(Value::Null, |h| if h.method.is_empty() {
         Value::Null
     } else {
-        Value::Str(h.method.clone())
+        Value::Str(Cow::Borrowed(&h.method))
     })),
     col!("url.domain", Str, "HTTP Host header", |e, _| s(http(e).and_then(|h| h.host.as_deref()))),
     col!("url.original", Str, "Request URI as sent", |e, _| http(e).map_or(Value::Null, |h| if h.uri.is_empty() {
         Value::Null
     } else {
-        Value::Str(h.uri.clone())
+        Value::Str(Cow::Borrowed(&h.uri))
     })),
     col!("http.version", Str, "HTTP version", |e, _| http(e).map_or(Value::Null, |h| if h.version.is_empty() {
         Value::Null
     } else {
-        Value::Str(h.version.clone())
+        Value::Str(Cow::Borrowed(&h.version))
     })),
     col!("user_agent.original", Str, "User-Agent header", |e, _| s(http(e).and_then(|h| h.user_agent.as_deref()))),
     col!("http.request.referrer", Str, "Referer header", |e, _| s(http(e).and_then(|h| h.referrer.as_deref()))),
@@ -496,14 +497,14 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         endpoint(e).filter(|x| x.carved).map_or(Value::Null, |_| Value::Bool(true))
     }),
     col!("winlog.event_data", Str, "Every EventData/UserData field of an EVTX record, flattened (JSON object)", |e, _| {
-        endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
+        endpoint(e).filter(|x| x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(&x.data))
     }),
     col!("auditd.data", Str, "Every field of an audit event's records as RECORD.key (JSON object)", |e, _| {
-        endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(x.data.clone()))
+        endpoint(e).filter(|x| !x.source.is_evtx()).map_or(Value::Null, |x| Value::Map(&x.data))
     }),
     col!("seam.attribution", Str, "For flows: how the process was joined, and the record that says so", |e, c| flow(e)
         .and_then(|f| f.process.as_ref())
-        .map_or(Value::Null, |a| Value::Str(attribution_text(a, c)))),
+        .map_or(Value::Null, |a| Value::Str(attribution_text(a, c).into()))),
     col!("seam.file", Str, "Evidence file the event came from", |e, c| s(c.file(e.provenance.file))),
     col!("seam.locator", Str, "What seam.position counts: packet, record or line", |e, _| Value::Str(
         e.provenance.locator.kind().into()
@@ -516,19 +517,19 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
 /// Columns of `seam flows` output (Zeek conn.log fields under ECS names).
 pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
     col!("@timestamp", Time, "First packet of the flow (UTC)", |f, _| Value::Time(f.start)),
-    col!("flow.id", Str, "Deterministic flow id", |f, _| Value::Str(f.id.clone())),
+    col!("flow.id", Str, "Deterministic flow id", |f, _| Value::Str(Cow::Borrowed(&f.id))),
     col!("source.ip", Str, "Originator address (Zeek id.orig_h)", |f, _| Value::Ip(f.orig_ip)),
     col!("source.port", UInt, "Originator port (ICMP: type)", |f, _| Value::UInt(u64::from(f.orig_port))),
     col!("destination.ip", Str, "Responder address (Zeek id.resp_h)", |f, _| Value::Ip(f.resp_ip)),
     col!("destination.port", UInt, "Responder port (ICMP: code)", |f, _| Value::UInt(u64::from(f.resp_port))),
-    col!("network.transport", Str, "tcp, udp, icmp, ipv6-icmp or ip-N", |f, _| Value::Str(f.transport.name())),
+    col!("network.transport", Str, "tcp, udp, icmp, ipv6-icmp or ip-N", |f, _| Value::Str(f.transport.name().into())),
     col!("network.protocol", Str, "Services recognised from content, comma-separated (Zeek service)", |f, _| if f
         .services
         .is_empty()
     {
         Value::Null
     } else {
-        Value::Str(f.service_string())
+        Value::Str(f.service_string().into())
     }),
     col!("flow.duration", Float, "Seconds from first to last packet", |f, _| Value::Float(f.duration() as f64 / 1e9)),
     col!("source.bytes", UInt, "Originator payload bytes (TCP: from sequence numbers)", |f, _| Value::UInt(
@@ -539,7 +540,7 @@ pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
     col!("flow.history", Str, "Zeek history letters", |f, _| if f.history.is_empty() {
         Value::Null
     } else {
-        Value::Str(f.history.clone())
+        Value::Str(Cow::Borrowed(&f.history))
     }),
     col!("flow.missed_bytes", UInt, "Bytes lost to capture gaps in reassembled streams", |f, _| Value::UInt(
         f.missed_bytes
@@ -548,7 +549,7 @@ pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
     col!("flow.orig_ip_bytes", UInt, "Originator IP bytes", |f, _| Value::UInt(f.orig.ip_bytes)),
     col!("destination.packets", UInt, "Responder packets", |f, _| Value::UInt(f.resp.packets)),
     col!("flow.resp_ip_bytes", UInt, "Responder IP bytes", |f, _| Value::UInt(f.resp.ip_bytes)),
-    col!("network.community_id", Str, "Community ID v1", |f, _| Value::Str(f.community_id.clone())),
+    col!("network.community_id", Str, "Community ID v1", |f, _| Value::Str(Cow::Borrowed(&f.community_id))),
     col!("network.vlan.id", UInt, "Outer VLAN id", |f, _| opt_u(f.vlan.map(u64::from))),
     col!("event.end", Time, "Last packet of the flow (UTC)", |f, _| Value::Time(f.end)),
     col!("host.name", Str, "Host whose process made the flow, as its endpoint log names it", |f, _| s(f
@@ -577,7 +578,7 @@ pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
     col!("seam.attribution", Str, "How the process was joined to the flow, and the record that says so", |f, c| f
         .process
         .as_ref()
-        .map_or(Value::Null, |a| Value::Str(attribution_text(a, c)))),
+        .map_or(Value::Null, |a| Value::Str(attribution_text(a, c).into()))),
     col!("seam.file", Str, "Capture file", |f, c| s(c.file(f.file))),
     col!("seam.first_packet", UInt, "1-based index of the flow's first packet in seam.file", |f, _| Value::UInt(
         f.first_packet
@@ -799,9 +800,9 @@ pub fn zeek_ts(ts: i64) -> f64 {
 
 /// Columns of `seam inventory` output.
 pub const INVENTORY_COLUMNS: &[Column<crate::model::InventoryEntry>] = &[
-    col!("file.path", Str, "Path of the evidence file", |r, _| Value::Str(r.path.clone())),
+    col!("file.path", Str, "Path of the evidence file", |r, _| Value::Str(Cow::Borrowed(&r.path))),
     col!("seam.kind", Str, "Kind identified from content: pcap, pcapng, evtx, auditd, unknown", |r, _| Value::Str(
-        r.kind.clone()
+        Cow::Borrowed(&r.kind)
     )),
     col!("seam.gzip", Bool, "Whether the file is gzip-compressed", |r, _| Value::Bool(r.gzip)),
     col!("file.size", UInt, "Size on disk in bytes", |r, _| Value::UInt(r.size)),
@@ -813,7 +814,7 @@ pub const INVENTORY_COLUMNS: &[Column<crate::model::InventoryEntry>] = &[
     col!("seam.notes", Str, "Format details (link types, …)", |r, _| if r.notes.is_empty() {
         Value::Null
     } else {
-        Value::Str(r.notes.clone())
+        Value::Str(Cow::Borrowed(&r.notes))
     }),
 ];
 
@@ -857,6 +858,6 @@ pub const ASSET_COLUMNS: &[Column<crate::model::Asset>] = &[
     ),
 ];
 
-fn intervals(spans: &[(i64, i64)]) -> Value {
+fn intervals(spans: &[(i64, i64)]) -> Value<'static> {
     Value::List(spans.iter().map(|&(a, b)| format!("{}/{}", rfc3339(a), rfc3339(b))).collect())
 }
