@@ -43,9 +43,16 @@ pub fn link(events: &mut [&mut Event]) -> usize {
     let mut filled = 0;
     for e in events.iter_mut() {
         let Some(p) = &e.process else { continue };
+        let start = e.kind == EventKind::Process && is_start(e);
+        // Only events missing something the tree can give are looked up (and copied).
+        let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
+        let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
+        if !wants_parent && !wants_self {
+            continue;
+        }
         let host = host_of(e);
         let mut update = p.clone();
-        if e.kind == EventKind::Process && is_start(e) {
+        if wants_parent {
             let parent = p
                 .parent_entity_id
                 .as_ref()
