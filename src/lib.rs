@@ -2,7 +2,8 @@
 //!
 //! Data flows one way, left to right, and each module imports only from its left:
 //! `util`/`diag`/`model` → `evidence` → `sources` → `decode` → `flows` → `normalize` →
-//! `timeline` → `entities` → `report` → `cli`/`app`. See ARCHITECTURE.md in the project's shared docs.
+//! `timeline` → `entities` → `report` → `cli`/`app`. See ARCHITECTURE.md in the project's
+//! shared docs.
 #![forbid(unsafe_code)]
 
 pub mod app;
