@@ -3,6 +3,9 @@
 //! Three joins, each deterministic (events are taken in timeline order; the first record that
 //! attributes a flow wins; ties go to the flow that starts first):
 //!
+//! When both ends of a flow are managed, the process that opened it is attributed, not the one
+//! that accepted it.
+//!
 //! - **community-id**: a Sysmon 3 or WFP 5156/5158 connection carries the 5-tuple; its
 //!   Community ID names the flow, and the flow must be live at the event's time (start − tol ≤
 //!   t ≤ end + tol). Among several flows with that ID (port reuse), the one starting nearest
@@ -72,6 +75,7 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
     }
     let mut out = Attributions::default();
     let mut rates: BTreeMap<(String, &'static str), AttributionRate> = BTreeMap::new();
+    let mut ranks: HashMap<String, u8> = HashMap::new();
     for (i, e) in endpoint.iter().enumerate() {
         let Fields::Endpoint(x) = &e.fields else { continue };
         let joined = match (e.kind, x.source) {
@@ -104,13 +108,15 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
         rate.attributed += 1;
         out.events.insert(i, flow_id.clone());
         let Some(process) = e.process.clone() else { continue };
-        out.flows.entry(flow_id).or_insert(Attribution {
-            host,
-            process,
-            source: x.source,
-            method,
-            evidence: e.provenance,
-        });
+        // The process that opened the flow outranks the one that accepted it (both ends can
+        // be managed hosts); otherwise the first record in timeline order wins.
+        let rank = u8::from(x.action == "network-accept");
+        match ranks.get(&flow_id) {
+            Some(&held) if held <= rank => continue,
+            _ => {}
+        }
+        ranks.insert(flow_id.clone(), rank);
+        out.flows.insert(flow_id, Attribution { host, process, source: x.source, method, evidence: e.provenance });
     }
     out.rates = rates.into_values().collect();
     out
@@ -242,6 +248,22 @@ mod tests {
         let late = [connect(80 * S, 8, Some(("1:x", "1.1.1.1")), None)];
         let refs: Vec<&Event> = late.iter().collect();
         assert!(attribute(&refs, &flow_refs, &[]).flows.is_empty());
+    }
+
+    #[test]
+    fn the_opener_outranks_the_acceptor() {
+        let flows = [flow("a", 10 * S, "10.0.0.1", "10.0.0.2", 445, "1:a")];
+        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
+        let mut accept = connect(10 * S, 4, Some(("1:a", "10.0.0.2")), None);
+        if let Fields::Endpoint(x) = &mut accept.fields {
+            x.action = "network-accept";
+        }
+        let open = connect(10 * S + S / 100, 9, Some(("1:a", "10.0.0.2")), None);
+        let events = [accept, open];
+        let refs: Vec<&Event> = events.iter().collect();
+        let a = attribute(&refs, &flow_refs, &[]);
+        assert_eq!(a.of("a").unwrap().process.pid, Some(9));
+        assert_eq!(a.events.len(), 2, "both records still learn their flow");
     }
 
     #[test]
