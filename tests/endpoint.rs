@@ -372,3 +372,28 @@ fn assets_take_the_analysts_host_map_and_internal_blocks() {
     let bad = seam().args(["assets", b, "--internal", "10.0.0.0/99"]).assert().failure().get_output().status.code();
     assert_eq!(bad, Some(2));
 }
+
+#[test]
+fn a_gzip_compressed_audit_log_reads_like_the_plain_one() {
+    use std::io::Write;
+    let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/auditd/interleaved.log");
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("audit.log.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&std::fs::read(&plain).unwrap()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let strip = |v: Vec<Value>| -> Vec<Value> {
+        v.into_iter()
+            .map(|mut e| {
+                e["seam"]["file"] = Value::Null;
+                e
+            })
+            .collect()
+    };
+    let a = strip(jsonl(&["timeline", plain.to_str().unwrap()]));
+    let b = strip(jsonl(&["timeline", gz.to_str().unwrap()]));
+    assert_eq!(a.len(), 10);
+    assert_eq!(a, b);
+    let inv = jsonl(&["inventory", gz.to_str().unwrap(), "--no-hash"]);
+    assert_eq!((get(&inv[0], "seam.kind"), get(&inv[0], "seam.gzip")), (&Value::from("auditd"), &Value::Bool(true)));
+}
