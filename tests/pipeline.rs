@@ -349,4 +349,9 @@ fn demo_bundle_attributes_the_attack_connections_to_their_processes() {
     assert_eq!(get(db01, "seam.clock_offset"), 1.5);
     let fs01 = assets.iter().find(|a| get(a, "host.name") == &serde_json::json!(["FS01.corp.example"])).expect("FS01");
     assert_eq!(get(fs01, "seam.managed"), true);
+    // The appliance opened the flows FS01 accepted: it does not take FS01's name.
+    let truth: Value = serde_json::from_slice(&std::fs::read(d.join("truth.json")).expect("truth")).expect("json");
+    let appliance = truth["stages"][0]["host"].as_str().expect("first stage host");
+    let a = assets.iter().find(|a| get(a, "host.ip") == appliance).expect("appliance asset");
+    assert_eq!((get(a, "seam.managed"), get(a, "host.name")), (&Value::Bool(false), &Value::Null));
 }

@@ -116,7 +116,10 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
             _ => {}
         }
         ranks.insert(flow_id.clone(), rank);
-        out.flows.insert(flow_id, Attribution { host, process, source: x.source, method, evidence: e.provenance });
+        out.flows.insert(
+            flow_id,
+            Attribution { host, process, source: x.source, method, evidence: e.provenance, accepted: rank == 1 },
+        );
     }
     out.rates = rates.into_values().collect();
     out
@@ -262,7 +265,7 @@ mod tests {
         let events = [accept, open];
         let refs: Vec<&Event> = events.iter().collect();
         let a = attribute(&refs, &flow_refs, &[]);
-        assert_eq!(a.of("a").unwrap().process.pid, Some(9));
+        assert_eq!(a.of("a").map(|x| (x.process.pid, x.accepted)), Some((Some(9), false)));
         assert_eq!(a.events.len(), 2, "both records still learn their flow");
     }
 

@@ -2,8 +2,8 @@
 //!
 //! An address gets a name when an endpoint record of that host says it used the address (the
 //! source of an outgoing Sysmon or WFP connection, or the originator of a flow attributed to
-//! one of its processes), when the network's DNS answers a reverse lookup for it, or when the
-//! analyst's host map names it. Roles come from what others asked of the host (answered DNS on port
+//! one of its processes), when the network's DNS answers a reverse lookup for it or answers a
+//! name with it, or when the analyst's host map names it. Roles come from what others asked of the host (answered DNS on port
 //! 53, DHCP on 67, SMB on 445/139, HTTP(S), SSH, mail) and whether it accepted connections from
 //! outside. Only internal addresses (RFC 1918, ULA, link-local, shared) are listed.
 
@@ -99,7 +99,7 @@ pub fn assets(
             a.asset.bytes_out += f.orig.bytes;
             a.asset.bytes_in += f.resp.bytes;
             a.peers.insert(f.resp_ip);
-            if let Some(name) = f.process.as_ref().and_then(|p| p.host.clone()) {
+            if let Some(name) = f.process.as_ref().filter(|p| !p.accepted).and_then(|p| p.host.clone()) {
                 a.names.insert(name);
             }
         }
@@ -109,6 +109,9 @@ pub fn assets(
             a.asset.first_seen = a.asset.first_seen.min(f.start);
             a.asset.last_seen = a.asset.last_seen.max(f.end);
             a.asset.flows_in += 1;
+            if let Some(name) = f.process.as_ref().filter(|p| p.accepted).and_then(|p| p.host.clone()) {
+                a.names.insert(name);
+            }
             a.active.push((f.start, f.end));
             a.asset.bytes_in += f.orig.bytes;
             a.asset.bytes_out += f.resp.bytes;
@@ -145,15 +148,28 @@ pub fn assets(
             a.names.insert(name);
         }
     }
-    // Names the network's own DNS gives: answers to reverse (PTR) lookups.
+    // Names the network's own DNS gives: answers to reverse (PTR) lookups, and forward lookups
+    // answered with an internal address.
     for e in dns {
         let crate::model::Fields::Dns(d) = &e.fields else { continue };
-        if d.qtype != 12 {
-            continue;
-        }
-        let (Some(ip), Some(name)) = (reverse_name(&d.query), d.answers.first()) else { continue };
-        if let Some(a) = hosts.get_mut(&ip) {
-            a.names.insert(name.trim_end_matches('.').to_ascii_lowercase());
+        match d.qtype {
+            // A reverse lookup names the address it asks about.
+            12 => {
+                let (Some(ip), Some(name)) = (reverse_name(&d.query), d.answers.first()) else { continue };
+                if let Some(a) = hosts.get_mut(&ip) {
+                    a.names.insert(name.trim_end_matches('.').to_ascii_lowercase());
+                }
+            }
+            // A forward lookup answered with an internal address names that address (the
+            // office's own DNS, LLMNR and mDNS answers).
+            1 | 28 => {
+                for ip in d.answers.iter().filter_map(|a| a.parse::<IpAddr>().ok()) {
+                    if let Some(a) = hosts.get_mut(&ip) {
+                        a.names.insert(d.query.trim_end_matches('.').to_ascii_lowercase());
+                    }
+                }
+            }
+            _ => {}
         }
     }
     // Names the analyst supplied, for the span they hold.

@@ -114,6 +114,8 @@ pub struct Attribution {
     pub method: &'static str,
     /// The attributing record.
     pub evidence: super::Provenance,
+    /// Whether the process accepted the flow (it runs on the responder) rather than opened it.
+    pub accepted: bool,
 }
 
 /// Name → text pairs in order, duplicates kept, stored in one string: an event's fields cost
