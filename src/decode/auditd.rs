@@ -14,7 +14,7 @@
 //! [`execve_args`], [`proctitle_args`] and [`sockaddr`] decode the three encodings a responder
 //! needs most: argv, the process title and socket addresses.
 //!
-//! Imports `util` only. Pure: no I/O, no global state; no input makes any function here panic,
+//! Imports `util` and `model`. Pure: no I/O, no global state; no input makes any function here panic,
 //! and every table an input can grow is bounded by a named constant (see [`AssemblerLimits`]).
 
 use crate::util::escape::bytes_to_text;
@@ -91,124 +91,14 @@ impl AuditLine {
     }
 }
 
-/// `name=value` pairs in order, duplicates kept, stored in one string (a line's pairs cost two
-/// allocations, not two per pair). Iterate with [`Fields::iter`] or `for (name, value) in
-/// &fields`; [`Fields::to_pairs`] gives owned pairs.
-#[derive(Clone, Default)]
-pub struct Fields {
-    text: String,
-    spans: Vec<FieldSpan>,
-}
-
-/// Byte ranges of one name and its value in [`Fields::text`].
-#[derive(Debug, Clone, Copy)]
-struct FieldSpan {
-    name: [u32; 2],
-    value: [u32; 2],
-}
-
-impl Fields {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// The value of the first pair named `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter().find(|&(n, _)| n == name).map(|(_, v)| v)
-    }
-
-    pub fn iter(&self) -> FieldsIter<'_> {
-        FieldsIter { fields: self, spans: self.spans.iter() }
-    }
-
-    /// Appends a pair.
-    pub fn push(&mut self, name: &str, value: &str) {
-        let name = self.append(name);
-        let value = self.append(value);
-        self.spans.push(FieldSpan { name, value });
-    }
-
-    pub fn to_pairs(&self) -> Vec<(String, String)> {
-        self.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
-    }
-
-    fn append(&mut self, s: &str) -> [u32; 2] {
-        let start = self.text.len();
-        self.text.push_str(s);
-        span(start, self.text.len())
-    }
-
-    fn slice(&self, [start, end]: [u32; 2]) -> &str {
-        self.text.get(start as usize..end as usize).unwrap_or_default()
-    }
-}
+/// `name=value` pairs in order, duplicates kept, stored in one buffer per line (the line part
+/// itself, with decoded values appended): the model's pair store.
+pub type Fields = crate::model::Pairs;
 
 /// A range as `u32`s; lines are at most [`MAX_LINE_LEN`] bytes, so offsets always fit (an
 /// out-of-range span would read as empty, never panic).
 fn span(start: usize, end: usize) -> [u32; 2] {
     [u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(end).unwrap_or(u32::MAX)]
-}
-
-/// Iterator over the pairs of a [`Fields`].
-pub struct FieldsIter<'a> {
-    fields: &'a Fields,
-    spans: std::slice::Iter<'a, FieldSpan>,
-}
-
-impl<'a> Iterator for FieldsIter<'a> {
-    type Item = (&'a str, &'a str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let s = self.spans.next()?;
-        Some((self.fields.slice(s.name), self.fields.slice(s.value)))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.spans.size_hint()
-    }
-}
-
-impl ExactSizeIterator for FieldsIter<'_> {}
-
-impl<'a> IntoIterator for &'a Fields {
-    type Item = (&'a str, &'a str);
-    type IntoIter = FieldsIter<'a>;
-
-    fn into_iter(self) -> FieldsIter<'a> {
-        self.iter()
-    }
-}
-
-impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Fields {
-    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
-        let mut fields = Fields::new();
-        for (n, v) in iter {
-            fields.push(n.as_ref(), v.as_ref());
-        }
-        fields
-    }
-}
-
-impl PartialEq for Fields {
-    fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for Fields {}
-
-impl std::fmt::Debug for Fields {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
 }
 
 /// An audit timestamp (`msg=audit(sec.msec:…)`) in UTC nanoseconds since the epoch, saturating.
@@ -453,7 +343,7 @@ impl<'a> Pairs<'a> {
         let pairs = part.len() / 12;
         let mut text = String::with_capacity(part.len() + part.len() / 2);
         text.push_str(part);
-        Pairs { record_type, part, base, out: Fields { text, spans: Vec::with_capacity(pairs) }, scratch: Vec::new() }
+        Pairs { record_type, part, base, out: Fields::with_text(text, pairs), scratch: Vec::new() }
     }
 
     fn parse_all(mut self, mode: Mode) -> Result<Fields, LineError> {
@@ -532,7 +422,7 @@ impl<'a> Pairs<'a> {
         } else {
             span(vs, ve)
         };
-        self.out.spans.push(FieldSpan { name: span(ns, ne), value: value_span });
+        self.out.push_span(span(ns, ne), value_span);
     }
 }
 

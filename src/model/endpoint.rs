@@ -118,13 +118,21 @@ pub struct Attribution {
     pub accepted: bool,
 }
 
-/// Name → text pairs in order, duplicates kept, stored in one string: an event's fields cost
-/// two allocations, not two per field (an audit event has forty).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Name → text pairs in order, duplicates kept, stored in one string: a record's fields cost
+/// two allocations, not two per field (an audit event has forty). A parser may keep its input
+/// line as the buffer and point names and values into it ([`Pairs::with_text`],
+/// [`Pairs::push_span`]).
+#[derive(Clone, Default)]
 pub struct Pairs {
     text: String,
-    /// End of each name and of its value in `text`.
-    ends: Vec<(u32, u32)>,
+    /// Byte ranges of each name and its value in `text`.
+    spans: Vec<PairSpan>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PairSpan {
+    name: [u32; 2],
+    value: [u32; 2],
 }
 
 impl Pairs {
@@ -132,34 +140,42 @@ impl Pairs {
         Pairs::default()
     }
 
-    /// Appends a pair. Pairs past 4 GiB of text in one event are dropped (no event log
-    /// record comes near it).
-    pub fn push(&mut self, name: &str, value: &str) {
-        if self.text.len() + name.len() + value.len() > u32::MAX as usize {
-            return;
-        }
-        self.text.push_str(name);
-        let name_end = self.text.len() as u32;
-        self.text.push_str(value);
-        self.ends.push((name_end, self.text.len() as u32));
+    /// An empty set of pairs over `text`, which [`Pairs::push_span`] can point into; room for
+    /// `pairs` pairs.
+    pub fn with_text(text: String, pairs: usize) -> Pairs {
+        Pairs { text, spans: Vec::with_capacity(pairs) }
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let mut start = 0usize;
-        self.ends.iter().map(move |&(name_end, value_end)| {
-            let (n, v) = (name_end as usize, value_end as usize);
-            let pair = (self.text.get(start..n).unwrap_or(""), self.text.get(n..v).unwrap_or(""));
-            start = v;
-            pair
-        })
+    /// Appends a pair.
+    pub fn push(&mut self, name: &str, value: &str) {
+        let name = self.append(name);
+        let value = self.append(value);
+        self.push_span(name, value);
+    }
+
+    /// Appends `s` to the buffer and returns its range, for [`Pairs::push_span`].
+    pub fn append(&mut self, s: &str) -> [u32; 2] {
+        let start = self.text.len();
+        self.text.push_str(s);
+        [offset(start), offset(self.text.len())]
+    }
+
+    /// Appends a pair whose name and value are ranges of the buffer. A range outside it, or
+    /// not on character boundaries, reads as empty.
+    pub fn push_span(&mut self, name: [u32; 2], value: [u32; 2]) {
+        self.spans.push(PairSpan { name, value });
+    }
+
+    pub fn iter(&self) -> PairsIter<'_> {
+        PairsIter { pairs: self, spans: self.spans.iter() }
     }
 
     /// The first value of `name`.
@@ -167,9 +183,48 @@ impl Pairs {
         self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
-    /// Owned pairs, for rendering.
-    pub fn to_vec(&self) -> Vec<(String, String)> {
+    /// Owned pairs.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
         self.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn slice(&self, [start, end]: [u32; 2]) -> &str {
+        self.text.get(start as usize..end as usize).unwrap_or_default()
+    }
+}
+
+/// A buffer offset as `u32`; buffers past 4 GiB saturate (their ranges read as empty).
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Iterator over the pairs of a [`Pairs`].
+pub struct PairsIter<'a> {
+    pairs: &'a Pairs,
+    spans: std::slice::Iter<'a, PairSpan>,
+}
+
+impl<'a> Iterator for PairsIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.spans.next()?;
+        Some((self.pairs.slice(s.name), self.pairs.slice(s.value)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl ExactSizeIterator for PairsIter<'_> {}
+
+impl<'a> IntoIterator for &'a Pairs {
+    type Item = (&'a str, &'a str);
+    type IntoIter = PairsIter<'a>;
+
+    fn into_iter(self) -> PairsIter<'a> {
+        self.iter()
     }
 }
 
@@ -180,6 +235,21 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Pairs {
             p.push(k.as_ref(), v.as_ref());
         }
         p
+    }
+}
+
+/// Equal when the pairs are, whatever the buffer layout.
+impl PartialEq for Pairs {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Pairs {}
+
+impl std::fmt::Debug for Pairs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
