@@ -170,8 +170,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Synth { .. } => {}
         Task::Assets { out, .. } => {
             let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
-            let flows: Vec<&FlowRecord> =
-                ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
+            let flows = flow_refs(&ingest);
             let dns = dns_events(&ingest);
             let dns: Vec<&Event> = dns.iter().collect();
             let assets = assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge);
@@ -766,8 +765,13 @@ fn link_name(link: u32) -> String {
 fn take_flows(ingest: &mut [Ingested]) -> Vec<FlowRecord> {
     let mut flows: Vec<FlowRecord> =
         ingest.iter_mut().filter_map(|r| r.flows.as_mut()).flat_map(|o| std::mem::take(&mut o.flows)).collect();
-    flows.sort_by(|a, b| (a.start, a.file, a.first_packet, &a.id).cmp(&(b.start, b.file, b.first_packet, &b.id)));
+    flows.sort_by(flow_order);
     flows
+}
+
+/// One deterministic order of flows: start, then file, first packet and id.
+fn flow_order(a: &FlowRecord, b: &FlowRecord) -> std::cmp::Ordering {
+    (a.start, a.file, a.first_packet, &a.id).cmp(&(b.start, b.file, b.first_packet, &b.id))
 }
 
 /// Every event of the bundle that `filter` keeps, in timeline order; endpoint events are moved
@@ -809,8 +813,7 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
     let mut endpoint: Vec<(usize, usize)> =
         ingest.iter().enumerate().flat_map(|(f, r)| (0..r.events.len()).map(move |i| (f, i))).collect();
     endpoint.sort_by(|a, b| ingest[a.0].events[a.1].sort_key().cmp(&ingest[b.0].events[b.1].sort_key()));
-    let mut flows: Vec<&FlowRecord> = ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
-    flows.sort_by(|a, b| (a.start, a.file, a.first_packet, &a.id).cmp(&(b.start, b.file, b.first_packet, &b.id)));
+    let flows = flow_refs(ingest);
     let dns = dns_events(ingest);
     let dns_refs: Vec<&Event> = dns.iter().collect();
     let endpoint_refs: Vec<&Event> = endpoint.iter().map(|&(f, i)| &ingest[f].events[i]).collect();
@@ -846,6 +849,13 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
     attributions
 }
 
+/// Every capture's flows, in the order `take_flows` gives them.
+fn flow_refs(ingest: &[Ingested]) -> Vec<&FlowRecord> {
+    let mut flows: Vec<&FlowRecord> = ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
+    flows.sort_by(|a, b| flow_order(a, b));
+    flows
+}
+
 /// The bundle's DNS transactions as events.
 fn dns_events(ingest: &[Ingested]) -> Vec<Event> {
     ingest
@@ -873,10 +883,11 @@ fn correct_clocks(ingest: &mut [Ingested], skew: &SkewConfig) -> Vec<ClockOffset
             forced: true,
         })
         .collect();
-    if skew.correct {
+    let has_endpoint = ingest.iter().any(|r| !r.events.is_empty());
+    if skew.correct && has_endpoint {
         let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
-        let flows: Vec<&FlowRecord> = ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
-        if !endpoint.is_empty() && !flows.is_empty() {
+        let flows = flow_refs(ingest);
+        if !flows.is_empty() {
             let estimated = estimate(&endpoint, &flows);
             offsets.extend(
                 estimated.into_iter().filter(|o| !skew.forced.iter().any(|(h, _)| h.eq_ignore_ascii_case(&o.host))),

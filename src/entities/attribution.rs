@@ -125,8 +125,9 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
     out
 }
 
-/// Connections a process opened or accepted (not binds, not blocked attempts).
-fn is_outgoing(x: &EndpointFields) -> bool {
+/// Connections a process opened or accepted (not binds, not blocked attempts): the records that
+/// can name a flow.
+pub(crate) fn is_outgoing(x: &EndpointFields) -> bool {
     matches!(x.action, "network-connect" | "network-accept" | "network-send" | "connection-allowed")
 }
 

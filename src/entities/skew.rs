@@ -7,7 +7,8 @@
 //! flow start` over at least [`MIN_PAIRS`] pairs, and the spread its median absolute deviation:
 //! a small spread over many pairs is a confident estimate.
 
-use crate::model::{EndpointFields, Event, EventKind, Fields, FlowRecord};
+use super::attribution::is_outgoing;
+use crate::model::{Event, EventKind, Fields, FlowRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -94,10 +95,6 @@ pub fn estimate(endpoint: &[&Event], flows: &[&FlowRecord]) -> Vec<ClockOffset> 
             }
         })
         .collect()
-}
-
-fn is_outgoing(x: &EndpointFields) -> bool {
-    matches!(x.action, "network-connect" | "network-accept" | "network-send" | "connection-allowed")
 }
 
 /// The median (the lower of the middle two for an even count).

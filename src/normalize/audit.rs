@@ -13,6 +13,7 @@ use crate::decode::auditd::{AuditEvent, AuditLine, SockAddr};
 use crate::model::{
     EndpointFields, Event, EventKind, Fields, HostRef, Locator, LogSource, Pairs, ProcessRef, Provenance,
 };
+use crate::util::net::endpoint_text;
 use std::net::IpAddr;
 
 /// Records that only accompany a SYSCALL record.
@@ -136,7 +137,7 @@ fn map_syscall(name: &str, sc: &AuditLine, ev: &AuditEvent, p: &mut ProcessRef, 
                 Some(SockAddr::Inet { ip, port }) => {
                     f.destination_ip = Some(*ip);
                     f.destination_port = Some(*port);
-                    f.target = Some(endpoint(*ip, *port));
+                    f.target = Some(endpoint_text(*ip, *port));
                 }
                 _ => unix_path(f),
             }
@@ -154,7 +155,7 @@ fn map_syscall(name: &str, sc: &AuditLine, ev: &AuditEvent, p: &mut ProcessRef, 
         "bind" | "listen" => {
             f.action = if name == "bind" { "network-bind" } else { "network-listen" };
             match &addr {
-                Some(SockAddr::Inet { ip, port }) => f.target = Some(endpoint(*ip, *port)),
+                Some(SockAddr::Inet { ip, port }) => f.target = Some(endpoint_text(*ip, *port)),
                 _ => unix_path(f),
             }
             EventKind::Connection
@@ -346,13 +347,6 @@ fn join_argv(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn endpoint(ip: IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V6(_) => format!("[{ip}]:{port}"),
-        IpAddr::V4(_) => format!("{ip}:{port}"),
-    }
 }
 
 /// Every field of every record as `TYPE.key` (`TYPE[n].key` for the n-th repeat of a type),

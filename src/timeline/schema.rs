@@ -49,6 +49,7 @@
 
 use super::RowCtx;
 use crate::model::{Event, EventKind, Fields, FlowRecord};
+use crate::util::net::endpoint_text;
 use crate::util::time::{epoch_secs, rfc3339};
 use serde_json::Value as Json;
 use std::borrow::Cow;
@@ -650,8 +651,8 @@ fn human_bytes(n: u64) -> String {
 /// One-line summary of an event.
 pub fn message(e: &Event) -> String {
     let ends = e.net.as_ref().map(|n| {
-        let a = addr_port(n.src_ip, n.src_port);
-        let b = addr_port(n.dst_ip, n.dst_port);
+        let a = endpoint_text(n.src_ip, n.src_port);
+        let b = endpoint_text(n.dst_ip, n.dst_port);
         format!("{a} → {b}")
     });
     let ends = ends.unwrap_or_default();
@@ -769,13 +770,6 @@ fn endpoint_message(e: &Event, x: &crate::model::EndpointFields, ends: &str) -> 
     }
     parts.retain(|s| !s.is_empty());
     parts.join(" ")
-}
-
-fn addr_port(ip: std::net::IpAddr, port: u16) -> String {
-    match ip {
-        std::net::IpAddr::V6(_) => format!("[{ip}]:{port}"),
-        std::net::IpAddr::V4(_) => format!("{ip}:{port}"),
-    }
 }
 
 /// What `timestamp_desc` says for an event kind in Timesketch output.

@@ -17,6 +17,14 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// `10.0.0.5:443`, or `[2001:db8::1]:443`.
+pub fn endpoint_text(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V6(_) => format!("[{ip}]:{port}"),
+        IpAddr::V4(_) => format!("{ip}:{port}"),
+    }
+}
+
 /// An address block (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
