@@ -229,6 +229,35 @@ impl Report {
         }
     }
 
+    /// Adds another report's tallies, exclusions and notes (one report per file, one overall).
+    pub(crate) fn merge(&mut self, other: Report) {
+        for (field, t) in other.fields {
+            let mine = self.tally(&field);
+            mine.matched += t.matched;
+            mine.compared += t.compared;
+            let room = EXAMPLES_PER_FIELD.saturating_sub(mine.examples.len());
+            mine.examples.extend(t.examples.into_iter().take(room));
+        }
+        for (reason, n) in other.not_compared {
+            *self.not_compared.entry(reason).or_default() += n;
+        }
+        self.notes.extend(other.notes);
+    }
+
+    /// One line: each field's matched/compared and rate, and how many were left out.
+    pub(crate) fn summary(&self) -> String {
+        let mut parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(f, t)| format!("{f} {}/{} ({:.1}%)", t.matched, t.compared, t.percent()))
+            .collect();
+        let skipped: u64 = self.not_compared.values().sum();
+        if skipped > 0 {
+            parts.push(format!("{skipped} documented differences"));
+        }
+        parts.join(", ")
+    }
+
     pub(crate) fn note(&mut self, note: impl Into<String>) {
         self.notes.push(note.into());
     }

@@ -50,6 +50,7 @@
 //! Lines ausearch skips (comments, blank lines, lines without a timestamp) are lines seam's
 //! `parse_line` rejects too, so both sides see the same records.
 
+use crate::conformance::Report;
 use crate::support;
 use seam::decode::auditd::{parse_line, Assembler, AuditEvent, LineError, SockAddr};
 use std::collections::BTreeMap;
@@ -89,30 +90,19 @@ fn ausearch_conformance() {
     }
     files.extend(fixture_logs());
 
-    let mut total = Tallies::default();
+    let mut total = Report::new("ausearch");
     let mut out = String::from("\n=== conformance: seam vs ausearch (per file) ===\n");
     for (label, path) in &files {
-        let Some(tallies) = compare_file(path) else {
+        let Some(report) = compare_file(path) else {
             let _ = writeln!(out, "{label}: ausearch failed, not compared");
             continue;
         };
-        let _ = writeln!(out, "{label}: {}", tallies.summary());
-        total.merge(tallies);
+        let _ = writeln!(out, "{label}: {}", report.summary());
+        total.merge(report);
     }
-    out.push_str(&total.render(files.len()));
     print!("{out}");
-    let failures: Vec<String> = FLOORS
-        .iter()
-        .filter_map(|&(field, floor)| {
-            let t = total.fields.get(field);
-            match t {
-                Some(t) if t.compared > 0 && t.percent() >= floor => None,
-                Some(t) if t.compared > 0 => Some(format!("{field}: {:.2}% < floor {floor}%", t.percent())),
-                _ => Some(format!("{field}: nothing compared")),
-            }
-        })
-        .collect();
-    assert!(failures.is_empty(), "seam vs ausearch below floor:\n  {}", failures.join("\n  "));
+    total.note(format!("{} files compared", files.len()));
+    total.finish(FLOORS);
 }
 
 fn ausearch_installed() -> bool {
@@ -450,22 +440,22 @@ fn unescape_octal(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn compare_file(path: &Path) -> Option<Tallies> {
+fn compare_file(path: &Path) -> Option<Report> {
     let (theirs, unparsed_dates) = ausearch_side(path)?;
     let ours = seam_side(path);
-    let mut t = Tallies::default();
+    let mut t = Report::new("ausearch");
     t.skip("ausearch events whose date could not be read", unparsed_dates);
     let label = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let keys: std::collections::BTreeSet<&Key> = theirs.keys().chain(ours.keys()).collect();
     for key in keys {
         let (a, s) = (theirs.get(key), ours.get(key));
-        let at = || format!("{label} {key:?}");
+        let at = format!("{label} {key:?}");
         if a.is_none() && s.is_some_and(|s| s.has_apparmor_avc) {
             t.skip("events ausearch drops: an AppArmor AVC record (difference 4)", 1);
             continue;
         }
         t.record("event keys", a.is_some() && s.is_some(), || {
-            format!("{}: ausearch {}, seam {}", at(), a.is_some(), s.is_some())
+            format!("{at}: ausearch {}, seam {}", a.is_some(), s.is_some())
         });
         let (Some(a), Some(s)) = (a, s) else { continue };
         t.compare("record types", &a.types, &s.types, &at);
@@ -489,112 +479,6 @@ fn compare_file(path: &Path) -> Option<Tallies> {
         }
     }
     Some(t)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tallies.
-// ---------------------------------------------------------------------------------------------
-
-/// Mismatch examples kept per field.
-const EXAMPLES: usize = 8;
-
-#[derive(Debug, Default)]
-struct Tally {
-    matched: u64,
-    compared: u64,
-    examples: Vec<String>,
-}
-
-impl Tally {
-    fn percent(&self) -> f64 {
-        if self.compared == 0 {
-            100.0
-        } else {
-            100.0 * self.matched as f64 / self.compared as f64
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Tallies {
-    fields: BTreeMap<&'static str, Tally>,
-    skipped: BTreeMap<String, u64>,
-}
-
-impl Tallies {
-    fn record(&mut self, field: &'static str, ok: bool, example: impl FnOnce() -> String) {
-        let t = self.fields.entry(field).or_default();
-        t.compared += 1;
-        if ok {
-            t.matched += 1;
-        } else if t.examples.len() < EXAMPLES {
-            t.examples.push(example());
-        }
-    }
-
-    fn compare<T: PartialEq + std::fmt::Debug>(
-        &mut self,
-        field: &'static str,
-        theirs: &T,
-        ours: &T,
-        at: &dyn Fn() -> String,
-    ) {
-        self.record(field, theirs == ours, || format!("{}: ausearch {theirs:?}, seam {ours:?}", at()));
-    }
-
-    fn skip(&mut self, reason: &str, n: u64) {
-        if n > 0 {
-            *self.skipped.entry(reason.to_string()).or_default() += n;
-        }
-    }
-
-    fn merge(&mut self, other: Tallies) {
-        for (field, t) in other.fields {
-            let mine = self.fields.entry(field).or_default();
-            mine.matched += t.matched;
-            mine.compared += t.compared;
-            let room = EXAMPLES.saturating_sub(mine.examples.len());
-            mine.examples.extend(t.examples.into_iter().take(room));
-        }
-        for (reason, n) in other.skipped {
-            *self.skipped.entry(reason).or_default() += n;
-        }
-    }
-
-    fn summary(&self) -> String {
-        let mut parts: Vec<String> = self
-            .fields
-            .iter()
-            .map(|(f, t)| format!("{f} {}/{} ({:.1}%)", t.matched, t.compared, t.percent()))
-            .collect();
-        let skipped: u64 = self.skipped.values().sum();
-        if skipped > 0 {
-            parts.push(format!("{skipped} documented differences"));
-        }
-        parts.join(", ")
-    }
-
-    fn render(&self, files: usize) -> String {
-        let mut out = format!("\n=== conformance: seam vs ausearch (overall, {files} files) ===\n");
-        let _ = writeln!(out, "{:<20} {:>17} {:>8}", "field", "matched/compared", "rate");
-        for (field, t) in &self.fields {
-            let ratio = format!("{}/{}", t.matched, t.compared);
-            let _ = writeln!(out, "{field:<20} {ratio:>17} {:>7.2}%", t.percent());
-        }
-        if !self.skipped.is_empty() {
-            let _ = writeln!(out, "documented differences (keys not compared, or compared after normalising):");
-            for (reason, n) in &self.skipped {
-                let _ = writeln!(out, "  {n:>6}  {reason}");
-            }
-        }
-        for (field, t) in self.fields.iter().filter(|(_, t)| !t.examples.is_empty()) {
-            let _ = writeln!(out, "mismatches in {field} (first {} of {}):", t.examples.len(), t.compared - t.matched);
-            for e in &t.examples {
-                let _ = writeln!(out, "  {e}");
-            }
-        }
-        out
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
