@@ -270,47 +270,18 @@ impl From<String> for DataValue {
     }
 }
 
-impl From<u8> for DataValue {
-    fn from(v: u8) -> Self {
-        DataValue::U8(v)
-    }
+/// `From` for the value types that wrap one Rust value as they are.
+macro_rules! data_value_from {
+    ($($t:ty => $variant:ident),*) => {
+        $(impl From<$t> for DataValue {
+            fn from(v: $t) -> Self {
+                DataValue::$variant(v)
+            }
+        })*
+    };
 }
 
-impl From<u16> for DataValue {
-    fn from(v: u16) -> Self {
-        DataValue::U16(v)
-    }
-}
-
-impl From<u32> for DataValue {
-    fn from(v: u32) -> Self {
-        DataValue::U32(v)
-    }
-}
-
-impl From<u64> for DataValue {
-    fn from(v: u64) -> Self {
-        DataValue::U64(v)
-    }
-}
-
-impl From<bool> for DataValue {
-    fn from(v: bool) -> Self {
-        DataValue::Bool(v)
-    }
-}
-
-impl From<Guid> for DataValue {
-    fn from(v: Guid) -> Self {
-        DataValue::Guid(v)
-    }
-}
-
-impl From<Sid> for DataValue {
-    fn from(v: Sid) -> Self {
-        DataValue::Sid(v)
-    }
-}
+data_value_from!(u8 => U8, u16 => U16, u32 => U32, u64 => U64, bool => Bool, Guid => Guid, Sid => Sid);
 
 /// What follows `System` in an event.
 #[derive(Debug, Clone, PartialEq)]
