@@ -363,6 +363,7 @@ pub fn winevt(data: &[u8]) {
             Box::new(std::io::Cursor::new(data.to_vec())),
             "fuzz.evtx",
             1,
+            false,
             &mut diags,
             move |raw| {
                 let meta =

@@ -353,10 +353,12 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
     let file_id = file.id;
     let mut events = Vec::new();
     let mut unmapped = Vec::new();
+    // A plain file is hashed in the integrity pass; a compressed one is hashed as stored.
     let summary = read_evtx(
         input,
         label,
         0,
+        hash && !file.gzip,
         &mut result.diags,
         move |raw| {
             let meta =
@@ -405,9 +407,12 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
         Some(LogSummary { records: summary.records, first_ts: summary.first_ts, last_ts: summary.last_ts, notes });
     result.events = events;
     if hash {
-        result.sha256 = evidence::sha256_file(&file.path)
-            .map_err(|e| result.diags.push(label, None, DiagKind::Unreadable, e.to_string()))
-            .ok();
+        result.sha256 = match summary.sha256 {
+            Some(digest) => Some(evidence::hex(&digest)),
+            None => evidence::sha256_file(&file.path)
+                .map_err(|e| result.diags.push(label, None, DiagKind::Unreadable, e.to_string()))
+                .ok(),
+        };
     }
     result
 }

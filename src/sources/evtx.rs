@@ -51,18 +51,22 @@ pub struct EvtxSummary {
     pub dirty: bool,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// SHA-256 of the bytes read, when asked for.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// An input the crate can read: a file, or a decompressed buffer.
 pub trait EvtxInput: Read + Seek + Send {}
 impl<T: Read + Seek + Send> EvtxInput for T {}
 
-/// Reads every record of an EVTX stream on `threads` workers (0 = the current pool's size).
+/// Reads every record of an EVTX stream on `threads` workers (0 = the current pool's size);
+/// with `hash`, also the SHA-256 of the stream's bytes.
 /// `map` runs on the workers; `sink` receives its results in file order.
 pub fn read_evtx<U, M, S>(
     input: Box<dyn EvtxInput>,
     label: &str,
     threads: usize,
+    hash: bool,
     diags: &mut Diagnostics,
     map: M,
     mut sink: S,
@@ -74,7 +78,7 @@ where
 {
     let mut summary = EvtxSummary::default();
     let mut input = input;
-    check_integrity(&mut *input, label, diags);
+    summary.sha256 = check_integrity(&mut *input, label, diags, hash);
     let parser = match EvtxParser::from_read_seek(input) {
         Ok(p) => p,
         Err(e) => {
@@ -119,61 +123,90 @@ where
 /// Checks what the parser does not: the file header's CRC32, every chunk's header and records
 /// CRC32 (the parser reads chunks whatever their checksums say, as Windows' own tools do), and
 /// bytes after the last whole chunk (a cut file, whose partial chunk the parser never reads).
-fn check_integrity(input: &mut dyn EvtxInput, label: &str, diags: &mut Diagnostics) {
-    let Ok(len) = input.seek(SeekFrom::End(0)) else { return };
-    let mut header = [0u8; 128];
-    if input.seek(SeekFrom::Start(0)).is_err() || input.read_exact(&mut header).is_err() {
-        return;
+/// One sequential pass; with `hash`, it also returns the SHA-256 of every byte read, so the
+/// file is not read a third time to hash it.
+fn check_integrity(input: &mut dyn EvtxInput, label: &str, diags: &mut Diagnostics, hash: bool) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = hash.then(Sha256::new);
+    let len = input.seek(SeekFrom::End(0)).ok()?;
+    input.seek(SeekFrom::Start(0)).ok()?;
+    let mut block = vec![0u8; EVTX_HEADER_SIZE as usize];
+    let got = read_full(input, &mut block).ok()?;
+    if let Some(h) = hasher.as_mut() {
+        h.update(&block[..got]);
     }
-    if &header[..8] != b"ElfFile\0" {
-        return;
-    }
-    let stored = u32::from_le_bytes([header[124], header[125], header[126], header[127]]);
-    if crc32fast::hash(&header[..120]) != stored {
-        diags.push(label, Some(124), DiagKind::Checksum, "file header CRC32 does not match its bytes");
-    }
-    let chunks = len.saturating_sub(EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE;
-    let tail = len.saturating_sub(EVTX_HEADER_SIZE) % EVTX_CHUNK_SIZE;
-    if len > EVTX_HEADER_SIZE && tail != 0 {
-        diags.push(
-            label,
-            Some(chunk_offset(chunks)),
-            DiagKind::Truncated,
-            format!("file ends {tail} bytes into chunk {chunks}: that chunk's records are lost"),
-        );
+    let is_evtx = got >= 128 && &block[..8] == b"ElfFile\0";
+    if is_evtx {
+        let stored = u32::from_le_bytes([block[124], block[125], block[126], block[127]]);
+        if crc32fast::hash(&block[..120]) != stored {
+            diags.push(label, Some(124), DiagKind::Checksum, "file header CRC32 does not match its bytes");
+        }
+        let chunks = len.saturating_sub(EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE;
+        let tail = len.saturating_sub(EVTX_HEADER_SIZE) % EVTX_CHUNK_SIZE;
+        if len > EVTX_HEADER_SIZE && tail != 0 {
+            diags.push(
+                label,
+                Some(chunk_offset(chunks)),
+                DiagKind::Truncated,
+                format!("file ends {tail} bytes into chunk {chunks}: that chunk's records are lost"),
+            );
+        }
     }
     let mut chunk = vec![0u8; EVTX_CHUNK_SIZE as usize];
-    for n in 0..chunks {
-        if input.seek(SeekFrom::Start(chunk_offset(n))).is_err() || input.read_exact(&mut chunk).is_err() {
-            return;
+    for n in 0.. {
+        let got = read_full(input, &mut chunk).ok()?;
+        if let Some(h) = hasher.as_mut() {
+            h.update(&chunk[..got]);
+        }
+        if got < chunk.len() {
+            break;
         }
         // Empty chunks and chunks without the magic are the parser's to report.
-        if &chunk[..8] != b"ElfChnk\0" {
-            continue;
-        }
-        let le32 = |at: usize| u32::from_le_bytes([chunk[at], chunk[at + 1], chunk[at + 2], chunk[at + 3]]);
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&chunk[..120]);
-        hasher.update(&chunk[128..512]);
-        if hasher.finalize() != le32(124) {
-            diags.push(
-                label,
-                Some(chunk_offset(n) + 124),
-                DiagKind::Checksum,
-                format!("chunk {n}: header CRC32 does not match"),
-            );
-        }
-        let free = le32(48) as usize;
-        if (512..=chunk.len()).contains(&free) && crc32fast::hash(&chunk[512..free]) != le32(52) {
-            diags.push(
-                label,
-                Some(chunk_offset(n) + 52),
-                DiagKind::Checksum,
-                format!("chunk {n}: records CRC32 does not match"),
-            );
+        if is_evtx && &chunk[..8] == b"ElfChnk\0" {
+            check_chunk(&chunk, n, label, diags);
         }
     }
     let _ = input.seek(SeekFrom::Start(0));
+    hasher.map(|h| h.finalize().into())
+}
+
+/// A chunk's header and records CRC32s against what its header stores.
+fn check_chunk(chunk: &[u8], n: u64, label: &str, diags: &mut Diagnostics) {
+    let le32 = |at: usize| u32::from_le_bytes([chunk[at], chunk[at + 1], chunk[at + 2], chunk[at + 3]]);
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&chunk[..120]);
+    hasher.update(&chunk[128..512]);
+    if hasher.finalize() != le32(124) {
+        diags.push(
+            label,
+            Some(chunk_offset(n) + 124),
+            DiagKind::Checksum,
+            format!("chunk {n}: header CRC32 does not match"),
+        );
+    }
+    let free = le32(48) as usize;
+    if (512..=chunk.len()).contains(&free) && crc32fast::hash(&chunk[512..free]) != le32(52) {
+        diags.push(
+            label,
+            Some(chunk_offset(n) + 52),
+            DiagKind::Checksum,
+            format!("chunk {n}: records CRC32 does not match"),
+        );
+    }
+}
+
+/// Reads until `buf` is full or the input ends; the bytes read.
+fn read_full(input: &mut dyn EvtxInput, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// The file offset and a short description of where an error happened.
