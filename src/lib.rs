@@ -9,6 +9,7 @@
 pub mod app;
 pub mod cli;
 pub mod decode;
+pub mod detect;
 pub mod diag;
 pub mod entities;
 pub mod evidence;

@@ -1,0 +1,410 @@
+//! What is normal in this environment, learned from the evidence itself and optionally from a
+//! clean bundle saved with `seam learn` (`--baseline FILE`).
+//!
+//! - **Prevalence**: for each destination address, name (FQDN), registrable domain, JA4 and
+//!   HTTP user agent, how many distinct internal hosts used it, divided by the internal hosts
+//!   seen (those that opened at least one flow). A destination one host in fifty talks to is
+//!   rare.
+//! - **First seen**: when the bundle first shows each of them.
+//! - **Per host**: robust statistics (median, MAD) of the payload bytes it sends to each
+//!   external peer and of its flows and bytes per active hour; the ports and services it
+//!   usually opens.
+//! - **Internal pairs**: which internal host reached which internal host on which port, and
+//!   when first.
+//!
+//! A saved baseline is JSON (`seam.baseline/1`) with the same content keyed by text and sorted,
+//! so the same evidence always saves the same bytes. When one is given, a destination counts as
+//! prevalent if it was prevalent in either, and as known (not new) if the saved one saw it.
+
+use super::ctx::DetectInput;
+use super::domain;
+use super::stats::Robust;
+use crate::model::{Fields, FlowRecord};
+use crate::util::Timestamp;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use thiserror::Error;
+
+pub const SCHEMA: &str = "seam.baseline/1";
+
+const HOUR: i64 = 3_600_000_000_000;
+
+/// The `[baseline]` section of the thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineThresholds {
+    /// A destination used by at most this share of internal hosts is rare.
+    pub rare_prevalence: f64,
+    /// Below this many internal hosts, prevalence says little: rarity is damped towards 0.5.
+    pub min_hosts: u64,
+}
+
+impl Default for BaselineThresholds {
+    fn default() -> Self {
+        BaselineThresholds { rare_prevalence: 0.1, min_hosts: 5 }
+    }
+}
+
+/// How often something was used, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Distinct internal hosts.
+    pub hosts: u32,
+    pub flows: u64,
+    pub first_seen: Timestamp,
+}
+
+/// One internal host's habits.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HostProfile {
+    /// Payload bytes sent to each external peer (one sample per peer).
+    pub bytes_per_peer: Robust,
+    /// Payload bytes sent per hour it was active.
+    pub bytes_per_hour: Robust,
+    /// Flows opened per hour it was active.
+    pub flows_per_hour: Robust,
+    /// Responder ports it opened flows to, with counts.
+    pub ports: BTreeMap<u16, u64>,
+    /// Services recognised on its outgoing flows, with counts.
+    pub services: BTreeMap<String, u64>,
+}
+
+/// The baseline of one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Baseline {
+    pub internal_hosts: u64,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub ips: FxHashMap<IpAddr, Seen>,
+    pub fqdns: FxHashMap<String, Seen>,
+    pub domains: FxHashMap<String, Seen>,
+    pub ja4s: FxHashMap<String, Seen>,
+    pub user_agents: FxHashMap<String, Seen>,
+    pub hosts: FxHashMap<IpAddr, HostProfile>,
+    /// (internal source, internal destination, port) → first flow start.
+    pub internal_pairs: FxHashMap<(IpAddr, IpAddr, u16), Timestamp>,
+    pub thresholds: BaselineThresholds,
+    /// A baseline saved from a clean bundle, consulted too.
+    pub prior: Option<Box<Baseline>>,
+}
+
+/// Accumulates distinct hosts per key.
+struct Tally<K> {
+    hosts: FxHashMap<K, (FxHashSet<IpAddr>, u64, Timestamp)>,
+}
+
+impl<K: std::hash::Hash + Eq> Tally<K> {
+    fn new() -> Self {
+        Tally { hosts: FxHashMap::default() }
+    }
+    fn add(&mut self, key: K, host: IpAddr, ts: Timestamp) {
+        let e = self.hosts.entry(key).or_insert_with(|| (FxHashSet::default(), 0, ts));
+        e.0.insert(host);
+        e.1 += 1;
+        e.2 = e.2.min(ts);
+    }
+    fn finish(self) -> FxHashMap<K, Seen> {
+        self.hosts
+            .into_iter()
+            .map(|(k, (h, flows, first_seen))| (k, Seen { hosts: h.len() as u32, flows, first_seen }))
+            .collect()
+    }
+}
+
+impl Baseline {
+    /// Learns the baseline of a bundle.
+    pub fn learn(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
+        let internal = input.internal;
+        let flows = input.flows;
+        let mut ips = Tally::new();
+        let mut fqdns = Tally::new();
+        let mut domains = Tally::new();
+        let mut ja4s = Tally::new();
+        let mut uas = Tally::new();
+        let mut originators: FxHashSet<IpAddr> = FxHashSet::default();
+        let mut internal_pairs: FxHashMap<(IpAddr, IpAddr, u16), Timestamp> = FxHashMap::default();
+        let mut per_peer: FxHashMap<(IpAddr, IpAddr), u64> = FxHashMap::default();
+        let mut per_hour: FxHashMap<(IpAddr, i64), (u64, u64)> = FxHashMap::default();
+        let mut hosts: FxHashMap<IpAddr, HostProfile> = FxHashMap::default();
+        let (mut start, mut end) = (i64::MAX, i64::MIN);
+        for f in flows {
+            start = start.min(f.start);
+            end = end.max(f.end);
+            if !internal.contains(f.orig_ip) || is_local_noise(f) {
+                continue;
+            }
+            originators.insert(f.orig_ip);
+            ips.add(f.resp_ip, f.orig_ip, f.start);
+            let p = hosts.entry(f.orig_ip).or_default();
+            *p.ports.entry(f.resp_port).or_default() += 1;
+            for s in &f.services {
+                *p.services.entry(s.as_str().to_string()).or_default() += 1;
+            }
+            let hour = per_hour.entry((f.orig_ip, f.start.div_euclid(HOUR))).or_default();
+            hour.0 += 1;
+            hour.1 += f.orig.bytes;
+            if internal.contains(f.resp_ip) {
+                let first = internal_pairs.entry((f.orig_ip, f.resp_ip, f.resp_port)).or_insert(f.start);
+                *first = (*first).min(f.start);
+            } else {
+                *per_peer.entry((f.orig_ip, f.resp_ip)).or_default() += f.orig.bytes;
+            }
+        }
+        for e in input.events {
+            let Some(net) = &e.net else { continue };
+            if !internal.contains(net.src_ip) {
+                continue;
+            }
+            let host = net.src_ip;
+            match &e.fields {
+                Fields::Dns(d) if !d.query.is_empty() => {
+                    let name = domain::normalize(&d.query);
+                    domains.add(domain::registrable(&name), host, e.ts);
+                    fqdns.add(name, host, e.ts);
+                }
+                Fields::Tls(t) => {
+                    if let Some(sni) = t.server_name.as_deref().filter(|s| !s.is_empty()) {
+                        let name = domain::normalize(sni);
+                        domains.add(domain::registrable(&name), host, e.ts);
+                        fqdns.add(name, host, e.ts);
+                    }
+                    if let Some(ja4) = &t.ja4 {
+                        ja4s.add(ja4.clone(), host, e.ts);
+                    }
+                }
+                Fields::Http(h) => {
+                    if let Some(name) = h.host.as_deref().map(domain::normalize).filter(|n| !n.is_empty()) {
+                        domains.add(domain::registrable(&name), host, e.ts);
+                        fqdns.add(name, host, e.ts);
+                    }
+                    if let Some(ua) = &h.user_agent {
+                        uas.add(ua.clone(), host, e.ts);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut peer_bytes: FxHashMap<IpAddr, Vec<f64>> = FxHashMap::default();
+        for ((h, _), b) in per_peer {
+            peer_bytes.entry(h).or_default().push(b as f64);
+        }
+        let mut hourly: FxHashMap<IpAddr, (Vec<f64>, Vec<f64>)> = FxHashMap::default();
+        for ((h, _), (n, b)) in per_hour {
+            let e = hourly.entry(h).or_default();
+            e.0.push(n as f64);
+            e.1.push(b as f64);
+        }
+        for (h, p) in hosts.iter_mut() {
+            if let Some(b) = peer_bytes.get(h) {
+                p.bytes_per_peer = Robust::of(b);
+            }
+            if let Some((n, b)) = hourly.get(h) {
+                p.flows_per_hour = Robust::of(n);
+                p.bytes_per_hour = Robust::of(b);
+            }
+        }
+        Baseline {
+            internal_hosts: originators.len() as u64,
+            start: if flows.is_empty() { 0 } else { start },
+            end: if flows.is_empty() { 0 } else { end },
+            ips: ips.finish(),
+            fqdns: fqdns.finish(),
+            domains: domains.finish(),
+            ja4s: ja4s.finish(),
+            user_agents: uas.finish(),
+            hosts,
+            internal_pairs,
+            thresholds,
+            prior: None,
+        }
+    }
+
+    fn share(&self, seen: Option<&Seen>) -> f64 {
+        match seen {
+            Some(s) if self.internal_hosts > 0 => f64::from(s.hosts) / self.internal_hosts as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// Share of internal hosts that used `key` here or in the saved baseline, whichever is larger.
+    fn prevalence_by(&self, pick: impl Fn(&Baseline) -> Option<&Seen>) -> f64 {
+        let here = self.share(pick(self));
+        let prior = self.prior.as_deref().map_or(0.0, |p| p.share(pick(p)));
+        here.max(prior)
+    }
+
+    pub fn ip_prevalence(&self, ip: IpAddr) -> f64 {
+        self.prevalence_by(|b| b.ips.get(&ip))
+    }
+
+    pub fn fqdn_prevalence(&self, name: &str) -> f64 {
+        let n = domain::normalize(name);
+        self.prevalence_by(|b| b.fqdns.get(&n))
+    }
+
+    pub fn domain_prevalence(&self, name: &str) -> f64 {
+        let d = domain::registrable(name);
+        self.prevalence_by(|b| b.domains.get(&d))
+    }
+
+    pub fn ja4_prevalence(&self, ja4: &str) -> f64 {
+        self.prevalence_by(|b| b.ja4s.get(ja4))
+    }
+
+    pub fn user_agent_prevalence(&self, ua: &str) -> f64 {
+        self.prevalence_by(|b| b.user_agents.get(ua))
+    }
+
+    /// Rarity in [0, 1] from a prevalence: 1 − prevalence, pulled towards 0.5 when there are
+    /// too few internal hosts for prevalence to mean much.
+    pub fn rarity(&self, prevalence: f64) -> f64 {
+        let raw = (1.0 - prevalence).clamp(0.0, 1.0);
+        let hosts = self.internal_hosts.max(self.prior.as_deref().map_or(0, |p| p.internal_hosts));
+        let min = self.thresholds.min_hosts.max(1);
+        if hosts >= min {
+            raw
+        } else {
+            let w = hosts as f64 / min as f64;
+            0.5 + (raw - 0.5) * w
+        }
+    }
+
+    /// Whether a destination with this prevalence is rare.
+    pub fn is_rare(&self, prevalence: f64) -> bool {
+        prevalence <= self.thresholds.rare_prevalence || self.hosts_for(prevalence) <= 1
+    }
+
+    fn hosts_for(&self, prevalence: f64) -> u64 {
+        (prevalence * self.internal_hosts as f64).round() as u64
+    }
+
+    /// Whether the saved baseline already knew this address (then nothing about it is new).
+    pub fn known_ip(&self, ip: IpAddr) -> bool {
+        self.prior.as_deref().is_some_and(|p| p.ips.contains_key(&ip))
+    }
+
+    pub fn known_domain(&self, name: &str) -> bool {
+        let d = domain::registrable(name);
+        self.prior.as_deref().is_some_and(|p| p.domains.contains_key(&d))
+    }
+
+    /// When this internal pair on this port was first seen, and whether the saved baseline
+    /// knew it.
+    pub fn internal_pair(&self, src: IpAddr, dst: IpAddr, port: u16) -> (Option<Timestamp>, bool) {
+        let known = self.prior.as_deref().is_some_and(|p| p.internal_pairs.contains_key(&(src, dst, port)));
+        (self.internal_pairs.get(&(src, dst, port)).copied(), known)
+    }
+
+    pub fn host(&self, ip: IpAddr) -> Option<&HostProfile> {
+        self.hosts.get(&ip).or_else(|| self.prior.as_deref().and_then(|p| p.hosts.get(&ip)))
+    }
+
+    /// The saved form: sorted, keyed by text.
+    pub fn to_saved(&self) -> SavedBaseline {
+        fn sorted<K: ToString>(m: &FxHashMap<K, Seen>) -> BTreeMap<String, Seen> {
+            m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        }
+        SavedBaseline {
+            schema: SCHEMA.into(),
+            internal_hosts: self.internal_hosts,
+            start: self.start,
+            end: self.end,
+            ips: sorted(&self.ips),
+            fqdns: sorted(&self.fqdns),
+            domains: sorted(&self.domains),
+            ja4s: sorted(&self.ja4s),
+            user_agents: sorted(&self.user_agents),
+            hosts: self.hosts.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            internal_pairs: self
+                .internal_pairs
+                .iter()
+                .map(|(&(s, d, p), &t)| (s.to_string(), d.to_string(), p, t))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// This bundle's baseline with a saved one to consult too.
+    pub fn with_prior(mut self, saved: &SavedBaseline) -> Result<Baseline, BaselineError> {
+        self.prior = Some(Box::new(saved.to_baseline(self.thresholds)?));
+        Ok(self)
+    }
+}
+
+/// Broadcast, multicast and link-local chatter says nothing about what a host chose to reach.
+fn is_local_noise(f: &FlowRecord) -> bool {
+    match f.resp_ip {
+        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.octets()[3] == 255,
+        IpAddr::V6(v6) => v6.is_multicast(),
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum BaselineError {
+    #[error("cannot read baseline {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not a seam baseline: {message}")]
+    Parse { path: String, message: String },
+    #[error("baseline schema {found} is not {SCHEMA}")]
+    Schema { found: String },
+    #[error("baseline holds an invalid address `{0}`")]
+    Address(String),
+}
+
+/// A baseline as `seam learn` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedBaseline {
+    pub schema: String,
+    pub internal_hosts: u64,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub ips: BTreeMap<String, Seen>,
+    pub fqdns: BTreeMap<String, Seen>,
+    pub domains: BTreeMap<String, Seen>,
+    pub ja4s: BTreeMap<String, Seen>,
+    pub user_agents: BTreeMap<String, Seen>,
+    pub hosts: BTreeMap<String, HostProfile>,
+    /// (source, destination, port, first seen).
+    pub internal_pairs: Vec<(String, String, u16, Timestamp)>,
+}
+
+impl SavedBaseline {
+    pub fn load(path: &std::path::Path) -> Result<SavedBaseline, BaselineError> {
+        let shown = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|source| BaselineError::Read { path: shown.clone(), source })?;
+        let saved: SavedBaseline =
+            serde_json::from_str(&text).map_err(|e| BaselineError::Parse { path: shown, message: e.to_string() })?;
+        if saved.schema != SCHEMA {
+            return Err(BaselineError::Schema { found: saved.schema });
+        }
+        Ok(saved)
+    }
+
+    fn to_baseline(&self, thresholds: BaselineThresholds) -> Result<Baseline, BaselineError> {
+        let ip = |s: &str| s.parse::<IpAddr>().map_err(|_| BaselineError::Address(s.to_string()));
+        let copy = |m: &BTreeMap<String, Seen>| m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        Ok(Baseline {
+            internal_hosts: self.internal_hosts,
+            start: self.start,
+            end: self.end,
+            ips: self.ips.iter().map(|(k, v)| Ok((ip(k)?, *v))).collect::<Result<_, BaselineError>>()?,
+            fqdns: copy(&self.fqdns),
+            domains: copy(&self.domains),
+            ja4s: copy(&self.ja4s),
+            user_agents: copy(&self.user_agents),
+            hosts: self.hosts.iter().map(|(k, v)| Ok((ip(k)?, v.clone()))).collect::<Result<_, BaselineError>>()?,
+            internal_pairs: self
+                .internal_pairs
+                .iter()
+                .map(|(s, d, p, t)| Ok(((ip(s)?, ip(d)?, *p), *t)))
+                .collect::<Result<_, BaselineError>>()?,
+            thresholds,
+            prior: None,
+        })
+    }
+}

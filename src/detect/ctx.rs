@@ -1,0 +1,274 @@
+//! The read-only context every detector runs against: the bundle's flows and events indexed
+//! the ways detection asks for them, the hosts, the baseline, the thresholds.
+
+use super::baseline::Baseline;
+use super::finding::{EvidenceRef, FindingHost, FindingProcess};
+use super::thresholds::Thresholds;
+use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, Locator};
+use crate::util::net::InternalNets;
+use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Everything a detector may look at.
+pub struct DetectCtx<'a> {
+    /// Every flow, in timeline order.
+    pub flows: &'a [FlowRecord],
+    /// Application-layer events (DNS, HTTP, TLS, SSH, stratum) in timeline order.
+    pub dns: Vec<&'a Event>,
+    /// The DNS transactions internal clients asked for themselves: `dns` without those an
+    /// internal resolver made on a client's behalf (the same name asked of it by another
+    /// internal host just before), so that a lookup counts once, on the host that wanted it.
+    pub client_dns: Vec<&'a Event>,
+    pub http: Vec<&'a Event>,
+    pub tls: Vec<&'a Event>,
+    pub stratum: Vec<&'a Event>,
+    pub ssh: Vec<&'a Event>,
+    /// Endpoint events in timeline order.
+    pub endpoint: Vec<&'a Event>,
+    pub internal: &'a InternalNets,
+    pub baseline: &'a Baseline,
+    pub thresholds: &'a Thresholds,
+    /// Evidence file names, by the index events and flows carry.
+    pub files: &'a [String],
+    assets: HashMap<IpAddr, &'a Asset>,
+    flow_by_id: FxHashMap<&'a str, usize>,
+    /// Per flow (same index as `flows`): the name the destination was reached by (TLS SNI,
+    /// HTTP Host, or the DNS answer the originator got for the address).
+    names: Vec<Option<&'a str>>,
+}
+
+/// What a run's detection reads.
+pub struct DetectInput<'a> {
+    pub flows: &'a [FlowRecord],
+    pub events: &'a [Event],
+    pub assets: &'a [Asset],
+    pub internal: &'a InternalNets,
+    pub files: &'a [String],
+}
+
+impl<'a> DetectCtx<'a> {
+    pub fn new(input: &DetectInput<'a>, baseline: &'a Baseline, thresholds: &'a Thresholds) -> DetectCtx<'a> {
+        let mut by_kind: HashMap<EventKind, Vec<&'a Event>> = HashMap::new();
+        let mut endpoint = Vec::new();
+        for e in input.events {
+            if e.kind.is_endpoint() {
+                endpoint.push(e);
+            } else if e.kind != EventKind::Flow {
+                by_kind.entry(e.kind).or_default().push(e);
+            }
+        }
+        let mut take = |k| by_kind.remove(&k).unwrap_or_default();
+        let (dns, http, tls, stratum, ssh) = (
+            take(EventKind::Dns),
+            take(EventKind::Http),
+            take(EventKind::Tls),
+            take(EventKind::Stratum),
+            take(EventKind::Ssh),
+        );
+        let flow_by_id: FxHashMap<&str, usize> =
+            input.flows.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+        let names = flow_names(input.flows, &flow_by_id, &dns, &http, &tls);
+        let client_dns = client_lookups(&dns, input.internal);
+        DetectCtx {
+            flows: input.flows,
+            client_dns,
+            dns,
+            http,
+            tls,
+            stratum,
+            ssh,
+            endpoint,
+            internal: input.internal,
+            baseline,
+            thresholds,
+            files: input.files,
+            assets: input.assets.iter().map(|a| (a.ip, a)).collect(),
+            flow_by_id,
+            names,
+        }
+    }
+
+    pub fn is_internal(&self, ip: IpAddr) -> bool {
+        self.internal.contains(ip)
+    }
+
+    /// The flow an event belongs to.
+    pub fn flow_of(&self, e: &Event) -> Option<&'a FlowRecord> {
+        let id = e.net.as_ref()?.flow_id.as_deref()?;
+        self.flow_by_id.get(id).map(|&i| &self.flows[i])
+    }
+
+    /// Index of a flow in `flows`, by id.
+    pub fn flow_index(&self, id: &str) -> Option<usize> {
+        self.flow_by_id.get(id).copied()
+    }
+
+    /// The name the originator used for the responder of flow `i`, when known.
+    pub fn name_of(&self, i: usize) -> Option<&'a str> {
+        self.names.get(i).copied().flatten()
+    }
+
+    /// An internal host as findings name it.
+    pub fn host(&self, ip: IpAddr) -> FindingHost {
+        let asset = self.assets.get(&ip);
+        FindingHost {
+            ip: Some(ip),
+            name: asset.and_then(|a| a.names.first().cloned()),
+            managed: asset.is_some_and(|a| a.managed),
+        }
+    }
+
+    pub fn asset(&self, ip: IpAddr) -> Option<&'a Asset> {
+        self.assets.get(&ip).copied()
+    }
+
+    pub fn file_name(&self, file: u32) -> String {
+        self.files.get(file as usize).cloned().unwrap_or_else(|| format!("file {file}"))
+    }
+
+    /// The first packet of a flow as evidence.
+    pub fn flow_evidence(&self, f: &FlowRecord) -> EvidenceRef {
+        EvidenceRef {
+            file: self.file_name(f.file),
+            packet: Some(f.first_packet),
+            record: None,
+            line: None,
+            flow: Some(f.id.clone()),
+        }
+    }
+
+    /// Where an event came from as evidence.
+    pub fn event_evidence(&self, e: &Event) -> EvidenceRef {
+        let (packet, record, line) = match e.provenance.locator {
+            Locator::Packet(n) => (Some(n), None, None),
+            Locator::Record(n) => (None, Some(n), None),
+            Locator::Line(n) => (None, None, Some(n)),
+        };
+        EvidenceRef {
+            file: self.file_name(e.provenance.file),
+            packet,
+            record,
+            line,
+            flow: e.net.as_ref().and_then(|n| n.flow_id.clone()),
+        }
+    }
+
+    /// The process most of these flows are attributed to (ties broken by executable, then
+    /// pid), when any is.
+    pub fn process_of<'f>(&self, flows: impl IntoIterator<Item = &'f FlowRecord>) -> Option<FindingProcess> {
+        type Key<'k> = (Option<&'k str>, Option<u64>);
+        let mut counts: HashMap<Key<'_>, (usize, &crate::model::Attribution)> = HashMap::new();
+        for f in flows {
+            if let Some(a) = f.process.as_deref() {
+                let key = (a.process.executable.as_deref(), a.process.pid);
+                counts.entry(key).or_insert((0, a)).0 += 1;
+            }
+        }
+        let (_, (_, a)) = counts.into_iter().max_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.0.cmp(&a.0)))?;
+        Some(FindingProcess {
+            pid: a.process.pid,
+            executable: a.process.executable.clone(),
+            command_line: a.process.command_line.clone(),
+            source: format!("{}/{}", a.source.as_str(), a.method),
+        })
+    }
+}
+
+/// For each flow, the name its responder was reached by: the TLS server name or HTTP Host on
+/// the flow itself, else the latest DNS answer the originator received for that address before
+/// the flow started, else any DNS answer for the address.
+fn flow_names<'a>(
+    flows: &'a [FlowRecord],
+    by_id: &FxHashMap<&'a str, usize>,
+    dns: &[&'a Event],
+    http: &[&'a Event],
+    tls: &[&'a Event],
+) -> Vec<Option<&'a str>> {
+    let mut names: Vec<Option<&'a str>> = vec![None; flows.len()];
+    let on_flow = |e: &&'a Event| e.net.as_ref().and_then(|n| n.flow_id.as_deref()).and_then(|id| by_id.get(id));
+    for e in tls {
+        if let (Some(&i), Fields::Tls(t)) = (on_flow(e), &e.fields) {
+            if let Some(sni) = t.server_name.as_deref().filter(|s| !s.is_empty()) {
+                names[i] = Some(sni);
+            }
+        }
+    }
+    for e in http {
+        if let (Some(&i), Fields::Http(h)) = (on_flow(e), &e.fields) {
+            if names[i].is_none() {
+                names[i] = h.host.as_deref().map(strip_port).filter(|s| !s.is_empty() && s.parse::<IpAddr>().is_err());
+            }
+        }
+    }
+    // (client, address) → answers in time order; address → any answer.
+    let mut answered: FxHashMap<(IpAddr, IpAddr), Vec<(i64, &'a str)>> = FxHashMap::default();
+    let mut any: FxHashMap<IpAddr, &'a str> = FxHashMap::default();
+    for e in dns {
+        let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
+        for a in &d.answers {
+            if let Ok(ip) = a.parse::<IpAddr>() {
+                answered.entry((net.src_ip, ip)).or_default().push((e.ts, d.query.as_str()));
+                any.entry(ip).or_insert(d.query.as_str());
+            }
+        }
+    }
+    for (i, f) in flows.iter().enumerate() {
+        if names[i].is_some() {
+            continue;
+        }
+        names[i] = answered
+            .get(&(f.orig_ip, f.resp_ip))
+            .and_then(|v| v.iter().rev().find(|(ts, _)| *ts <= f.start).or(v.first()).map(|(_, n)| *n))
+            .or_else(|| any.get(&f.resp_ip).copied());
+    }
+    names
+}
+
+/// How long before a resolver's own query a client's query of the same name makes it a
+/// forwarded one.
+const FORWARD_WINDOW: i64 = 10_000_000_000;
+
+/// DNS transactions without those an internal resolver forwarded: a query from an internal
+/// address that itself answered internal clients' queries, for a name one of them asked it
+/// within [`FORWARD_WINDOW`] before.
+fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Event> {
+    let resolvers: rustc_hash::FxHashSet<IpAddr> = dns
+        .iter()
+        .filter_map(|e| e.net.as_ref())
+        .filter(|n| internal.contains(n.src_ip) && internal.contains(n.dst_ip))
+        .map(|n| n.dst_ip)
+        .collect();
+    let mut asked: FxHashMap<(IpAddr, String), i64> = FxHashMap::default();
+    let mut out = Vec::with_capacity(dns.len());
+    for &e in dns {
+        let (Some(net), Fields::Dns(d)) = (&e.net, &e.fields) else {
+            out.push(e);
+            continue;
+        };
+        let name = d.query.to_ascii_lowercase();
+        if resolvers.contains(&net.src_ip) {
+            let forwarded =
+                asked.get(&(net.src_ip, name.clone())).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);
+            if forwarded {
+                continue;
+            }
+        }
+        if resolvers.contains(&net.dst_ip) && internal.contains(net.src_ip) {
+            asked.insert((net.dst_ip, name), e.ts);
+        }
+        out.push(e);
+    }
+    out
+}
+
+/// `host:port` → `host` (an IPv6 literal in brackets keeps its brackets off).
+fn strip_port(h: &str) -> &str {
+    if let Some(rest) = h.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match h.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.contains(':') => host,
+        _ => h,
+    }
+}

@@ -1,0 +1,79 @@
+//! Domain names as detection sees them: normalised, and cut to their registrable part
+//! (`a.b.example.co.uk` → `example.co.uk`) with the Public Suffix List compiled into the `psl`
+//! crate, so that prevalence and tunnelling are judged per organisation, not per label.
+
+/// Lower-case, without a trailing dot.
+pub fn normalize(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The registrable domain (eTLD+1) of a name, or the name itself when it has none (a bare
+/// suffix, a single label, an address).
+pub fn registrable(name: &str) -> String {
+    let n = normalize(name);
+    if n.parse::<std::net::IpAddr>().is_ok() {
+        return n;
+    }
+    match psl::domain_str(&n) {
+        Some(d) => d.to_string(),
+        None => n,
+    }
+}
+
+/// The labels in front of the registrable domain (`x.y` of `x.y.example.com`), or "".
+pub fn subdomain<'a>(name: &'a str, registrable: &str) -> &'a str {
+    let name = name.trim_end_matches('.');
+    if name.len() > registrable.len() && name[name.len() - registrable.len()..].eq_ignore_ascii_case(registrable) {
+        name[..name.len() - registrable.len()].trim_end_matches('.')
+    } else {
+        ""
+    }
+}
+
+/// Whether `name` is `pattern` or below it (`*.example.com` and `example.com` both match
+/// `example.com` and `a.example.com`).
+pub fn matches(name: &str, pattern: &str) -> bool {
+    let pattern = pattern.trim_start_matches("*.").trim_end_matches('.');
+    let name = name.trim_end_matches('.');
+    if pattern.is_empty() {
+        return false;
+    }
+    if name.len() == pattern.len() {
+        return name.eq_ignore_ascii_case(pattern);
+    }
+    name.len() > pattern.len()
+        && name.as_bytes()[name.len() - pattern.len() - 1] == b'.'
+        && name[name.len() - pattern.len()..].eq_ignore_ascii_case(pattern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registrable_parts() {
+        assert_eq!(registrable("A.B.Example.COM."), "example.com");
+        assert_eq!(registrable("www.bbc.co.uk"), "bbc.co.uk");
+        assert_eq!(registrable("x1.oast.fun"), "oast.fun");
+        assert_eq!(registrable("bucket.s3.amazonaws.com"), "bucket.s3.amazonaws.com");
+        assert_eq!(registrable("localhost"), "localhost");
+        assert_eq!(registrable("10.0.0.1"), "10.0.0.1");
+    }
+
+    #[test]
+    fn subdomains() {
+        assert_eq!(subdomain("abc.def.example.com", "example.com"), "abc.def");
+        assert_eq!(subdomain("example.com", "example.com"), "");
+        assert_eq!(subdomain("other.org", "example.com"), "");
+    }
+
+    #[test]
+    fn suffix_matching() {
+        assert!(matches("example.com", "*.example.com"));
+        assert!(matches("a.example.com", "example.com"));
+        assert!(matches("A.Example.com.", "example.com"));
+        assert!(!matches("badexample.com", "example.com"));
+        assert!(!matches("example.com.evil", "example.com"));
+        assert!(!matches("x", ""));
+    }
+}

@@ -1,0 +1,141 @@
+//! Detection: baselines learned from the evidence and one detector per file, in one registry.
+//!
+//! Input: the bundle's flows and events after correlation, its assets, a baseline, the
+//! thresholds. Output: findings (see [`finding`] for the contract), sorted by severity, time,
+//! detector and entity, with stable ids. May use `util`, `model`, `timeline` and `entities`.
+//!
+//! Every detector reads the same read-only [`DetectCtx`], returns findings with the parts of
+//! their scores, and is deterministic: same evidence, same findings, whatever the thread
+//! count. Severity comes from the score through the cut points of the thresholds file; the
+//! allowlist is applied to the finished findings.
+
+pub mod allow;
+pub mod baseline;
+pub mod ctx;
+pub mod domain;
+pub mod finding;
+pub mod stats;
+pub mod thresholds;
+
+mod beacon;
+mod cryptominer;
+mod dns_tunnel;
+mod exfil;
+mod lateral_movement;
+mod long_connection;
+mod oast;
+mod payload_download;
+mod scan;
+#[cfg(test)]
+pub mod testkit;
+
+pub use allow::Allowlist;
+pub use baseline::{Baseline, SavedBaseline};
+pub use ctx::{DetectCtx, DetectInput};
+pub use finding::{EvidenceRef, Finding, FindingHost, FindingProcess, Peer, Severity, SeverityCuts, Tactic};
+pub use thresholds::Thresholds;
+
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+
+/// One detector.
+pub trait Detector: Sync {
+    /// Stable kebab-case id; never changes once released.
+    fn id(&self) -> &'static str;
+    /// One line for `seam hunt --list`.
+    fn describe(&self) -> &'static str;
+    /// Checks the detector's section of the thresholds.
+    fn validate(&self, t: &Thresholds) -> Result<(), String>;
+    fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding>;
+}
+
+/// Every detector, in id order.
+pub const DETECTORS: &[&dyn Detector] = &[
+    &beacon::Beacon,
+    &cryptominer::Cryptominer,
+    &dns_tunnel::DnsTunnel,
+    &exfil::Exfil,
+    &lateral_movement::LateralMovement,
+    &long_connection::LongConnection,
+    &oast::Oast,
+    &payload_download::PayloadDownload,
+    &scan::Scan,
+];
+
+/// Validates a section for [`Detector::validate`].
+pub fn check<T: DeserializeOwned>(t: &Thresholds, id: &str) -> Result<(), String> {
+    t.try_section::<T>(id).map(drop)
+}
+
+/// How a hunt runs.
+#[derive(Debug, Clone, Default)]
+pub struct HuntConfig {
+    /// Detector ids to run; empty = all.
+    pub detectors: Vec<String>,
+    pub allow: Allowlist,
+    pub thresholds: Thresholds,
+    pub baseline: Option<SavedBaseline>,
+}
+
+/// What a hunt found.
+#[derive(Debug, Clone, Default)]
+pub struct Hunt {
+    pub findings: Vec<Finding>,
+    /// Findings the allowlist removed.
+    pub allowed: u64,
+}
+
+/// Learns the bundle's baseline, consults the saved one when given.
+pub fn learn(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Baseline, baseline::BaselineError> {
+    let learned = Baseline::learn(input, cfg.thresholds.section("baseline"));
+    match &cfg.baseline {
+        Some(saved) => learned.with_prior(saved),
+        None => Ok(learned),
+    }
+}
+
+/// Runs the selected detectors and finishes their findings.
+pub fn hunt(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Hunt, baseline::BaselineError> {
+    let baseline = learn(input, cfg)?;
+    let ctx = DetectCtx::new(input, &baseline, &cfg.thresholds);
+    let selected: Vec<&dyn Detector> = DETECTORS
+        .iter()
+        .copied()
+        .filter(|d| cfg.detectors.is_empty() || cfg.detectors.iter().any(|s| s == d.id()))
+        .collect();
+    let findings: Vec<Finding> = selected.par_iter().flat_map_iter(|d| d.run(&ctx)).collect();
+    Ok(finish(findings, &cfg.allow, &cfg.thresholds.section("severity")))
+}
+
+/// Severity from score, stable ids, the allowlist, the deterministic order.
+pub fn finish(findings: Vec<Finding>, allow: &Allowlist, cuts: &SeverityCuts) -> Hunt {
+    let before = findings.len();
+    let mut findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| !allow.covers(f))
+        .map(|mut f| {
+            f.score = finding::round4(f.score.clamp(0.0, 1.0));
+            f.severity = cuts.of(f.score);
+            f.id = f.stable_id();
+            f
+        })
+        .collect();
+    let allowed = (before - findings.len()) as u64;
+    findings.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    // Two findings of one detector on the same host, peer and first time keep distinct ids.
+    let mut seen = std::collections::HashMap::<String, u32>::new();
+    for f in &mut findings {
+        let n = seen.entry(f.id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            f.id = format!("{}-{n}", f.id);
+        }
+    }
+    Hunt { findings, allowed }
+}
+
+impl Default for SeverityCuts {
+    fn default() -> Self {
+        SeverityCuts { critical: 0.9, high: 0.75, medium: 0.5, low: 0.3 }
+    }
+}
