@@ -94,11 +94,14 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         | Task::Timeline { flow, .. }
         | Task::Assets { flow, .. } => (*flow, true),
     };
+    let mut clock = StageClock::new(cfg.timings);
     let mut ingest = ingest(&files, flow_cfg, decode, hash, &cfg.log_hosts, cfg.quiet);
+    clock.lap("read");
     for r in &ingest {
         diags.merge(r.diags.clone());
     }
     let attributions = if decode { attribute_bundle(&mut ingest, &cfg.skew) } else { Attributions::default() };
+    clock.lap("correlate");
     let ctx = RowCtx { files: files.iter().map(|f| f.display.clone()).collect() };
     let inventory: Vec<InventoryEntry> =
         files.iter().zip(&ingest).map(|(f, r)| inventory_entry(f, r, &diags)).collect();
@@ -106,7 +109,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     let mut outcome = Outcome::Done;
     match &cfg.task {
         Task::Hunt { hunt, report, out, .. } => {
-            let found = detect_bundle(&mut ingest, &attributions, &ctx, cfg, hunt)?;
+            let found = detect_bundle(&mut ingest, &attributions, &ctx, cfg, hunt, &mut clock)?;
             if !cfg.quiet && found.allowed > 0 {
                 eprintln!("seam: the allowlist removed {} finding(s)", found.allowed);
             }
@@ -264,6 +267,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             }
         }
     }
+    clock.lap("output");
     // The process ends here: freeing millions of flow and event allocations one by one would
     // only delay the exit (measured at ~5 % of a run on a 200 k-flow capture).
     std::mem::forget(ingest);
@@ -273,6 +277,26 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         return Ok(Outcome::StrictFailure);
     }
     Ok(outcome)
+}
+
+/// `--timings`: wall time per stage, printed on stderr as it ends.
+struct StageClock {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl StageClock {
+    fn new(on: bool) -> StageClock {
+        StageClock { on, last: std::time::Instant::now() }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        let now = std::time::Instant::now();
+        if self.on {
+            eprintln!("seam: timing {stage} {:.3}s", (now - self.last).as_secs_f64());
+        }
+        self.last = now;
+    }
 }
 
 /// `seam hunt --list` and `--print-thresholds`.
@@ -317,8 +341,10 @@ fn detect_bundle(
     ctx: &RowCtx,
     cfg: &RunConfig,
     hunt: &HuntConfig,
+    clock: &mut StageClock,
 ) -> Result<crate::detect::Hunt> {
     let (flows, events, assets) = detection_input(ingest, attributions, cfg);
+    clock.lap("assemble");
     let input = DetectInput {
         flows: &flows,
         events: &events,
@@ -327,6 +353,7 @@ fn detect_bundle(
         files: &ctx.files,
     };
     let found = crate::detect::hunt(&input, hunt)?;
+    clock.lap("detect");
     // Freeing the inputs one allocation at a time would only delay the exit.
     std::mem::forget((flows, events));
     Ok(found)

@@ -54,6 +54,10 @@ pub struct GlobalArgs {
     /// readable is still used (exit 0).
     #[arg(long, global = true)]
     pub strict: bool,
+
+    /// Print how long each stage took on stderr (reading, correlation, detection, output)
+    #[arg(long, global = true)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -351,6 +355,7 @@ pub struct RunConfig {
     pub threads: usize,
     pub quiet: bool,
     pub strict: bool,
+    pub timings: bool,
     /// Host names for endpoint logs by file (`--log-host`).
     pub log_hosts: Vec<(PathBuf, String)>,
     /// Clock-skew handling of endpoint logs.
@@ -502,7 +507,16 @@ impl RunConfig {
                 out: output_config(&output, true)?,
             },
         };
-        Ok(RunConfig { threads: g.threads, quiet: g.quiet, strict: g.strict, log_hosts, skew, knowledge, task })
+        Ok(RunConfig {
+            threads: g.threads,
+            quiet: g.quiet,
+            strict: g.strict,
+            timings: g.timings,
+            log_hosts,
+            skew,
+            knowledge,
+            task,
+        })
     }
 }
 
