@@ -224,7 +224,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Assets { out, .. } => {
             let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
             let flows = flow_refs(&ingest);
-            let dns = dns_events(&ingest);
+            let dns = naming_events(&ingest);
             let dns: Vec<&Event> = dns.iter().collect();
             let assets = assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge);
             emit(
@@ -321,7 +321,7 @@ fn detection_input(
     let assets = {
         let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
         let flows = flow_refs(ingest);
-        let dns = dns_events(ingest);
+        let dns = naming_events(ingest);
         let dns: Vec<&Event> = dns.iter().collect();
         assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge)
     };
@@ -997,12 +997,21 @@ fn flow_refs(ingest: &[Ingested]) -> Vec<&FlowRecord> {
 
 /// The bundle's DNS transactions as events.
 fn dns_events(ingest: &[Ingested]) -> Vec<Event> {
+    app_events_where(ingest, |r| matches!(r, AppRecord::Dns(_)))
+}
+
+/// What names hosts on the network: DNS transactions and DHCP messages.
+fn naming_events(ingest: &[Ingested]) -> Vec<Event> {
+    app_events_where(ingest, |r| matches!(r, AppRecord::Dns(_) | AppRecord::Dhcp(_)))
+}
+
+fn app_events_where(ingest: &[Ingested], keep: impl Fn(&AppRecord) -> bool) -> Vec<Event> {
     ingest
         .iter()
         .enumerate()
         .filter_map(|(file, r)| Some((file, r.flows.as_ref()?)))
         .flat_map(|(file, o)| o.app.iter().map(move |a| (file, a)))
-        .filter(|(_, a)| matches!(a.record, AppRecord::Dns(_)))
+        .filter(|(_, a)| keep(&a.record))
         .map(|(file, a)| app_event(file as u32, a))
         .collect()
 }

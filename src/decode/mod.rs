@@ -4,6 +4,7 @@
 //! Imports `util` only.
 
 pub mod auditd;
+pub mod dhcp;
 pub mod dns;
 pub mod dtls;
 pub mod filetype;

@@ -33,6 +33,60 @@ pub struct NetworkKnowledge {
     pub known: Vec<KnownHost>,
 }
 
+/// One address's facts while they are gathered.
+struct Acc {
+    asset: Asset,
+    peers: BTreeSet<IpAddr>,
+    macs: BTreeSet<[u8; 6]>,
+    roles: BTreeSet<&'static str>,
+    names: BTreeSet<String>,
+    telemetry: Option<(i64, i64)>,
+    offset: Option<i64>,
+    active: Vec<(i64, i64)>,
+}
+/// The address's entry, made at `ts` on first sight; `None` for external addresses.
+fn entry<'a>(
+    hosts: &'a mut BTreeMap<IpAddr, Acc>,
+    internal: &InternalNets,
+    ip: IpAddr,
+    ts: i64,
+) -> Option<&'a mut Acc> {
+    if !internal.contains(ip) {
+        return None;
+    }
+    let acc = hosts.entry(ip).or_insert_with(|| Acc {
+        asset: Asset {
+            ip,
+            names: Vec::new(),
+            macs: Vec::new(),
+            other_addresses: Vec::new(),
+            managed: false,
+            roles: Vec::new(),
+            first_seen: ts,
+            last_seen: ts,
+            flows_out: 0,
+            flows_in: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            peers: 0,
+            telemetry_first: None,
+            telemetry_last: None,
+            clock_offset: None,
+            telemetry: Vec::new(),
+            active: Vec::new(),
+            silent_while_active: None,
+        },
+        peers: BTreeSet::new(),
+        macs: BTreeSet::new(),
+        roles: BTreeSet::new(),
+        names: BTreeSet::new(),
+        telemetry: None,
+        offset: None,
+        active: Vec::new(),
+    });
+    Some(acc)
+}
+
 /// Every internal host, by address.
 pub fn assets(
     flows: &[&FlowRecord],
@@ -42,57 +96,7 @@ pub fn assets(
     knowledge: &NetworkKnowledge,
 ) -> Vec<Asset> {
     let internal = &knowledge.internal;
-    struct Acc {
-        asset: Asset,
-        peers: BTreeSet<IpAddr>,
-        macs: BTreeSet<[u8; 6]>,
-        roles: BTreeSet<&'static str>,
-        names: BTreeSet<String>,
-        telemetry: Option<(i64, i64)>,
-        offset: Option<i64>,
-        active: Vec<(i64, i64)>,
-    }
     let mut hosts: BTreeMap<IpAddr, Acc> = BTreeMap::new();
-    fn entry<'a>(
-        hosts: &'a mut BTreeMap<IpAddr, Acc>,
-        internal: &InternalNets,
-        ip: IpAddr,
-        ts: i64,
-    ) -> Option<&'a mut Acc> {
-        if !internal.contains(ip) {
-            return None;
-        }
-        let acc = hosts.entry(ip).or_insert_with(|| Acc {
-            asset: Asset {
-                ip,
-                names: Vec::new(),
-                macs: Vec::new(),
-                managed: false,
-                roles: Vec::new(),
-                first_seen: ts,
-                last_seen: ts,
-                flows_out: 0,
-                flows_in: 0,
-                bytes_out: 0,
-                bytes_in: 0,
-                peers: 0,
-                telemetry_first: None,
-                telemetry_last: None,
-                clock_offset: None,
-                telemetry: Vec::new(),
-                active: Vec::new(),
-                silent_while_active: None,
-            },
-            peers: BTreeSet::new(),
-            macs: BTreeSet::new(),
-            roles: BTreeSet::new(),
-            names: BTreeSet::new(),
-            telemetry: None,
-            offset: None,
-            active: Vec::new(),
-        });
-        Some(acc)
-    }
     for f in flows {
         if let Some(a) = entry(&mut hosts, internal, f.orig_ip, f.start) {
             a.asset.first_seen = a.asset.first_seen.min(f.start);
@@ -183,6 +187,7 @@ pub fn assets(
             _ => {}
         }
     }
+    dhcp_leases(dns, internal, &mut hosts);
     // Names the analyst supplied, for the span they hold.
     for k in &knowledge.known {
         if let Some(a) = hosts.get_mut(&k.ip) {
@@ -193,7 +198,7 @@ pub fn assets(
             }
         }
     }
-    hosts
+    let mut assets: Vec<Asset> = hosts
         .into_values()
         .map(|mut acc| {
             acc.asset.peers = acc.peers.len() as u64;
@@ -223,7 +228,52 @@ pub fn assets(
             acc.asset.clock_offset = acc.offset;
             acc.asset
         })
-        .collect()
+        .collect();
+    // One host, several addresses: those that share a MAC.
+    let mut by_mac: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    for a in &assets {
+        for m in &a.macs {
+            by_mac.entry(m.clone()).or_default().push(a.ip);
+        }
+    }
+    for a in &mut assets {
+        let mut others: BTreeSet<IpAddr> =
+            a.macs.iter().flat_map(|m| by_mac.get(m).into_iter().flatten().copied()).collect();
+        others.remove(&a.ip);
+        a.other_addresses = others.into_iter().collect();
+    }
+    assets
+}
+
+/// What DHCP says: an ACK gives the client's MAC an address, and the host name the client sent
+/// (in the ACK, or in its REQUEST of the same transaction) names it.
+fn dhcp_leases(events: &[&Event], internal: &InternalNets, hosts: &mut BTreeMap<IpAddr, Acc>) {
+    let mut asked: BTreeMap<(u32, Option<&str>), &str> = BTreeMap::new();
+    for e in events {
+        let crate::model::Fields::Dhcp(d) = &e.fields else { continue };
+        if let Some(name) = d.host_name.as_deref() {
+            asked.insert((d.transaction_id, d.client_mac.as_deref()), name);
+        }
+    }
+    for e in events {
+        let crate::model::Fields::Dhcp(d) = &e.fields else { continue };
+        let Some(ip) = d.assigned_ip.filter(|_| d.message_type == "ACK") else { continue };
+        let Some(acc) = entry(hosts, internal, ip, e.ts) else { continue };
+        acc.asset.first_seen = acc.asset.first_seen.min(e.ts);
+        acc.asset.last_seen = acc.asset.last_seen.max(e.ts);
+        let name = d.host_name.as_deref().or_else(|| asked.get(&(d.transaction_id, d.client_mac.as_deref())).copied());
+        if let Some(name) = name {
+            acc.names.insert(name.trim_end_matches('.').to_ascii_lowercase());
+        }
+        if let Some(mac) = d.client_mac.as_deref().and_then(parse_mac) {
+            acc.macs.insert(mac);
+        }
+    }
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let bytes: Vec<u8> = s.split(['-', ':']).map(|h| u8::from_str_radix(h, 16).ok()).collect::<Option<_>>()?;
+    bytes.try_into().ok()
 }
 
 /// Internal addresses one MAC is seen carrying before it counts as a router's.
@@ -348,6 +398,59 @@ mod link_tests {
             last_packet: 1,
             process: None,
         }
+    }
+
+    fn dhcp(ts: i64, kind: &str, xid: u32, mac: &str, name: Option<&str>, assigned: Option<&str>) -> Event {
+        use crate::model::{DhcpFields, EventKind, Fields, Locator, Provenance};
+        Event {
+            ts,
+            kind: EventKind::Dhcp,
+            host: None,
+            net: None,
+            process: None,
+            provenance: Provenance { file: 0, locator: Locator::Packet(1) },
+            fields: Fields::Dhcp(Box::new(DhcpFields {
+                message_type: kind.into(),
+                transaction_id: xid,
+                client_mac: Some(mac.into()),
+                host_name: name.map(String::from),
+                requested_ip: None,
+                assigned_ip: assigned.and_then(|a| a.parse().ok()),
+                server_id: None,
+                lease_secs: None,
+                vendor_class: None,
+            })),
+        }
+    }
+
+    #[test]
+    fn dhcp_names_and_renumbered_hosts() {
+        // ws-7 asks by name, is acknowledged at .42; later renumbered to .77 (same MAC).
+        let events = [
+            dhcp(10, "REQUEST", 1, "00-1A-2B-3C-4D-5E", Some("WS-7"), None),
+            dhcp(11, "ACK", 1, "00-1A-2B-3C-4D-5E", None, Some("10.0.0.42")),
+            dhcp(500, "REQUEST", 2, "00-1A-2B-3C-4D-5E", Some("ws-7"), None),
+            dhcp(501, "ACK", 2, "00-1A-2B-3C-4D-5E", None, Some("10.0.0.77")),
+            // An offer is not a lease.
+            dhcp(600, "OFFER", 3, "00-00-00-00-00-09", None, Some("10.0.0.99")),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let assets = assets(&[], &[], &refs, &[], &NetworkKnowledge::default());
+        type Row = (String, Vec<String>, Vec<String>, Vec<IpAddr>);
+        let got: Vec<Row> = assets
+            .iter()
+            .map(|a| (a.ip.to_string(), a.names.clone(), a.macs.clone(), a.other_addresses.clone()))
+            .collect();
+        let mac = vec!["00-1A-2B-3C-4D-5E".to_string()];
+        assert_eq!(
+            got,
+            vec![
+                ("10.0.0.42".into(), vec!["ws-7".into()], mac.clone(), vec!["10.0.0.77".parse().unwrap()]),
+                ("10.0.0.77".into(), vec!["ws-7".into()], mac, vec!["10.0.0.42".parse().unwrap()]),
+            ]
+        );
+        assert_eq!(parse_mac("00:1a:2B:3c:4d:5e"), Some([0, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e]));
+        assert_eq!(parse_mac("00-1a"), None);
     }
 
     #[test]

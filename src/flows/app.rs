@@ -6,7 +6,7 @@
 //! feeds the matching decoder until that decoder is done, after which the flow costs nothing
 //! more than its counters. Every queue here is bounded by a named limit.
 
-use crate::decode::{dns, dtls, http, smb, ssh, stratum, tls};
+use crate::decode::{dhcp, dns, dtls, http, smb, ssh, stratum, tls};
 use crate::model::Service;
 use crate::util::Timestamp;
 use std::collections::VecDeque;
@@ -86,6 +86,14 @@ pub enum AppRecord {
     Tls(Box<TlsHandshake>),
     Ssh(SshBanners),
     Stratum(StratumSession),
+    Dhcp(Box<DhcpRecord>),
+}
+
+/// One DHCP message of a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DhcpRecord {
+    pub at: At,
+    pub message: dhcp::DhcpMessage,
 }
 
 /// Counters of limits hit, for diagnostics.
@@ -112,6 +120,8 @@ pub enum AppState {
     Dtls(Box<TlsState>),
     Ssh(SshState),
     Stratum(StratumState),
+    /// DHCP over UDP: every message is a record of its own.
+    Dhcp,
     /// Neither side opened with a protocol seam knows: each chunk the client sends is checked,
     /// up to [`MAX_UPGRADE_SCAN`] bytes, for a TLS handshake that starts later in the stream
     /// (STARTTLS in SMTP, IMAP, POP3, FTP or XMPP; TLS after RDP's negotiation).
@@ -195,8 +205,8 @@ impl AppState {
                 }
             }
             AppState::Dns(p) => p.tcp_feed(d, data, at, sink),
-            // DTLS lives on UDP; a TCP stream never reaches this state.
-            AppState::Dtls(_) => {}
+            // DTLS and DHCP live on UDP; a TCP stream never reaches these states.
+            AppState::Dtls(_) | AppState::Dhcp => {}
             AppState::Watch { seen } => {
                 if d == ORIG
                     && tls::looks_like_tls(data)
@@ -246,7 +256,11 @@ impl AppState {
                 // handshake (among the first sixteen, as WebRTC sends STUN before it), or
                 // nothing seam models.
                 let seen = prefix[ORIG].len() + prefix[RESP].len();
-                if seen < 4 && looks_like_dns_datagram(payload, dns_port) {
+                if dhcp::looks_like_dhcp(payload) {
+                    sink.service(Service::Dhcp);
+                    dhcp_record(payload, at, sink);
+                    *self = AppState::Dhcp;
+                } else if seen < 4 && looks_like_dns_datagram(payload, dns_port) {
                     sink.service(Service::Dns);
                     let mut p = DnsPairing::default();
                     p.message(from_orig, payload, at, sink);
@@ -264,6 +278,7 @@ impl AppState {
                 }
             }
             AppState::Dns(p) => p.message(from_orig, payload, at, sink),
+            AppState::Dhcp => dhcp_record(payload, at, sink),
             AppState::Dtls(t) => {
                 t.datagram(payload);
                 t.datagrams += 1;
@@ -302,7 +317,7 @@ impl AppState {
             AppState::Tls(mut t) | AppState::Dtls(mut t) => t.emit(sink),
             AppState::Ssh(s) => s.emit(sink),
             AppState::Stratum(s) => s.emit(sink),
-            AppState::Watch { .. } | AppState::Done => {}
+            AppState::Watch { .. } | AppState::Dhcp | AppState::Done => {}
         }
     }
 
@@ -330,7 +345,7 @@ impl AppState {
             Service::Ssh => AppState::Ssh(SshState { at: first_at, ..SshState::default() }),
             Service::Stratum => AppState::Stratum(StratumState { at: first_at, ..StratumState::default() }),
             Service::Dns => AppState::Dns(DnsPairing::default()),
-            Service::Smb => AppState::Done,
+            Service::Smb | Service::Dhcp => AppState::Done,
         };
         for (d, bytes) in prefix.iter().enumerate() {
             if !bytes.is_empty() {
@@ -338,6 +353,13 @@ impl AppState {
             }
         }
         *self = next;
+    }
+}
+
+/// A DHCP datagram as a record; one that does not parse is left out (the flow still counts it).
+fn dhcp_record(payload: &[u8], at: At, sink: &mut Sink<'_>) {
+    if let Ok(message) = dhcp::parse(payload) {
+        sink.records.push(AppRecord::Dhcp(Box::new(DhcpRecord { at, message })));
     }
 }
 

@@ -637,5 +637,6 @@ pub fn record_at(r: &AppRecord) -> At {
         AppRecord::Tls(t) => t.at,
         AppRecord::Ssh(s) => s.at,
         AppRecord::Stratum(s) => s.at,
+        AppRecord::Dhcp(d) => d.at,
     }
 }

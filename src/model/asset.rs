@@ -16,6 +16,9 @@ pub struct Asset {
     /// sent, without those of routers (a MAC that also carried external or many internal
     /// addresses).
     pub macs: Vec<String>,
+    /// The same host's other addresses over time (a DHCP renumbering, a second interface):
+    /// addresses that share one of its MACs.
+    pub other_addresses: Vec<IpAddr>,
     /// Whether the bundle holds endpoint telemetry for it.
     pub managed: bool,
     /// What its traffic suggests it is: dns-server, dhcp-server, file-server, web-server,

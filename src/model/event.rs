@@ -16,6 +16,8 @@ pub enum EventKind {
     Tls,
     Ssh,
     Stratum,
+    /// A DHCP message: the names and addresses a host asked for or was given.
+    Dhcp,
     /// A process started or ended (Sysmon 1/5, Security 4688/4689, auditd execve).
     Process,
     /// A connection made or accepted by a process, as the endpoint logged it (Sysmon 3,
@@ -63,6 +65,7 @@ impl EventKind {
         EventKind::Tls,
         EventKind::Ssh,
         EventKind::Stratum,
+        EventKind::Dhcp,
         EventKind::Process,
         EventKind::Connection,
         EventKind::Logon,
@@ -89,6 +92,7 @@ impl EventKind {
             EventKind::Tls => "tls",
             EventKind::Ssh => "ssh",
             EventKind::Stratum => "stratum",
+            EventKind::Dhcp => "dhcp",
             EventKind::Process => "process",
             EventKind::Connection => "connection",
             EventKind::Logon => "logon",
@@ -112,7 +116,13 @@ impl EventKind {
     pub fn is_endpoint(self) -> bool {
         !matches!(
             self,
-            EventKind::Flow | EventKind::Dns | EventKind::Http | EventKind::Tls | EventKind::Ssh | EventKind::Stratum
+            EventKind::Flow
+                | EventKind::Dns
+                | EventKind::Http
+                | EventKind::Tls
+                | EventKind::Ssh
+                | EventKind::Stratum
+                | EventKind::Dhcp
         )
     }
 
@@ -273,6 +283,25 @@ pub struct StratumFields {
     pub agent: Option<String>,
 }
 
+/// A DHCP message as a host's identity: who asked, for what, what it was given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DhcpFields {
+    /// DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM (or BOOTP without one).
+    pub message_type: String,
+    pub transaction_id: u32,
+    /// The client's MAC from the message (`chaddr`), ECS spelling.
+    pub client_mac: Option<String>,
+    /// Host name (option 12) or client FQDN (option 81).
+    pub host_name: Option<String>,
+    /// Address the client asked for (option 50) or already holds (`ciaddr`).
+    pub requested_ip: Option<IpAddr>,
+    /// Address the server gave (`yiaddr` of an OFFER or ACK).
+    pub assigned_ip: Option<IpAddr>,
+    pub server_id: Option<IpAddr>,
+    pub lease_secs: Option<u32>,
+    pub vendor_class: Option<String>,
+}
+
 /// Kind-specific payload of an event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -283,6 +312,7 @@ pub enum Fields {
     Tls(Box<TlsFields>),
     Ssh(SshFields),
     Stratum(StratumFields),
+    Dhcp(Box<DhcpFields>),
     /// An endpoint log record (EVTX or auditd), typed or generic.
     Endpoint(Box<super::endpoint::EndpointFields>),
     /// Anything no mapper models: its flattened fields, nothing dropped.

@@ -59,6 +59,7 @@ pub enum Service {
     Ssh,
     Smb,
     Stratum,
+    Dhcp,
 }
 
 impl Service {
@@ -70,6 +71,7 @@ impl Service {
             Service::Ssh => "ssh",
             Service::Smb => "smb",
             Service::Stratum => "stratum",
+            Service::Dhcp => "dhcp",
         }
     }
 }

@@ -4,8 +4,8 @@ use crate::decode::{dns, tls};
 use crate::flows::app::{AppRecord, At};
 use crate::flows::{AppEvent, FlowIdent};
 use crate::model::{
-    DnsFields, Event, EventKind, Fields, FlowRecord, HostRef, HttpFields, Locator, NetTuple, Provenance, SshFields,
-    StratumFields, TlsFields,
+    DhcpFields, DnsFields, Event, EventKind, Fields, FlowRecord, HostRef, HttpFields, Locator, NetTuple, Provenance,
+    SshFields, StratumFields, TlsFields,
 };
 
 /// A finished flow as a timeline event at its start.
@@ -135,6 +135,25 @@ pub fn app_event(file: u32, app: &AppEvent) -> Event {
                     login: s.messages.iter().find_map(|m| m.login.clone()),
                     agent: s.messages.iter().find_map(|m| m.agent.clone()),
                 }),
+            )
+        }
+        AppRecord::Dhcp(d) => {
+            let m = &d.message;
+            let some_ip = |a: std::net::Ipv4Addr| (!a.is_unspecified()).then_some(std::net::IpAddr::V4(a));
+            (
+                EventKind::Dhcp,
+                d.at,
+                Fields::Dhcp(Box::new(DhcpFields {
+                    message_type: m.type_name().to_string(),
+                    transaction_id: m.xid,
+                    client_mac: m.chaddr.map(crate::util::net::mac_text),
+                    host_name: m.host_name.clone().or_else(|| m.fqdn.clone()),
+                    requested_ip: m.requested_ip.and_then(some_ip).or_else(|| some_ip(m.ciaddr)),
+                    assigned_ip: if m.op == 2 { some_ip(m.yiaddr) } else { None },
+                    server_id: m.server_id.and_then(some_ip),
+                    lease_secs: m.lease_secs,
+                    vendor_class: m.vendor_class.clone(),
+                })),
             )
         }
     };

@@ -76,6 +76,44 @@ pub fn dns_response(id: u16, name: &str, qtype: u16, rcode: u8, answers: &[Answe
 }
 
 /// An HTTP/1.1 request.
+/// A DHCP message (RFC 2131): `op` 1 request or 2 reply, the client's current address
+/// (`ciaddr`), the address given (`yiaddr`), the client's MAC, then options 53 (type), 54
+/// (server) and 12 (host name) when given.
+#[allow(clippy::too_many_arguments)]
+pub fn dhcp_message(
+    op: u8,
+    xid: u32,
+    ciaddr: [u8; 4],
+    yiaddr: [u8; 4],
+    mac: [u8; 6],
+    message_type: u8,
+    server: Option<[u8; 4]>,
+    host_name: Option<&str>,
+) -> Vec<u8> {
+    let mut m = vec![op, 1, 6, 0];
+    m.extend(xid.to_be_bytes());
+    m.extend([0; 4]);
+    m.extend(ciaddr);
+    m.extend(yiaddr);
+    m.extend([0; 8]);
+    m.extend(mac);
+    m.extend([0; 10 + 64 + 128]);
+    m.extend([0x63, 0x82, 0x53, 0x63]);
+    m.extend([53, 1, message_type]);
+    if let Some(s) = server {
+        m.extend([54, 4]);
+        m.extend(s);
+        m.extend([51, 4, 0, 0, 0x0e, 0x10]);
+    }
+    if let Some(name) = host_name {
+        let name = &name.as_bytes()[..name.len().min(255)];
+        m.extend([12, name.len() as u8]);
+        m.extend(name);
+    }
+    m.push(255);
+    m
+}
+
 pub fn http_request(
     method: &str,
     host: &str,

@@ -145,6 +145,26 @@ impl Gen {
         }
     }
 
+    /// Each workstation renews its DHCP lease from the DNS server (which also serves DHCP) early
+    /// in the capture, naming itself `ws-<n>`. Drawn from a generator of its own, so the rest of
+    /// the capture does not depend on it.
+    fn leases(&mut self, seed: u64) {
+        let mut rng = Rng::new(seed ^ 0xD4C9_1EA5);
+        let IpAddr::V4(server) = self.plan.dns_server else { return };
+        for &h in &self.plan.workstations {
+            let IpAddr::V4(v4) = h else { continue };
+            let ts = self.start + rng.range(1, 600) as i64 * SEC;
+            let xid = rng.range(1, u64::from(u32::MAX)) as u32;
+            let mac = super::net::mac_of(h);
+            let name = format!("ws-{}", v4.octets()[3]);
+            let (c, s) = (Endpoint::new(h, 68), Endpoint::new(self.plan.dns_server, 67));
+            let req = proto::dhcp_message(1, xid, v4.octets(), [0; 4], mac, 3, None, Some(&name));
+            let ack = proto::dhcp_message(2, xid, v4.octets(), v4.octets(), mac, 5, Some(server.octets()), None);
+            self.t.udp(ts, c, s, &req);
+            self.t.udp(ts + 2 * MS, s, c, &ack);
+        }
+    }
+
     fn ephemeral(&mut self) -> u16 {
         self.rng.range(32768, 60999) as u16
     }
@@ -568,6 +588,7 @@ pub fn generate(scenario: &str, seed: u64, dir: &Path, hours: f64, workstations:
     let mut g =
         Gen { rng, t: Traffic::new(), plan, start, end, dns_id: seed as u16, stages: Vec::new(), logged: Vec::new() };
     g.background();
+    g.leases(seed);
     if scenario == "appliance-compromise" {
         g.attack();
         g.backups(seed);

@@ -284,6 +284,12 @@ fn ssh(e: &Event) -> Option<&crate::model::SshFields> {
         _ => None,
     }
 }
+fn dhcp(e: &Event) -> Option<&crate::model::DhcpFields> {
+    match &e.fields {
+        Fields::Dhcp(x) => Some(x),
+        _ => None,
+    }
+}
 fn stratum(e: &Event) -> Option<&crate::model::StratumFields> {
     match &e.fields {
         Fields::Stratum(x) => Some(x),
@@ -440,6 +446,26 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         .map_or(Value::Null, |x| Value::List(x.methods.clone()))),
     col!("stratum.login", Str, "Wallet / worker login", |e, _| s(stratum(e).and_then(|x| x.login.as_deref()))),
     col!("stratum.agent", Str, "Miner software", |e, _| s(stratum(e).and_then(|x| x.agent.as_deref()))),
+    col!("dhcp.message_type", Str, "DISCOVER, OFFER, REQUEST, ACK, NAK, RELEASE, INFORM, …", |e, _| s(
+        dhcp(e).map(|x| x.message_type.as_str())
+    )),
+    col!("dhcp.client_mac", Str, "Client hardware address in the message", |e, _| s(
+        dhcp(e).and_then(|x| x.client_mac.as_deref())
+    )),
+    col!("dhcp.hostname", Str, "Host name (option 12) or client FQDN (option 81)", |e, _| s(
+        dhcp(e).and_then(|x| x.host_name.as_deref())
+    )),
+    col!("dhcp.requested_ip", Str, "Address the client asked for or holds", |e, _| dhcp(e)
+        .and_then(|x| x.requested_ip)
+        .map_or(Value::Null, Value::Ip)),
+    col!("dhcp.assigned_ip", Str, "Address the server gave", |e, _| dhcp(e)
+        .and_then(|x| x.assigned_ip)
+        .map_or(Value::Null, Value::Ip)),
+    col!("dhcp.server", Str, "Server identifier (option 54)", |e, _| dhcp(e)
+        .and_then(|x| x.server_id)
+        .map_or(Value::Null, Value::Ip)),
+    col!("dhcp.lease", UInt, "Lease time in seconds", |e, _| opt_u(dhcp(e).and_then(|x| x.lease_secs).map(u64::from))),
+    col!("dhcp.vendor_class", Str, "Vendor class (option 60)", |e, _| s(dhcp(e).and_then(|x| x.vendor_class.as_deref()))),
     col!("event.module", Str, "Endpoint log: sysmon, security, system, powershell, evtx (other channels), auditd", |e, _| s(
         endpoint(e).map(|x| x.source.as_str())
     )),
@@ -709,6 +735,19 @@ pub fn message(e: &Event) -> String {
         Fields::Stratum(x) => format!("stratum {} {} {}", ends, x.methods.join(","), x.agent.as_deref().unwrap_or(""))
             .trim_end()
             .to_string(),
+        Fields::Dhcp(x) => {
+            let mut m = format!("dhcp {} {}", ends, x.message_type);
+            if let Some(ip) = x.assigned_ip.or(x.requested_ip) {
+                m.push_str(&format!(" {ip}"));
+            }
+            if let Some(name) = &x.host_name {
+                m.push_str(&format!(" host {name}"));
+            }
+            if let Some(mac) = &x.client_mac {
+                m.push_str(&format!(" mac {mac}"));
+            }
+            m
+        }
         Fields::Endpoint(x) => endpoint_message(e, x, &ends),
         Fields::Generic(m) => format!(
             "{} {}",
@@ -788,6 +827,7 @@ pub fn timestamp_desc(kind: EventKind) -> &'static str {
         EventKind::Tls => "TLS Handshake",
         EventKind::Ssh => "SSH Handshake",
         EventKind::Stratum => "Stratum Session",
+        EventKind::Dhcp => "DHCP Message",
         EventKind::Process => "Process Event",
         EventKind::Logon => "Logon Event",
         _ => "Event Time",
@@ -826,6 +866,9 @@ pub const ASSET_COLUMNS: &[Column<crate::model::Asset>] = &[
         a.names.clone()
     )),
     col!("host.mac", StrList, "Its own MAC addresses (router MACs left out)", |a, _| Value::List(a.macs.clone())),
+    col!("seam.other_addresses", StrList, "The same host's other addresses (sharing a MAC)", |a, _| Value::List(
+        a.other_addresses.iter().map(|i| i.to_string()).collect()
+    )),
     col!("seam.managed", Bool, "Whether the bundle holds endpoint telemetry for the host", |a, _| Value::Bool(
         a.managed
     )),
