@@ -68,6 +68,8 @@ impl Bundle {
             missed_bytes: 0,
             community_id: format!("1:test{n}"),
             vlan: None,
+            orig_mac: None,
+            resp_mac: None,
             file: 0,
             first_packet: 10 * n + 1,
             last_packet: 10 * n + 9,

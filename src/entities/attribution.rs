@@ -194,6 +194,8 @@ mod tests {
             missed_bytes: 0,
             community_id: cid.into(),
             vlan: None,
+            orig_mac: None,
+            resp_mac: None,
             file: 0,
             first_packet: 1,
             last_packet: 2,

@@ -9,7 +9,7 @@
 
 use super::ClockOffset;
 use crate::model::{Asset, Event, FlowRecord};
-use crate::util::net::InternalNets;
+use crate::util::net::{mac_text, InternalNets};
 use crate::util::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -45,6 +45,7 @@ pub fn assets(
     struct Acc {
         asset: Asset,
         peers: BTreeSet<IpAddr>,
+        macs: BTreeSet<[u8; 6]>,
         roles: BTreeSet<&'static str>,
         names: BTreeSet<String>,
         telemetry: Option<(i64, i64)>,
@@ -65,6 +66,7 @@ pub fn assets(
             asset: Asset {
                 ip,
                 names: Vec::new(),
+                macs: Vec::new(),
                 managed: false,
                 roles: Vec::new(),
                 first_seen: ts,
@@ -82,6 +84,7 @@ pub fn assets(
                 silent_while_active: None,
             },
             peers: BTreeSet::new(),
+            macs: BTreeSet::new(),
             roles: BTreeSet::new(),
             names: BTreeSet::new(),
             telemetry: None,
@@ -126,6 +129,14 @@ pub fn assets(
             }
         }
     }
+    link_layer(flows, internal, &mut |ip, mac, gateway| {
+        if let Some(a) = hosts.get_mut(&ip) {
+            a.macs.insert(mac);
+            if gateway {
+                a.roles.insert("gateway");
+            }
+        }
+    });
     // Names from the endpoint side: the local address of outgoing connections.
     let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut times: BTreeMap<String, Vec<Timestamp>> = BTreeMap::new();
@@ -188,6 +199,7 @@ pub fn assets(
             acc.asset.peers = acc.peers.len() as u64;
             acc.asset.roles = acc.roles.into_iter().map(String::from).collect();
             acc.asset.names = acc.names.into_iter().collect();
+            acc.asset.macs = acc.macs.iter().map(|m| mac_text(*m)).collect();
             acc.asset.managed = acc.asset.names.iter().any(|n| spans.keys().any(|k| k.eq_ignore_ascii_case(n)));
             for name in &acc.asset.names {
                 let span = spans.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
@@ -212,6 +224,36 @@ pub fn assets(
             acc.asset
         })
         .collect()
+}
+
+/// Internal addresses one MAC is seen carrying before it counts as a router's.
+const ROUTER_MIN_INTERNAL: usize = 3;
+/// Internal addresses kept per MAC (a router forwarding a whole network needs no more).
+const MAX_ADDRESSES_PER_MAC: usize = 64;
+
+/// What the frames' source MACs say: calls `found(ip, mac, gateway)` for each internal
+/// address's own MAC, with `gateway` set when that MAC also carried external addresses and
+/// no other internal one (the router's own interface).
+fn link_layer(flows: &[&FlowRecord], internal: &InternalNets, found: &mut dyn FnMut(IpAddr, [u8; 6], bool)) {
+    let mut carried: BTreeMap<[u8; 6], (BTreeSet<IpAddr>, bool)> = BTreeMap::new();
+    for f in flows {
+        for (ip, mac) in [(f.orig_ip, f.orig_mac), (f.resp_ip, f.resp_mac)] {
+            let Some(mac) = mac.filter(|m| m.iter().any(|&b| b != 0)) else { continue };
+            let e = carried.entry(mac).or_default();
+            if !internal.contains(ip) {
+                e.1 = true;
+            } else if e.0.len() < MAX_ADDRESSES_PER_MAC {
+                e.0.insert(ip);
+            }
+        }
+    }
+    for (mac, (ips, external)) in carried {
+        match (external, ips.len()) {
+            (true, 1) => ips.iter().for_each(|&ip| found(ip, mac, true)),
+            (false, n) if n < ROUTER_MIN_INTERNAL => ips.iter().for_each(|&ip| found(ip, mac, false)),
+            _ => {}
+        }
+    }
 }
 
 /// The address a reverse-lookup name stands for: `4.3.2.1.in-addr.arpa` → 1.2.3.4,
@@ -273,6 +315,60 @@ fn role_of(f: &FlowRecord) -> Option<&'static str> {
         (6, 22) => Some("ssh-server"),
         (6, 25) | (6, 587) | (6, 993) | (6, 143) => Some("mail-server"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+    use crate::model::{ConnState, DirStats, Transport};
+
+    fn flow(orig: &str, om: u8, resp: &str, rm: u8) -> FlowRecord {
+        FlowRecord {
+            id: "C1".into(),
+            start: 0,
+            end: 1,
+            orig_ip: orig.parse().unwrap(),
+            orig_port: 40000,
+            resp_ip: resp.parse().unwrap(),
+            resp_port: 53,
+            transport: Transport::Udp,
+            services: Vec::new(),
+            orig: DirStats::default(),
+            resp: DirStats::default(),
+            conn_state: ConnState::SF,
+            history: String::new(),
+            missed_bytes: 0,
+            community_id: String::new(),
+            vlan: None,
+            orig_mac: Some([2, 0, 0, 0, 0, om]),
+            resp_mac: Some([2, 0, 0, 0, 0, rm]),
+            file: 0,
+            first_packet: 1,
+            last_packet: 1,
+            process: None,
+        }
+    }
+
+    #[test]
+    fn own_macs_routers_and_the_gateway() {
+        let flows = [
+            flow("10.0.0.5", 5, "8.8.8.8", 1),  // the internet behind MAC 1
+            flow("10.0.0.5", 5, "10.0.0.1", 1), // the router's own address, MAC 1
+            flow("10.0.0.6", 6, "1.1.1.1", 1),
+            flow("10.0.9.1", 9, "10.0.0.5", 5), // routed subnet: three addresses behind MAC 9
+            flow("10.0.9.2", 9, "10.0.0.5", 5),
+            flow("10.0.9.3", 9, "10.0.0.6", 6),
+        ];
+        let refs: Vec<&FlowRecord> = flows.iter().collect();
+        let mut got = Vec::new();
+        link_layer(&refs, &InternalNets::default(), &mut |ip, mac, gw| got.push((ip.to_string(), mac[5], gw)));
+        got.sort();
+        assert_eq!(
+            got,
+            vec![("10.0.0.1".into(), 1, true), ("10.0.0.5".into(), 5, false), ("10.0.0.6".into(), 6, false)]
+        );
+        assert_eq!(mac_text([0, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e]), "00-1A-2B-3C-4D-5E");
     }
 }
 

@@ -150,6 +150,8 @@ struct Flow {
     app: Option<Box<AppState>>,
     services: Vec<Service>,
     vlan: Option<u16>,
+    /// Source MAC of the first frame from the originator and from the responder.
+    macs: [Option<[u8; 6]>; 2],
     closed_at: Option<Timestamp>,
     half_closed_at: Option<Timestamp>,
     missed: u64,
@@ -328,6 +330,10 @@ impl FlowTable {
         flow.last_packet = index;
         if flow.vlan.is_none() {
             flow.vlan = ip.vlan;
+        }
+        let side = usize::from(!from_orig);
+        if flow.macs[side].is_none() {
+            flow.macs[side] = ip.src_mac;
         }
         let stats = if from_orig { &mut flow.orig } else { &mut flow.resp };
         stats.packets += 1;
@@ -512,6 +518,8 @@ impl FlowTable {
             missed_bytes: flow.missed,
             community_id: flow.ident.community_id.clone(),
             vlan: flow.vlan,
+            orig_mac: flow.macs[0],
+            resp_mac: flow.macs[1],
             file: self.file,
             first_packet: flow.first_packet,
             last_packet: flow.last_packet,
@@ -595,6 +603,7 @@ fn new_flow(
         app: app_wanted.then(Box::default),
         services: Vec::new(),
         vlan: ip.vlan,
+        macs: [None; 2],
         closed_at: None,
         half_closed_at: None,
         missed: 0,

@@ -12,10 +12,15 @@ pub struct Asset {
     /// Names of the host at this address: from its endpoint logs (EVTX `Computer`, auditd
     /// `node`), the network's answers to reverse lookups, the analyst's host map.
     pub names: Vec<String>,
+    /// Its own MAC addresses (ECS form `00-1A-2B-3C-4D-5E`): the source MACs of the frames it
+    /// sent, without those of routers (a MAC that also carried external or many internal
+    /// addresses).
+    pub macs: Vec<String>,
     /// Whether the bundle holds endpoint telemetry for it.
     pub managed: bool,
     /// What its traffic suggests it is: dns-server, dhcp-server, file-server, web-server,
-    /// ssh-server, mail-server, internet-facing.
+    /// ssh-server, mail-server, internet-facing, gateway (the one internal address using the
+    /// MAC that carries external traffic).
     pub roles: Vec<String>,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,

@@ -152,6 +152,10 @@ pub struct FlowRecord {
     pub community_id: String,
     /// Outermost VLAN id, when the packets carried one.
     pub vlan: Option<u16>,
+    /// Source MAC address of the originator's and the responder's first frames (Ethernet
+    /// links only). Behind a router these are the router's.
+    pub orig_mac: Option<[u8; 6]>,
+    pub resp_mac: Option<[u8; 6]>,
     /// Evidence file (index into the run's inventory) and the 1-based packet index of the first
     /// and last packets.
     pub file: u32,

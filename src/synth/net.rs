@@ -23,8 +23,15 @@ impl Endpoint {
     }
 }
 
-/// A locally administered MAC derived from the address, so hosts keep one MAC.
+/// The MAC of the network's router, which every frame from or to the internet carries.
+pub const ROUTER_MAC: [u8; 6] = [0x02, 0x53, 0xFE, 0x00, 0x00, 0x01];
+
+/// A locally administered MAC derived from the address, so hosts keep one MAC; external
+/// addresses are reached through the router and carry its MAC.
 pub fn mac_of(ip: IpAddr) -> [u8; 6] {
+    if !crate::util::net::is_internal(ip) {
+        return ROUTER_MAC;
+    }
     let b = match ip {
         IpAddr::V4(v4) => v4.octets().to_vec(),
         IpAddr::V6(v6) => v6.octets()[12..].to_vec(),

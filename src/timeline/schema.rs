@@ -223,6 +223,11 @@ fn s(v: Option<&str>) -> Value<'_> {
     v.map_or(Value::Null, |x| Value::Str(Cow::Borrowed(x)))
 }
 
+/// ECS spelling: `00-1A-2B-3C-4D-5E`.
+fn mac(m: Option<[u8; 6]>) -> Value<'static> {
+    m.map_or(Value::Null, |m| Value::Str(Cow::Owned(crate::util::net::mac_text(m))))
+}
+
 fn opt_u(v: Option<u64>) -> Value<'static> {
     v.map_or(Value::Null, Value::UInt)
 }
@@ -552,6 +557,8 @@ pub const FLOW_COLUMNS: &[Column<FlowRecord>] = &[
     col!("flow.resp_ip_bytes", UInt, "Responder IP bytes", |f, _| Value::UInt(f.resp.ip_bytes)),
     col!("network.community_id", Str, "Community ID v1", |f, _| Value::Str(Cow::Borrowed(&f.community_id))),
     col!("network.vlan.id", UInt, "Outer VLAN id", |f, _| opt_u(f.vlan.map(u64::from))),
+    col!("source.mac", Str, "Source MAC of the originator's first frame", |f, _| mac(f.orig_mac)),
+    col!("destination.mac", Str, "Source MAC of the responder's first frame", |f, _| mac(f.resp_mac)),
     col!("event.end", Time, "Last packet of the flow (UTC)", |f, _| Value::Time(f.end)),
     col!("host.name", Str, "Host whose process made the flow, as its endpoint log names it", |f, _| s(f
         .process
@@ -818,6 +825,7 @@ pub const ASSET_COLUMNS: &[Column<crate::model::Asset>] = &[
     col!("host.name", StrList, "Names endpoint logs give the host at this address", |a, _| Value::List(
         a.names.clone()
     )),
+    col!("host.mac", StrList, "Its own MAC addresses (router MACs left out)", |a, _| Value::List(a.macs.clone())),
     col!("seam.managed", Bool, "Whether the bundle holds endpoint telemetry for the host", |a, _| Value::Bool(
         a.managed
     )),

@@ -25,6 +25,11 @@ pub fn endpoint_text(ip: IpAddr, port: u16) -> String {
     }
 }
 
+/// ECS spelling of a MAC address: upper-case hex pairs joined by hyphens (`00-1A-2B-3C-4D-5E`).
+pub fn mac_text(m: [u8; 6]) -> String {
+    m.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join("-")
+}
+
 /// An address block (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
