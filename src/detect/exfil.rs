@@ -29,6 +29,9 @@
 //! `host_mad_bytes_per_peer`, `host_peers`, `excess_mads`, `uploads`, `upload_bytes`,
 //! `largest_upload`, `prevalence`.
 //!
+//! The window spans the flows that carried the data (the uploads and every flow with at least
+//! 1 % of the bytes), not the whole time the host knew the peer.
+//!
 //! ATT&CK (TA0010): T1567.002 Exfiltration to Cloud Storage when the peer is a storage service;
 //! T1041 Exfiltration Over C2 Channel when the host also kept up at least `channel_flows` other
 //! flows with the peer (an established channel the uploads rode along); T1048 Exfiltration Over
@@ -76,7 +79,7 @@ impl Default for Config {
             min_out_bytes: 100_000.0,
             volume_high: 20_000_000.0,
             excess_low: 3.0,
-            excess_high: 30.0,
+            excess_high: 12.0,
             mad_floor: 10_000.0,
             min_history_peers: 3,
             asymmetry_low: 0.5,
@@ -322,6 +325,10 @@ fn judge(ctx: &DetectCtx<'_>, c: &Config, host: IpAddr, peer: IpAddr, p: &Pair<'
         .filter(|&&i| p.upload_flows.contains(&i) || ctx.flows.get(i).is_some_and(|f| f.orig.bytes >= threshold))
         .filter_map(|&i| ctx.flows.get(i))
         .collect();
+    // The window is the transfer's, not the whole acquaintance with the peer (a channel may
+    // have been open for hours before the data went).
+    let first = carried.iter().map(|f| f.start).min().unwrap_or(p.first);
+    let last = carried.iter().map(|f| f.end).max().unwrap_or(p.last);
     let evidence: Vec<_> =
         p.uploads.iter().map(|e| ctx.event_evidence(e)).chain(carried.iter().map(|f| ctx.flow_evidence(f))).collect();
     let h = habit.unwrap_or(Habit { peers: 0, median: 0.0, mad: 0.0 });
@@ -343,7 +350,7 @@ fn judge(ctx: &DetectCtx<'_>, c: &Config, host: IpAddr, peer: IpAddr, p: &Pair<'
         .component("upload_bytes", amounts.upload_bytes)
         .component("largest_upload", p.largest_upload as f64)
         .component("prevalence", prevalence)
-        .window(p.first, p.last)
+        .window(first, last)
         .summary(summary(host, peer, name, port.map(|(n, _)| n), provider, p, &h))
         .evidence(evidence);
     if let Some(x) = amounts.excess_mads {
@@ -400,7 +407,7 @@ fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testkit::{background, ip, Bundle};
+    use crate::detect::testkit::{background, ip, Bundle, SEC, T0};
     use crate::detect::Severity;
 
     const HOST: &str = "10.0.0.1";
@@ -451,6 +458,8 @@ mod tests {
         // The three uploads, each as request and flow; not the 40 beacons.
         assert_eq!(f.evidence_total, 6);
         assert!(f.summary.contains("system.dat"), "{}", f.summary);
+        // The window is the uploads', not the beacons' before them.
+        assert_eq!((f.first_seen, f.last_seen), (T0 + 3000 * SEC, T0 + 3064 * SEC));
     }
 
     #[test]
@@ -508,14 +517,14 @@ mod tests {
             out: 2_000_000.0,
             back: 500_000.0,
             upload_bytes: 65_536.0 * 2.0,
-            excess_mads: Some(16.5),
+            excess_mads: Some(7.5),
             files: true,
             cloud: false,
         };
         let p = a.parts(&c, 0.9);
         // ln(2e6/1e5)/ln(2e7/1e5) = ln 20 / ln 200
         assert!((p.volume - 20f64.ln() / 200f64.ln()).abs() < 1e-12);
-        assert!((p.excess - 0.5).abs() < 1e-12); // (16.5−3)/(30−3)
+        assert!((p.excess - 0.5).abs() < 1e-12); // (7.5−3)/(12−3)
         assert!((p.asymmetry - 0.75).abs() < 1e-12); // 0.8 → (0.8−0.5)/(0.9−0.5)
                                                      // ln 2 / ln(5e6/65536)
         assert!((p.upload - 2f64.ln() / (5e6f64 / 65_536.0).ln()).abs() < 1e-12);

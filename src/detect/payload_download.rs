@@ -327,12 +327,13 @@ fn judge(ctx: &DetectCtx<'_>, c: &Config, key: &Key, g: &Group<'_>) -> Option<Fi
 fn summary(key: &Key, g: &Group<'_>, provider: Option<&str>) -> String {
     let kinds: Vec<&str> = g.kinds.iter().map(String::as_str).filter(|k| *k != "text").collect();
     let what = if kinds.is_empty() { "executable".to_string() } else { kinds.join("/").to_uppercase() };
-    let from = match &key.host {
-        Some(h) => format!("{h} ({}:{})", key.server, key.port),
-        None => format!("{}:{}", key.server, key.port),
-    };
     let uri = g.uris.iter().next().map(String::as_str).unwrap_or("");
-    let mut s = format!("{} fetched {what} ({}) from {from}{uri}", key.client, size_text(g.largest));
+    let server = crate::util::net::endpoint_text(key.server, key.port);
+    let from = match &key.host {
+        Some(h) => format!("{h}{uri} ({server})"),
+        None => format!("{server}{uri}"),
+    };
+    let mut s = format!("{} fetched {what} ({}) from {from}", key.client, size_text(g.largest));
     if g.events.len() > 1 {
         s.push_str(&format!(" and {} more", g.events.len() - 1));
     }
