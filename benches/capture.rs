@@ -126,6 +126,7 @@ fn run(wanted: &[&str]) -> io::Result<()> {
         seam_noapp.push("--no-app".into());
         rows.push(measure(&tools, "seam flows", &file, Some(seam_args), cfg.runs, None));
         rows.push(measure(&tools, "seam flows --no-app", &file, Some(seam_noapp), cfg.runs, None));
+        hunt_share(&seam, &cap.path, &threads, cfg.runs);
         let tcpdump = tools.tcpdump.as_ref().map(|t| {
             let mut argv = vec![t.display().to_string()];
             if running_as_root() {
@@ -172,6 +173,48 @@ fn run(wanted: &[&str]) -> io::Result<()> {
 
     print_table(&rows, &captures, &tools);
     Ok(())
+}
+
+/// `seam --timings hunt FILE`: how long correlation, assembling the detection input and the
+/// detectors take beside reading and decoding the capture (the issue's target: under 20 %).
+fn hunt_share(seam: &Path, file: &Path, threads: &[String], runs: usize) {
+    let mut shares = Vec::new();
+    for run in 0..runs.max(1) {
+        let out = Command::new(seam)
+            .arg("--timings")
+            .args(threads)
+            .args(["hunt", "-q", "--format", "jsonl"])
+            .arg(file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output();
+        let Ok(out) = out else {
+            println!("  seam hunt              cannot run");
+            return;
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stage = |name: &str| -> f64 {
+            stderr
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("seam: timing {name} ")))
+                .and_then(|v| v.trim_end_matches('s').parse().ok())
+                .unwrap_or(0.0)
+        };
+        let read = stage("read");
+        let hunting = stage("correlate") + stage("assemble") + stage("detect");
+        let share = if read > 0.0 { 100.0 * hunting / read } else { f64::NAN };
+        println!(
+            "  seam hunt              run {}/{}: read+decode {read:.2} s, correlate+assemble+detect {hunting:.2} s \
+             ({share:.1} % of decoding; target < 20 %), output {:.2} s",
+            run + 1,
+            runs.max(1),
+            stage("output")
+        );
+        shares.push(share);
+    }
+    shares.sort_by(f64::total_cmp);
+    println!("  seam hunt              median share of decoding: {:.1} %", shares[shares.len() / 2]);
 }
 
 // ---------------------------------------------------------------------------------------------
