@@ -553,6 +553,40 @@ mod tests {
     }
 
     #[test]
+    fn the_subdomain_cap_holds_at_its_boundary() {
+        let mut b = Bundle::default();
+        // MAX_SUBDOMAINS distinct names fill the table; then 3 names already remembered and 2
+        // new ones: the repeats are recognised, the new ones counted past the cap.
+        let name = |i: usize| format!("n{i}.cap-test.net");
+        for i in 0..MAX_SUBDOMAINS {
+            b.dns(CLIENT, RESOLVER, i as f64 * 0.01, &name(i), "TXT", &[]);
+        }
+        for i in [0, 1, 2, MAX_SUBDOMAINS, MAX_SUBDOMAINS + 1] {
+            b.dns(CLIENT, RESOLVER, 200.0, &name(i), "TXT", &[]);
+        }
+        b.flows.sort_by_key(|f| (f.start, f.first_packet));
+        b.events.sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
+        let internal = crate::util::net::InternalNets::default();
+        let files = vec!["test.pcap".to_string()];
+        let input = crate::detect::DetectInput {
+            flows: &b.flows,
+            events: &b.events,
+            assets: &b.assets,
+            internal: &internal,
+            files: &files,
+        };
+        let t = Thresholds::defaults();
+        let baseline = crate::detect::Baseline::learn(&input, t.section("baseline"));
+        let ctx = DetectCtx::new(&input, &baseline, &t);
+        let groups = group_lookups(&ctx);
+        let g = groups.values().next().expect("one group");
+        assert_eq!(g.queries, MAX_SUBDOMAINS as u64 + 5);
+        assert_eq!(g.subdomains.len(), MAX_SUBDOMAINS);
+        assert_eq!(g.untracked, 2);
+        assert_eq!(g.unique(), MAX_SUBDOMAINS as u64 + 2);
+    }
+
+    #[test]
     fn subdomains_past_the_cap_count_as_new() {
         let mut g = Group::default();
         g.subdomains.extend(0..MAX_SUBDOMAINS as u64);
