@@ -28,6 +28,7 @@ mod payload_download;
 mod scan;
 #[cfg(test)]
 pub mod testkit;
+mod transfer;
 
 pub use allow::Allowlist;
 pub use baseline::{Baseline, SavedBaseline};
