@@ -6,13 +6,14 @@ use crate::cli::SkewConfig;
 use crate::cli::{OutputConfig, RunConfig, Task};
 use crate::decode::auditd::{parse_line, Assembler};
 use crate::decode::winevt::parse_record_json;
+use crate::detect::{DetectInput, Finding, HuntConfig, DETECTORS};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::entities::{assets, attribute, estimate, Attributions, ClockOffset};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
 use crate::flows::app::AppRecord;
 use crate::flows::shard::{self, shard_of, Batch};
 use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
-use crate::model::{Event, EventKind, Fields, FlowRecord, HostRef, InventoryEntry, NetTuple};
+use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, HostRef, InventoryEntry, NetTuple};
 use crate::normalize::audit::map_event;
 use crate::normalize::net::{app_event, flow_event};
 use crate::normalize::winevt::{map_record, RecordMeta};
@@ -28,7 +29,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -65,9 +66,14 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         }
         return Ok(Outcome::Done);
     }
+    if let Task::HuntInfo { thresholds } = &cfg.task {
+        print_hunt_info(*thresholds)?;
+        return Ok(Outcome::Done);
+    }
     let mut diags = Diagnostics::new();
     let (paths, hash) = match &cfg.task {
-        Task::Synth { .. } => return Ok(Outcome::Done),
+        Task::Synth { .. } | Task::HuntInfo { .. } => return Ok(Outcome::Done),
+        Task::Hunt { paths, .. } | Task::Learn { paths, .. } => (paths, false),
         Task::Inventory { paths, hash, .. } => (paths, *hash),
         Task::Investigate { paths, .. } => (paths, true),
         Task::Flows { paths, .. } | Task::Timeline { paths, .. } | Task::Assets { paths, .. } => (paths, false),
@@ -81,7 +87,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         );
     }
     let (flow_cfg, decode) = match &cfg.task {
-        Task::Inventory { .. } | Task::Synth { .. } => (FlowConfig::default(), false),
+        Task::Inventory { .. } | Task::Synth { .. } | Task::HuntInfo { .. } => (FlowConfig::default(), false),
+        Task::Hunt { flow, .. } | Task::Learn { flow, .. } => (*flow, true),
         Task::Investigate { flow, .. }
         | Task::Flows { flow, .. }
         | Task::Timeline { flow, .. }
@@ -96,7 +103,50 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     let inventory: Vec<InventoryEntry> =
         files.iter().zip(&ingest).map(|(f, r)| inventory_entry(f, r, &diags)).collect();
 
+    let mut outcome = Outcome::Done;
     match &cfg.task {
+        Task::Hunt { hunt, report, out, .. } => {
+            let found = detect_bundle(&mut ingest, &attributions, &ctx, cfg, hunt)?;
+            if !cfg.quiet && found.allowed > 0 {
+                eprintln!("seam: the allowlist removed {} finding(s)", found.allowed);
+            }
+            if report.fail_on.is_some_and(|s| found.findings.iter().any(|f| f.severity >= s)) {
+                outcome = Outcome::Findings;
+            }
+            let shown: Vec<Finding> =
+                found.findings.into_iter().filter(|f| f.severity >= report.min_severity).collect();
+            let mut sink = out.dest.open()?;
+            match crate::report::findings::write(&shown, &diags, &ctx, out.format, out.width, &mut sink)
+                .and_then(|()| sink.commit())
+            {
+                Err(e) if !e.is_broken_pipe() => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Task::Learn { hunt, dest, .. } => {
+            let (flows, events, assets) = detection_input(&mut ingest, &attributions, cfg);
+            let input = DetectInput {
+                flows: &flows,
+                events: &events,
+                assets: &assets,
+                internal: &cfg.knowledge.internal,
+                files: &ctx.files,
+            };
+            let saved = crate::detect::learn(&input, hunt)?.to_saved();
+            let mut bytes = serde_json::to_vec_pretty(&saved)?;
+            bytes.push(b'\n');
+            dest.write_all(&bytes)?;
+            if !cfg.quiet {
+                eprintln!(
+                    "seam: learned {} internal hosts, {} destinations, {} domains into {}",
+                    saved.internal_hosts,
+                    saved.ips.len(),
+                    saved.domains.len(),
+                    dest.label()
+                );
+            }
+        }
+        Task::HuntInfo { .. } => {}
         Task::Inventory { out, .. } => emit(
             out,
             &Rendered {
@@ -222,7 +272,64 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     if cfg.strict && diags.input_problems() > 0 {
         return Ok(Outcome::StrictFailure);
     }
-    Ok(Outcome::Done)
+    Ok(outcome)
+}
+
+/// `seam hunt --list` and `--print-thresholds`.
+fn print_hunt_info(thresholds: bool) -> Result<()> {
+    let text = if thresholds {
+        crate::detect::thresholds::DEFAULTS.to_string()
+    } else {
+        DETECTORS.iter().map(|d| format!("{:<18} {}\n", d.id(), d.describe())).collect()
+    };
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// What detection reads: flows, every non-flow event, the assets.
+fn detection_input(
+    ingest: &mut [Ingested],
+    attributions: &Attributions,
+    cfg: &RunConfig,
+) -> (Vec<FlowRecord>, Vec<Event>, Vec<Asset>) {
+    let assets = {
+        let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
+        let flows = flow_refs(ingest);
+        let dns = dns_events(ingest);
+        let dns: Vec<&Event> = dns.iter().collect();
+        assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge)
+    };
+    let filter = TimelineFilter {
+        kinds: EventKind::ALL.iter().copied().filter(|k| *k != EventKind::Flow).collect(),
+        ..TimelineFilter::default()
+    };
+    let events = timeline_events(ingest, &filter, attributions);
+    let flows = take_flows(ingest);
+    (flows, events, assets)
+}
+
+/// Runs the hunt over a correlated bundle.
+fn detect_bundle(
+    ingest: &mut [Ingested],
+    attributions: &Attributions,
+    ctx: &RowCtx,
+    cfg: &RunConfig,
+    hunt: &HuntConfig,
+) -> Result<crate::detect::Hunt> {
+    let (flows, events, assets) = detection_input(ingest, attributions, cfg);
+    let input = DetectInput {
+        flows: &flows,
+        events: &events,
+        assets: &assets,
+        internal: &cfg.knowledge.internal,
+        files: &ctx.files,
+    };
+    let found = crate::detect::hunt(&input, hunt)?;
+    // Freeing the inputs one allocation at a time would only delay the exit.
+    std::mem::forget((flows, events));
+    Ok(found)
 }
 
 fn emit<T: Sync>(out: &OutputConfig, r: &Rendered<'_, T>) -> Result<()> {

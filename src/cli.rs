@@ -1,6 +1,7 @@
 //! Command-line surface: clap structs that only describe flags, and [`RunConfig::from_cli`]
 //! that validates them once. Nothing downstream sees a clap type.
 
+use crate::detect::{Allowlist, HuntConfig, SavedBaseline, Severity, Thresholds, DETECTORS};
 use crate::entities::{KnownHost, NetworkKnowledge};
 use crate::flows::FlowConfig;
 use crate::model::EventKind;
@@ -126,6 +127,61 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Find what is unusual for this network: beacons, tunnels, uploads, scans, …
+    ///
+    /// Learns what is normal from the bundle itself (which destinations many internal hosts
+    /// use, each host's habits, which internal hosts talk), optionally with a saved baseline
+    /// from a clean bundle, then runs every detector and lists its findings: severity, score
+    /// and the parts of the score, ATT&CK tactic and technique, host, peer, process when an
+    /// endpoint log names it, a summary and the evidence (file and packet, record or line).
+    /// The allowlist and thresholds apply when scoring: changing them needs no change to the
+    /// evidence. Exit code 1 when --fail-on is given and a finding reaches it.
+    #[command(
+        after_help = "Examples:\n  seam hunt case42/\n  seam hunt case42/ --format json -o findings.json\n  seam hunt case42/ --baseline clean.json --allow allow.txt --fail-on high\n  seam hunt case42/ --detector beacon,dns-tunnel --min-severity medium\n  seam hunt --list"
+    )]
+    Hunt {
+        #[command(flatten)]
+        input: OptionalInputArgs,
+        #[command(flatten)]
+        flow: FlowArgs,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// Only list findings at or above this severity
+        #[arg(long, value_enum, value_name = "SEVERITY", default_value = "info")]
+        min_severity: Severity,
+        /// Exit with code 1 when a finding reaches this severity
+        #[arg(long, value_enum, value_name = "SEVERITY")]
+        fail_on: Option<Severity>,
+        /// List the detectors and exit
+        #[arg(long)]
+        list: bool,
+        /// Print the default thresholds file and exit
+        #[arg(long)]
+        print_thresholds: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Learn a baseline from a clean bundle, for `seam hunt --baseline`
+    ///
+    /// Writes what the bundle shows as normal: destination prevalence (addresses, names,
+    /// domains, JA4s, user agents) with first-seen times, each host's usual ports, services
+    /// and volumes, and the internal host pairs. JSON, schema seam.baseline/1; the same
+    /// evidence always gives the same file.
+    #[command(
+        after_help = "Examples:\n  seam learn last-week/ -o baseline.json\n  seam hunt today/ --baseline baseline.json"
+    )]
+    Learn {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        flow: FlowArgs,
+        /// Thresholds file (only its [baseline] section matters here)
+        #[arg(long, value_name = "FILE")]
+        thresholds: Option<PathBuf>,
+        /// Where to write the baseline
+        #[arg(long, short = 'o', value_name = "FILE", required = true)]
+        output: PathBuf,
+    },
     /// Write a synthetic evidence bundle with a truth file
     ///
     /// Scenarios: appliance-compromise (an exploited VPN appliance: beacons, OAST callbacks,
@@ -179,6 +235,13 @@ pub struct InputArgs {
     /// Evidence files or directories (walked recursively)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rest: InputOptions,
+}
+
+/// How to read the evidence: host names of logs, clocks, the address plan.
+#[derive(Debug, Args)]
+pub struct InputOptions {
     /// Name the host an audit log came from, when its records carry no node= (repeatable)
     ///
     /// FILE is the log's path, or its file name alone. Records with node= keep their node.
@@ -202,6 +265,35 @@ pub struct InputArgs {
     /// Names the analyst knows: a CSV of ip,name[,start,end] (times as for --since)
     #[arg(long, value_name = "FILE")]
     pub host_map: Option<PathBuf>,
+}
+
+/// Evidence for subcommands that can also run without it (`seam hunt --list`).
+#[derive(Debug, Args)]
+pub struct OptionalInputArgs {
+    /// Evidence files or directories (walked recursively)
+    #[arg(value_name = "PATH", required_unless_present_any = ["list", "print_thresholds"])]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rest: InputOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Detectors to run, comma-separated (default: all; see --list)
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub detector: Vec<String>,
+    /// A baseline written by `seam learn`, consulted besides the bundle's own
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Safelist: one address, block, domain (*.example.com) or JA4 per line
+    ///
+    /// Findings whose peer (or a further name they carry: other domains, JA4s) is listed are
+    /// dropped when scoring; the number dropped is printed on stderr.
+    #[arg(long, value_name = "FILE")]
+    pub allow: Option<PathBuf>,
+    /// Thresholds overriding the defaults key by key (see --print-thresholds)
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -270,12 +362,63 @@ pub struct RunConfig {
 
 #[derive(Debug, Clone)]
 pub enum Task {
-    Investigate { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
-    Inventory { paths: Vec<PathBuf>, hash: bool, out: OutputConfig },
-    Flows { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
-    Assets { paths: Vec<PathBuf>, flow: FlowConfig, out: OutputConfig },
-    Timeline { paths: Vec<PathBuf>, flow: FlowConfig, filter: TimelineFilter, out: OutputConfig },
-    Synth { scenario: String, seed: u64, hours: f64, hosts: usize, dir: PathBuf },
+    Investigate {
+        paths: Vec<PathBuf>,
+        flow: FlowConfig,
+        out: OutputConfig,
+    },
+    Inventory {
+        paths: Vec<PathBuf>,
+        hash: bool,
+        out: OutputConfig,
+    },
+    Flows {
+        paths: Vec<PathBuf>,
+        flow: FlowConfig,
+        out: OutputConfig,
+    },
+    Assets {
+        paths: Vec<PathBuf>,
+        flow: FlowConfig,
+        out: OutputConfig,
+    },
+    Timeline {
+        paths: Vec<PathBuf>,
+        flow: FlowConfig,
+        filter: TimelineFilter,
+        out: OutputConfig,
+    },
+    Synth {
+        scenario: String,
+        seed: u64,
+        hours: f64,
+        hosts: usize,
+        dir: PathBuf,
+    },
+    Hunt {
+        paths: Vec<PathBuf>,
+        flow: FlowConfig,
+        hunt: Box<HuntConfig>,
+        report: HuntReport,
+        out: OutputConfig,
+    },
+    /// `seam hunt --list` / `--print-thresholds`: print and exit.
+    HuntInfo {
+        thresholds: bool,
+    },
+    Learn {
+        paths: Vec<PathBuf>,
+        flow: FlowConfig,
+        hunt: Box<HuntConfig>,
+        dest: Destination,
+    },
+}
+
+/// What `seam hunt` lists and when it fails.
+#[derive(Debug, Clone, Copy)]
+pub struct HuntReport {
+    pub min_severity: Severity,
+    pub fail_on: Option<Severity>,
 }
 
 #[derive(Debug, Clone)]
@@ -295,7 +438,13 @@ impl RunConfig {
             | Command::Flows { input, .. }
             | Command::Timeline { input, .. }
             | Command::Assets { input, .. } => {
-                (log_hosts(&input.log_host)?, skew_config(input)?, network_knowledge(input)?)
+                (log_hosts(&input.rest.log_host)?, skew_config(&input.rest)?, network_knowledge(&input.rest)?)
+            }
+            Command::Hunt { input, .. } => {
+                (log_hosts(&input.rest.log_host)?, skew_config(&input.rest)?, network_knowledge(&input.rest)?)
+            }
+            Command::Learn { input, .. } => {
+                (log_hosts(&input.rest.log_host)?, skew_config(&input.rest)?, network_knowledge(&input.rest)?)
             }
             Command::Synth { .. } => (Vec::new(), SkewConfig::default(), NetworkKnowledge::default()),
         };
@@ -321,6 +470,31 @@ impl RunConfig {
                 }
                 Task::Synth { scenario, seed, hours, hosts, dir: output }
             }
+            Command::Hunt { input, flow, detect, min_severity, fail_on, list, print_thresholds, output } => {
+                if list || print_thresholds {
+                    Task::HuntInfo { thresholds: print_thresholds }
+                } else {
+                    Task::Hunt {
+                        paths: input.paths,
+                        flow: flow_config(&flow)?,
+                        hunt: Box::new(hunt_config(&detect)?),
+                        report: HuntReport { min_severity, fail_on },
+                        out: output_config(&output, false)?,
+                    }
+                }
+            }
+            Command::Learn { input, flow, thresholds, output } => {
+                let detect = DetectArgs { detector: Vec::new(), baseline: None, allow: None, thresholds };
+                if output.is_dir() {
+                    bail!("output path {} is a directory", output.display());
+                }
+                Task::Learn {
+                    paths: input.paths,
+                    flow: flow_config(&flow)?,
+                    hunt: Box::new(hunt_config(&detect)?),
+                    dest: Destination::File(output),
+                }
+            }
             Command::Timeline { input, flow, filter, output } => Task::Timeline {
                 paths: input.paths,
                 flow: flow_config(&flow)?,
@@ -341,7 +515,7 @@ pub struct SkewConfig {
     pub forced: Vec<(String, i64)>,
 }
 
-fn skew_config(input: &InputArgs) -> Result<SkewConfig> {
+fn skew_config(input: &InputOptions) -> Result<SkewConfig> {
     let forced = input
         .clock_offset
         .iter()
@@ -361,7 +535,7 @@ fn skew_config(input: &InputArgs) -> Result<SkewConfig> {
     Ok(SkewConfig { correct: !input.no_skew_correction, forced })
 }
 
-fn network_knowledge(input: &InputArgs) -> Result<NetworkKnowledge> {
+fn network_knowledge(input: &InputOptions) -> Result<NetworkKnowledge> {
     let internal = input
         .internal
         .iter()
@@ -459,6 +633,26 @@ fn filter_config(a: &FilterArgs) -> Result<TimelineFilter> {
         }
     }
     Ok(TimelineFilter { hosts: a.host.clone(), since, until, kinds, grep: a.grep.clone() })
+}
+
+/// Loads and checks everything a hunt needs before any evidence is read.
+fn hunt_config(a: &DetectArgs) -> Result<HuntConfig> {
+    for id in &a.detector {
+        if !DETECTORS.iter().any(|d| d.id() == id) {
+            let known: Vec<&str> = DETECTORS.iter().map(|d| d.id()).collect();
+            bail!("unknown detector `{id}` (known: {})", known.join(", "));
+        }
+    }
+    let thresholds = match &a.thresholds {
+        Some(p) => Thresholds::load(p)?,
+        None => Thresholds::defaults(),
+    };
+    let allow = match &a.allow {
+        Some(p) => Allowlist::load(p)?,
+        None => Allowlist::default(),
+    };
+    let baseline = a.baseline.as_deref().map(SavedBaseline::load).transpose()?;
+    Ok(HuntConfig { detectors: a.detector.clone(), allow, thresholds, baseline })
 }
 
 fn output_config(a: &OutputArgs, timesketch_ok: bool) -> Result<OutputConfig> {

@@ -17,7 +17,8 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     m.insert("normalize", &["util", "diag", "model", "decode", "flows"]);
     m.insert("timeline", L0);
     m.insert("entities", &["util", "diag", "model", "timeline"]);
-    m.insert("report", &["util", "diag", "model", "evidence", "normalize", "timeline", "entities"]);
+    m.insert("detect", &["util", "diag", "model", "timeline", "entities"]);
+    m.insert("report", &["util", "diag", "model", "evidence", "normalize", "timeline", "entities", "detect"]);
     m.insert("synth", &["util"]);
     m
 }

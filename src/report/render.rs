@@ -308,6 +308,8 @@ fn short_header(name: &str) -> String {
         "destination.bytes" => "r.bytes".into(),
         "source.packets" => "o.pkts".into(),
         "destination.packets" => "r.pkts".into(),
+        "host.ip" => "host".into(),
+        "peer.ip" => "peer".into(),
         other => other.rsplit('.').next().unwrap_or(other).replace('_', " "),
     }
 }
