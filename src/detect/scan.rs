@@ -16,7 +16,8 @@
 //! ```
 //!
 //! `failed_ratio` = probes / attempts; `breadth` = probed addresses / `full_addresses` (ports /
-//! `full_ports` for a vertical scan); `rate` = attempts per second / `full_rate`, capped at 1;
+//! `full_ports` for a vertical scan); `rate` = probes per second between the first and the last
+//! probe / `full_rate`, capped at 1;
 //! `scope` = how much a scan in that direction means (internal → internal, internal → internet,
 //! internet → internal); `repetition` grows with the attempts per target (a monitor polling the
 //! same services is no scan); `followed_up` = 1 when the source then held a conversation with a
@@ -304,6 +305,7 @@ struct Counts {
     breadth_targets: usize,
     /// Distinct (address, port) targets attempted.
     targets: usize,
+    /// From the first probe's start to the last one's end.
     secs: f64,
     conversations: usize,
 }
@@ -313,7 +315,7 @@ fn parts(c: &Counts, vertical: bool, scope: f64, config: &Config) -> Parts {
     let failed_ratio = c.probes as f64 / attempts;
     let full = if vertical { config.full_ports } else { config.full_addresses };
     let breadth = ramp(c.breadth_targets as f64, 0.0, full);
-    let rate = ramp(attempts / c.secs.max(1.0), 0.0, config.full_rate);
+    let rate = ramp(c.probes as f64 / c.secs.max(1.0), 0.0, config.full_rate);
     let per_target = attempts / c.targets.max(1) as f64;
     let repetition = ramp(per_target, config.repetition_from, config.repetition_full);
     let followed_up = if c.conversations > 0 { 1.0 } else { 0.0 };
@@ -346,7 +348,7 @@ fn finding(
         probes: mine.iter().filter(|a| a.probe).count(),
         breadth_targets: if vertical { probed_ports.len() } else { probed_addrs.len() },
         targets: targets.len(),
-        secs: (last - first) as f64 / SEC,
+        secs: probe_span(&mine, ctx.flows),
         conversations: mine.iter().filter(|a| a.conversation).count(),
     };
     let p = parts(&counts, vertical, scope.weight(config), config);
@@ -402,6 +404,18 @@ fn finding(
     finding.process = ctx.process_of(flows.iter().copied());
     let evidence = flows.iter().map(|f| ctx.flow_evidence(f));
     Some(finding.summary(summary).evidence(evidence))
+}
+
+/// Seconds from the first probe's start to the last probe's end: the scan's own pace, whatever
+/// conversations followed it.
+fn probe_span(attempts: &[&Attempt], flows: &[FlowRecord]) -> f64 {
+    let probes = attempts.iter().filter(|a| a.probe).filter_map(|a| flows.get(a.flow));
+    let (lo, hi) = probes.fold((i64::MAX, i64::MIN), |(lo, hi), f| (lo.min(f.start), hi.max(f.end.max(f.start))));
+    if lo > hi {
+        0.0
+    } else {
+        (hi - lo) as f64 / SEC
+    }
 }
 
 /// A source outside the internal ranges, named by its address alone.
@@ -602,11 +616,11 @@ mod tests {
         let p = parts(&c, false, 0.4, &config);
         assert_eq!(p.failed_ratio, 0.5);
         assert!((p.breadth - 0.2).abs() < 1e-12);
-        // 0.1 per second / 2
-        assert!((p.rate - 0.05).abs() < 1e-12);
+        // 30 probes in 600 s: 0.05 per second / 2
+        assert!((p.rate - 0.025).abs() < 1e-12);
         assert_eq!(p.repetition, 1.0);
-        // 0.4·(0.2 + 0.175 + 0.05 + 0.005)·0.5 + 0.6·1·0.6 = 0.086 + 0.36
-        assert!((p.score - 0.446).abs() < 1e-12, "{p:?}");
+        // 0.4·(0.2 + 0.175 + 0.05 + 0.0025)·0.5 + 0.6·1·0.6 = 0.0855 + 0.36
+        assert!((p.score - 0.4455).abs() < 1e-12, "{p:?}");
     }
 
     #[test]
