@@ -234,7 +234,7 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
 /// port (a known pool may be reached on any).
 fn is_session(f: &FlowRecord, config: &Config, pool_port_only: bool) -> bool {
     let secs = f.duration() as f64 / SEC;
-    let bytes = (f.orig.bytes + f.resp.bytes) as f64;
+    let bytes = f.orig.bytes.saturating_add(f.resp.bytes) as f64;
     (!pool_port_only || config.pool_ports.contains(&f.resp_port))
         && f.orig.bytes > 0
         && f.resp.bytes > 0

@@ -13,6 +13,7 @@
 //! novelty    = weight_new_pair·new_pair + weight_new_destination·new_destination
 //!            + weight_rare_port·rare_port
 //! compromise = weight_scanned·scanned + weight_rare_external·rare_external
+//!            + weight_moved_into·moved_into
 //! score      = (base + novelty·(1 − shared_damp·shared) + compromise)·(1 − habit_damp·habit)
 //! ```
 //!
@@ -30,6 +31,8 @@
 //!   here (detectors do not read each other's findings).
 //! - `rare_external`: external addresses, reached by no popular name, that few internal hosts
 //!   talk to and this source held conversations with.
+//! - `moved_into`: the source was itself reached by an admin connection earlier, as new as
+//!   `new_pair` says that one was (the next hop of a chain).
 //!
 //! Pairs scoring below `min_score` are an environment's habits and are not reported. Every
 //! table is keyed by flow fields and holds at most one entry per flow.
@@ -71,6 +74,7 @@ struct Config {
     weight_rare_port: f64,
     weight_scanned: f64,
     weight_rare_external: f64,
+    weight_moved_into: f64,
     shared_damp: f64,
     habit_damp: f64,
     min_score: f64,
@@ -102,6 +106,7 @@ impl Default for Config {
             weight_rare_port: 0.1,
             weight_scanned: 0.2,
             weight_rare_external: 0.15,
+            weight_moved_into: 0.15,
             shared_damp: 0.75,
             habit_damp: 0.6,
             min_score: 0.3,
@@ -127,13 +132,65 @@ impl Detector for LateralMovement {
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
         let config: Config = ctx.thresholds.section(self.id());
         let facts = Facts::gather(ctx, &config);
+        let arrivals = arrivals(ctx, &config, &facts);
         let mut out = Vec::new();
         for ((src, dst), uses) in &facts.admin {
-            if let Some(f) = finding(ctx, &config, &facts, *src, *dst, uses) {
+            let first = uses.iter().filter_map(|u| ctx.flows.get(u.flow)).map(|f| f.start).min();
+            let moved_into = arrivals
+                .get(src)
+                .into_iter()
+                .flatten()
+                .filter(|a| a.from != *dst && first.is_some_and(|t| a.at < t))
+                .map(|a| a.newness)
+                .fold(0.0, f64::max);
+            if let Some(f) = finding(ctx, &config, &facts, *src, *dst, uses, moved_into) {
                 out.push(f);
             }
         }
         out
+    }
+}
+
+/// An admin connection into a host: from whom, when first, and how new the pair was.
+struct Arrival {
+    from: IpAddr,
+    at: Timestamp,
+    newness: f64,
+}
+
+/// Per destination, the admin connections it received, so a host that was itself just reached
+/// by a new admin connection scores higher when it moves on.
+fn arrivals(ctx: &DetectCtx<'_>, c: &Config, facts: &Facts) -> BTreeMap<IpAddr, Vec<Arrival>> {
+    let mut out: BTreeMap<IpAddr, Vec<Arrival>> = BTreeMap::new();
+    for ((src, dst), uses) in &facts.admin {
+        let Some(at) = uses.iter().filter_map(|u| ctx.flows.get(u.flow)).map(|f| f.start).min() else { continue };
+        let ports: BTreeSet<u16> = uses.iter().map(|u| u.port).collect();
+        let newness = ports
+            .iter()
+            .map(|&port| {
+                let (seen, known) = ctx.baseline.internal_pair(*src, *dst, port);
+                newness(capture_share(ctx, seen.unwrap_or(at)), known, c)
+            })
+            .fold(0.0, f64::max);
+        out.entry(*dst).or_default().push(Arrival { from: *src, at, newness });
+    }
+    out
+}
+
+/// Where a time falls in the capture: 0 at its start, 1 at its end.
+fn capture_share(ctx: &DetectCtx<'_>, t: Timestamp) -> f64 {
+    let b = ctx.baseline;
+    let span = (b.end - b.start).max(1) as f64;
+    ((t - b.start) as f64 / span).clamp(0.0, 1.0)
+}
+
+/// How new something first seen at `at` (a capture share) is: 0 when a saved baseline knew it
+/// or it was there from the start, 1 from `new_after_share` on.
+fn newness(at: f64, known: bool, c: &Config) -> f64 {
+    if known {
+        0.0
+    } else {
+        ramp(at, c.new_from_share, c.new_after_share)
     }
 }
 
@@ -239,7 +296,7 @@ impl Facts {
             }
             if protocol.is_none() && f.resp_port >= config.rpc_dynamic_from {
                 if let Some(&ended) = mapper.get(&(src, dst)) {
-                    if f.start >= ended.saturating_sub(follow) && f.start - ended <= follow {
+                    if f.start >= ended.saturating_sub(follow) && f.start.saturating_sub(ended) <= follow {
                         protocol = Some(Protocol::DceRpc);
                         port = config.rpc_ports.first().copied().unwrap_or(f.resp_port);
                     }
@@ -315,6 +372,7 @@ struct Parts {
     habit: f64,
     scanned: f64,
     rare_external: f64,
+    moved_into: f64,
     score: f64,
 }
 
@@ -334,12 +392,13 @@ struct Inputs {
     spread: f64,
     probed: usize,
     rare_external: usize,
+    /// How new the admin connection that reached the source before was, if one did.
+    moved_into: f64,
 }
 
 fn parts(x: &Inputs, c: &Config) -> Parts {
-    let newness = |(at, known): (f64, bool)| if known { 0.0 } else { ramp(at, c.new_from_share, c.new_after_share) };
-    let new_pair = x.ports_first.iter().map(|&p| newness(p)).fold(0.0, f64::max);
-    let new_destination = newness(x.contact_first);
+    let new_pair = x.ports_first.iter().map(|&(at, known)| newness(at, known, c)).fold(0.0, f64::max);
+    let new_destination = newness(x.contact_first.0, x.contact_first.1, c);
     let rare_port = x.port_shares.iter().map(|&s| 1.0 - ramp(s, 0.0, c.rare_port_share)).fold(0.0, f64::max);
     let shared = x
         .other_users
@@ -352,9 +411,21 @@ fn parts(x: &Inputs, c: &Config) -> Parts {
     let rare_external = ramp(x.rare_external as f64, 0.0, c.rare_external_full);
     let novelty =
         c.weight_new_pair * new_pair + c.weight_new_destination * new_destination + c.weight_rare_port * rare_port;
-    let compromise = c.weight_scanned * scanned + c.weight_rare_external * rare_external;
+    let moved_into = x.moved_into.clamp(0.0, 1.0);
+    let compromise =
+        c.weight_scanned * scanned + c.weight_rare_external * rare_external + c.weight_moved_into * moved_into;
     let score = (c.base + novelty * (1.0 - c.shared_damp * shared) + compromise) * (1.0 - c.habit_damp * habit);
-    Parts { new_pair, new_destination, rare_port, shared, habit, scanned, rare_external, score: score.clamp(0.0, 1.0) }
+    Parts {
+        new_pair,
+        new_destination,
+        rare_port,
+        shared,
+        habit,
+        scanned,
+        rare_external,
+        moved_into,
+        score: score.clamp(0.0, 1.0),
+    }
 }
 
 fn finding(
@@ -364,6 +435,7 @@ fn finding(
     src: IpAddr,
     dst: IpAddr,
     uses: &[Use],
+    moved_into: f64,
 ) -> Option<Finding> {
     let first_use = uses.first()?;
     let flows: Vec<&FlowRecord> = uses.iter().filter_map(|u| ctx.flows.get(u.flow)).collect();
@@ -371,7 +443,7 @@ fn finding(
     let last = flows.iter().map(|f| f.end.max(f.start)).max()?;
     let b = ctx.baseline;
     let span = (b.end - b.start).max(1) as f64;
-    let at = |t: Timestamp| ((t - b.start) as f64 / span).clamp(0.0, 1.0);
+    let at = |t: Timestamp| capture_share(ctx, t);
     let ports: BTreeSet<u16> = uses.iter().map(|u| u.port).collect();
     let profile = b.host(src);
     let probes_of = |port: u16| facts.probes.get(&(src, port)).copied().unwrap_or(0);
@@ -400,6 +472,7 @@ fn finding(
         spread: (last - first) as f64 / span,
         probed: facts.probed.get(&src).copied().unwrap_or(0),
         rare_external: facts.rare_external.get(&src).map_or(0, BTreeSet::len),
+        moved_into,
     };
     let p = parts(&inputs, config);
     if p.score < config.min_score {
@@ -421,6 +494,7 @@ fn finding(
             .component("habit", p.habit)
             .component("scanned", p.scanned)
             .component("rare_external", p.rare_external)
+            .component("moved_into", p.moved_into)
             .component("sessions", inputs.sessions as f64)
             .component("probed_targets", inputs.probed as f64)
             .component("rare_external_peers", inputs.rare_external as f64)
@@ -442,6 +516,9 @@ fn finding(
     }
     if inputs.probed > 0 {
         summary.push_str(&format!("; the source probed {} internal targets", inputs.probed));
+    }
+    if p.moved_into > 0.0 {
+        summary.push_str("; the source was itself reached by a new admin connection before");
     }
     if inputs.rare_external > 0 {
         summary.push_str(&format!("; it talks to {} rare external addresses", inputs.rare_external));
@@ -545,6 +622,22 @@ mod tests {
     }
 
     #[test]
+    fn the_next_hop_of_a_chain_scores_higher() {
+        let mut b = office();
+        // 10.0.0.5 reaches 10.0.0.60 by SSH at 2 h; 10.0.0.60 reaches 10.0.0.61 at 2 h 10 min.
+        b.tcp("10.0.0.5", "10.0.0.60", 22, 2.0 * HOUR, 30.0, 3000, 4000);
+        b.tcp("10.0.0.60", "10.0.0.61", 22, 2.0 * HOUR + 600.0, 30.0, 3000, 4000);
+        // The same hop with nothing before it, for comparison.
+        b.tcp("10.0.0.70", "10.0.0.71", 22, 2.0 * HOUR + 600.0, 30.0, 3000, 4000);
+        let found = b.run(&LateralMovement);
+        let of = |src: &str| found.iter().find(|f| f.host.ip == Some(ip(src))).expect("a finding");
+        assert_eq!(of("10.0.0.60").components["moved_into"], 1.0);
+        assert_eq!(of("10.0.0.5").components["moved_into"], 0.0);
+        assert!((of("10.0.0.60").score - of("10.0.0.70").score - 0.15).abs() < 1e-9);
+        assert!(of("10.0.0.60").summary.contains("reached by a new admin connection"));
+    }
+
+    #[test]
     fn failed_attempts_are_not_movement() {
         let mut b = office();
         let i = b.tcp("10.0.0.5", "10.0.0.50", 445, 2.0 * HOUR, 0.0, 0, 0);
@@ -571,6 +664,7 @@ mod tests {
             spread: 0.0,
             probed: 12,
             rare_external: 1,
+            moved_into: 0.0,
         };
         let p = parts(&x, &c);
         assert_eq!((p.new_pair, p.new_destination, p.shared, p.habit, p.scanned), (1.0, 1.0, 0.0, 0.0, 1.0));
@@ -590,6 +684,7 @@ mod tests {
             spread: 0.5,
             probed: 0,
             rare_external: 0,
+            moved_into: 0.0,
         };
         let p = parts(&x, &c);
         assert_eq!((p.new_pair, p.new_destination, p.rare_port), (0.0, 0.0, 0.0));
@@ -599,5 +694,11 @@ mod tests {
         // Half-way novelty: first seen at 6 % of the capture → (0.06 − 0.02)/(0.1 − 0.02) = 0.5.
         let x = Inputs { ports_first: vec![(0.06, false)], ..x };
         assert!((parts(&x, &c).new_pair - 0.5).abs() < 1e-12);
+        // Reached by a new admin connection before: + 0.15 before the habit damping.
+        // (0.2 + 0.2·0.5·(1 − 0.75) + 0.15)·(1 − 0.6) = 0.15
+        let x = Inputs { moved_into: 1.0, ..x };
+        let p = parts(&x, &c);
+        assert_eq!(p.moved_into, 1.0);
+        assert!((p.score - 0.15).abs() < 1e-12, "{p:?}");
     }
 }
