@@ -574,6 +574,34 @@ mod tests {
     }
 
     #[test]
+    fn block_scan_of_many_ports_on_many_hosts_is_one_finding() {
+        let mut b = Bundle::default();
+        // 20 addresses × 20 ports (1–20), 5 ms apart: every address is also vertically scanned.
+        let ports: Vec<u16> = (1..=20).collect();
+        sweep(&mut b, "10.0.5.200", 20, &ports, 100.0, 0.005);
+        let found = b.run(&Scan);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].components["ports"], 20.0);
+        assert_eq!(found[0].components["addresses"], 20.0);
+        assert!(found[0].summary.contains("+10 more"), "{}", found[0].summary);
+    }
+
+    #[test]
+    fn udp_sweeps_count_but_name_service_chatter_does_not() {
+        let mut b = Bundle::default();
+        // Unanswered UDP to 15 addresses on 161 (SNMP) and on 137 (NetBIOS name service).
+        for h in 1..=15u8 {
+            for port in [161, 137] {
+                let i = b.udp("10.0.0.7", &format!("10.0.5.{h}"), port, f64::from(h), 0.0, 40, 0);
+                b.flows[i].resp.packets = 0;
+            }
+        }
+        let found = b.run(&Scan);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].peer.port, Some(161));
+    }
+
+    #[test]
     fn internet_scan_of_the_edge_is_low_unless_followed_up() {
         let mut b = Bundle::default();
         background(&mut b, 5);
