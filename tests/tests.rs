@@ -10,6 +10,7 @@ mod conformance_auditd;
 mod conformance_evtx;
 mod endpoint;
 mod evtx_writer;
+mod hunt;
 mod layers;
 mod man;
 mod pipeline;

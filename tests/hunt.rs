@@ -1,0 +1,158 @@
+//! `seam hunt` against generated bundles with known truth: every injected behaviour a network
+//! detector covers is found on the right host and peer, and nothing above `low` is said about
+//! a host that did nothing wrong.
+//!
+//! Each case generates a bundle with `seam synth` (seed and capture length in the case list),
+//! hunts it, and compares the findings with `truth.json`. `SEAM_HUNT_SEEDS=N` widens the sweep
+//! to seeds 1..=N at 2, 6 and 24 hours.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn seam() -> Command {
+    Command::cargo_bin("seam").expect("binary built")
+}
+
+fn synth(dir: &Path, scenario: &str, seed: u64, hours: f64) -> Value {
+    seam()
+        .args(["synth", "--scenario", scenario, "--seed", &seed.to_string(), "--hours", &hours.to_string(), "-q", "-o"])
+        .arg(dir)
+        .assert()
+        .success();
+    serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth written")).expect("truth parses")
+}
+
+fn hunt(dir: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = seam().arg("hunt").arg(dir).args(["-q", "-f", "json"]).args(extra).output().expect("seam runs");
+    assert!(out.status.success(), "hunt failed: {}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
+    assert_eq!(doc["schema"], "seam.findings/1");
+    doc["findings"].as_array().cloned().unwrap_or_default()
+}
+
+fn detectors() -> Vec<String> {
+    let out = seam().args(["hunt", "--list"]).output().expect("seam runs");
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+}
+
+const RANK: &[&str] = &["info", "low", "medium", "high", "critical"];
+
+fn rank(f: &Value) -> usize {
+    RANK.iter().position(|s| f["severity"] == *s).unwrap_or(0)
+}
+
+/// Whether finding `f` is the stage `s` of the truth: same behaviour and host, and the peer
+/// (address or domain) the truth names, when it names one.
+fn matches(f: &Value, s: &Value) -> bool {
+    if f["detector"] != s["behaviour"] || f["host"]["ip"] != s["host"] {
+        return false;
+    }
+    let peer_ok = s["peer"].is_null() || f["peer"]["ip"] == s["peer"];
+    let domain_ok = s["domain"].is_null()
+        || f["peer"]["domain"].as_str().is_some_and(|d| {
+            let want = s["domain"].as_str().unwrap_or_default();
+            d == want || want.ends_with(&format!(".{d}")) || d.ends_with(&format!(".{want}"))
+        });
+    peer_ok && domain_ok
+}
+
+/// Checks one generated bundle; returns the problems found.
+fn check_case(scenario: &str, seed: u64, hours: f64) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let truth = synth(dir.path(), scenario, seed, hours);
+    let findings = hunt(dir.path(), &[]);
+    let known = detectors();
+    let case = format!("{scenario} seed {seed} {hours} h");
+    let mut problems = Vec::new();
+    let stages = truth["stages"].as_array().cloned().unwrap_or_default();
+    for s in &stages {
+        let behaviour = s["behaviour"].as_str().unwrap_or_default();
+        if !known.iter().any(|k| k == behaviour) {
+            continue;
+        }
+        match findings.iter().filter(|f| matches(f, s)).max_by_key(|f| rank(f)) {
+            None => problems.push(format!("{case}: missed {behaviour} {} → {} {}", s["host"], s["peer"], s["domain"])),
+            Some(f) if rank(f) < 2 => problems.push(format!(
+                "{case}: {behaviour} {} → {} found only at {} ({})",
+                s["host"], s["peer"], f["severity"], f["score"]
+            )),
+            Some(_) => {}
+        }
+    }
+    let acting: Vec<&Value> = stages.iter().map(|s| &s["host"]).collect();
+    for f in &findings {
+        if rank(f) > 1 && !acting.contains(&&f["host"]["ip"]) {
+            problems.push(format!(
+                "{case}: benign host {} has a {} {} finding: {}",
+                f["host"]["ip"], f["severity"], f["detector"], f["summary"]
+            ));
+        }
+    }
+    problems
+}
+
+fn cases() -> Vec<(&'static str, u64, f64)> {
+    let mut cases = vec![
+        ("appliance-compromise", 1, 2.0),
+        ("appliance-compromise", 2, 6.0),
+        ("appliance-compromise", 3, 3.0),
+        ("benign", 4, 4.0),
+    ];
+    if let Some(n) = std::env::var("SEAM_HUNT_SEEDS").ok().and_then(|s| s.parse::<u64>().ok()) {
+        for seed in 1..=n {
+            for hours in [2.0, 6.0, 24.0] {
+                cases.push(("appliance-compromise", seed, hours));
+            }
+            cases.push(("benign", seed, 12.0));
+        }
+    }
+    cases
+}
+
+#[test]
+fn injected_behaviours_are_found_and_benign_hosts_stay_low() {
+    let problems: Vec<String> = cases().into_iter().flat_map(|(s, seed, h)| check_case(s, seed, h)).collect();
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn same_findings_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    synth(dir.path(), "appliance-compromise", 5, 2.0);
+    let run = |threads: &str| {
+        let out =
+            seam().args(["--threads", threads, "hunt", "-q", "-f", "json"]).arg(dir.path()).output().expect("runs");
+        assert!(out.status.success());
+        out.stdout
+    };
+    assert_eq!(run("1"), run("4"));
+}
+
+#[test]
+fn allowlist_baseline_and_fail_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    synth(dir.path(), "appliance-compromise", 6, 2.0);
+    let all = hunt(dir.path(), &[]);
+    let oast = all.iter().find(|f| f["detector"] == "oast").expect("an oast finding");
+    let domain = oast["peer"]["domain"].as_str().expect("oast names its service").to_string();
+    let allow = dir.path().join("allow.txt");
+    std::fs::write(&allow, format!("# known scanner service\n*.{domain}\n")).expect("write allowlist");
+    let allowed = hunt(dir.path(), &["--allow", allow.to_str().expect("utf-8 path")]);
+    assert_eq!(allowed.len(), all.len() - all.iter().filter(|f| f["peer"]["domain"] == *domain).count());
+
+    // A baseline learned from this very bundle makes nothing in it new or rare.
+    let baseline = dir.path().join("baseline.json");
+    seam().arg("learn").arg(dir.path()).arg("-q").arg("-o").arg(&baseline).assert().success();
+    let text = std::fs::read_to_string(&baseline).expect("baseline written");
+    assert!(text.contains("\"schema\": \"seam.baseline/1\""));
+    hunt(dir.path(), &["--baseline", baseline.to_str().expect("utf-8 path")]);
+
+    let high = all.iter().any(|f| rank(f) >= 3);
+    let status =
+        seam().arg("hunt").arg(dir.path()).args(["-q", "-f", "jsonl", "--fail-on", "high"]).output().expect("runs");
+    assert_eq!(status.status.code(), Some(if high { 1 } else { 0 }));
+    let bad = seam().arg("hunt").arg(dir.path()).args(["--detector", "nope"]).output().expect("runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown detector `nope`"));
+}
