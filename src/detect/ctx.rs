@@ -154,13 +154,14 @@ impl<'a> DetectCtx<'a> {
         }
     }
 
-    /// The process most of these flows are attributed to (ties broken by executable, then
-    /// pid), when any is.
+    /// The process that opened most of these flows (ties broken by executable, then pid),
+    /// when an endpoint log names one. A process that accepted a flow runs on the responder,
+    /// not on the host that acted, and is not counted.
     pub fn process_of<'f>(&self, flows: impl IntoIterator<Item = &'f FlowRecord>) -> Option<FindingProcess> {
         type Key<'k> = (Option<&'k str>, Option<u64>);
         let mut counts: HashMap<Key<'_>, (usize, &crate::model::Attribution)> = HashMap::new();
         for f in flows {
-            if let Some(a) = f.process.as_deref() {
+            if let Some(a) = f.process.as_deref().filter(|a| !a.accepted) {
                 let key = (a.process.executable.as_deref(), a.process.pid);
                 counts.entry(key).or_insert((0, a)).0 += 1;
             }
@@ -270,5 +271,45 @@ fn strip_port(h: &str) -> &str {
     match h.rsplit_once(':') {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.contains(':') => host,
         _ => h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::Bundle;
+    use super::*;
+    use crate::model::{Attribution, LogSource, ProcessRef, Provenance};
+
+    fn attribution(exe: &str, accepted: bool) -> Box<Attribution> {
+        Box::new(Attribution {
+            host: Some("h".into()),
+            process: ProcessRef { pid: Some(7), executable: Some(exe.into()), ..ProcessRef::default() },
+            source: LogSource::Sysmon,
+            method: "community-id",
+            evidence: Provenance { file: 1, locator: Locator::Record(3) },
+            accepted,
+        })
+    }
+
+    #[test]
+    fn the_acting_process_is_the_opener_not_the_acceptor() {
+        let mut b = Bundle::default();
+        let f = b.tcp("10.0.0.1", "10.0.0.2", 445, 0.0, 1.0, 10, 10);
+        let g = b.tcp("10.0.0.1", "10.0.0.2", 445, 5.0, 1.0, 10, 10);
+        b.flows[f].process = Some(attribution("svchost.exe", true));
+        let internal = InternalNets::default();
+        let files = vec!["a.pcap".to_string()];
+        let input = DetectInput { flows: &b.flows, events: &[], assets: &[], internal: &internal, files: &files };
+        let t = Thresholds::defaults();
+        let baseline = Baseline::learn(&input, t.section("baseline"));
+        let ctx = DetectCtx::new(&input, &baseline, &t);
+        assert_eq!(ctx.process_of([&b.flows[f]]), None);
+        let mut flows = b.flows.clone();
+        flows[g].process = Some(attribution("tool.exe", false));
+        let p = ctx.process_of([&flows[f], &flows[g]]).expect("the opener");
+        assert_eq!(
+            (p.pid, p.executable.as_deref(), p.source.as_str()),
+            (Some(7), Some("tool.exe"), "sysmon/community-id")
+        );
     }
 }
