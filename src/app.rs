@@ -127,15 +127,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             }
         }
         Task::Learn { hunt, dest, .. } => {
-            let (flows, events, assets) = detection_input(&mut ingest, &attributions, cfg);
-            let input = DetectInput {
-                flows: &flows,
-                events: &events,
-                assets: &assets,
-                internal: &cfg.knowledge.internal,
-                files: &ctx.files,
-            };
-            let saved = crate::detect::learn(&input, hunt)?.to_saved();
+            let owned = detection_input(&mut ingest, &attributions, cfg);
+            let saved = crate::detect::learn(&owned.input(cfg, &ctx), hunt)?.to_saved();
             let mut bytes = serde_json::to_vec_pretty(&saved)?;
             bytes.push(b'\n');
             dest.write_all(&bytes)?;
@@ -312,12 +305,26 @@ fn print_hunt_info(thresholds: bool) -> Result<()> {
     }
 }
 
-/// What detection reads: flows, every non-flow event, the assets.
-fn detection_input(
-    ingest: &mut [Ingested],
-    attributions: &Attributions,
-    cfg: &RunConfig,
-) -> (Vec<FlowRecord>, Vec<Event>, Vec<Asset>) {
+/// What detection reads, owned: flows, every non-flow event, the assets.
+struct DetectionData {
+    flows: Vec<FlowRecord>,
+    events: Vec<Event>,
+    assets: Vec<Asset>,
+}
+
+impl DetectionData {
+    fn input<'a>(&'a self, cfg: &'a RunConfig, ctx: &'a RowCtx) -> DetectInput<'a> {
+        DetectInput {
+            flows: &self.flows,
+            events: &self.events,
+            assets: &self.assets,
+            internal: &cfg.knowledge.internal,
+            files: &ctx.files,
+        }
+    }
+}
+
+fn detection_input(ingest: &mut [Ingested], attributions: &Attributions, cfg: &RunConfig) -> DetectionData {
     let assets = {
         let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
         let flows = flow_refs(ingest);
@@ -331,7 +338,7 @@ fn detection_input(
     };
     let events = timeline_events(ingest, &filter, attributions);
     let flows = take_flows(ingest);
-    (flows, events, assets)
+    DetectionData { flows, events, assets }
 }
 
 /// Runs the hunt over a correlated bundle.
@@ -343,19 +350,12 @@ fn detect_bundle(
     hunt: &HuntConfig,
     clock: &mut StageClock,
 ) -> Result<crate::detect::Hunt> {
-    let (flows, events, assets) = detection_input(ingest, attributions, cfg);
+    let owned = detection_input(ingest, attributions, cfg);
     clock.lap("assemble");
-    let input = DetectInput {
-        flows: &flows,
-        events: &events,
-        assets: &assets,
-        internal: &cfg.knowledge.internal,
-        files: &ctx.files,
-    };
-    let found = crate::detect::hunt(&input, hunt)?;
+    let found = crate::detect::hunt(&owned.input(cfg, ctx), hunt)?;
     clock.lap("detect");
     // Freeing the inputs one allocation at a time would only delay the exit.
-    std::mem::forget((flows, events));
+    std::mem::forget(owned);
     Ok(found)
 }
 
