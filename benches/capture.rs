@@ -202,10 +202,10 @@ fn hunt_share(seam: &Path, file: &Path, threads: &[String], runs: usize) {
                 .unwrap_or(0.0)
         };
         let read = stage("read");
-        let hunting = stage("correlate") + stage("assemble") + stage("detect");
+        let hunting = stage("correlate") + stage("assemble") + stage("baseline") + stage("detect");
         let share = if read > 0.0 { 100.0 * hunting / read } else { f64::NAN };
         println!(
-            "  seam hunt              run {}/{}: read+decode {read:.2} s, correlate+assemble+detect {hunting:.2} s \
+            "  seam hunt              run {}/{}: read+decode {read:.2} s, correlate+assemble+baseline+detect {hunting:.2} s \
              ({share:.1} % of decoding; target < 20 %), output {:.2} s",
             run + 1,
             runs.max(1),

@@ -325,19 +325,19 @@ impl DetectionData {
 }
 
 fn detection_input(ingest: &mut [Ingested], attributions: &Attributions, cfg: &RunConfig) -> DetectionData {
-    let assets = {
-        let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
-        let flows = flow_refs(ingest);
-        let dns = naming_events(ingest);
-        let dns: Vec<&Event> = dns.iter().collect();
-        assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge)
-    };
     let filter = TimelineFilter {
         kinds: EventKind::ALL.iter().copied().filter(|k| *k != EventKind::Flow).collect(),
         ..TimelineFilter::default()
     };
     let events = timeline_events(ingest, &filter, attributions);
     let flows = take_flows(ingest);
+    let assets = {
+        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
+        let endpoint: Vec<&Event> = events.iter().filter(|e| e.kind.is_endpoint()).collect();
+        let naming: Vec<&Event> =
+            events.iter().filter(|e| matches!(e.kind, EventKind::Dns | EventKind::Dhcp)).collect();
+        assets(&flow_refs, &endpoint, &naming, &attributions.offsets, &cfg.knowledge)
+    };
     DetectionData { flows, events, assets }
 }
 
@@ -352,8 +352,16 @@ fn detect_bundle(
 ) -> Result<crate::detect::Hunt> {
     let owned = detection_input(ingest, attributions, cfg);
     clock.lap("assemble");
-    let found = crate::detect::hunt(&owned.input(cfg, ctx), hunt)?;
+    let input = owned.input(cfg, ctx);
+    let baseline = crate::detect::learn(&input, hunt)?;
+    clock.lap("baseline");
+    let found = crate::detect::run(&input, &baseline, hunt);
     clock.lap("detect");
+    if cfg.timings {
+        for (id, secs) in &found.timings {
+            eprintln!("seam: timing detector {id} {secs:.3}s");
+        }
+    }
     // Freeing the inputs one allocation at a time would only delay the exit.
     std::mem::forget(owned);
     Ok(found)
@@ -916,22 +924,37 @@ fn flow_order(a: &FlowRecord, b: &FlowRecord) -> std::cmp::Ordering {
 /// Every event of the bundle that `filter` keeps, in timeline order; endpoint events are moved
 /// out of `ingest`, not copied.
 fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter, attributions: &Attributions) -> Vec<Event> {
-    let total: usize = ingest.iter().map(|r| r.events.len()).sum();
+    let flows = filter.wants(EventKind::Flow);
+    let total: usize = ingest
+        .iter()
+        .map(|r| {
+            let net = r.flows.as_ref().map_or(0, |o| o.app.len() + if flows { o.flows.len() } else { 0 });
+            r.events.len() + net
+        })
+        .sum();
     let mut events: Vec<Event> = Vec::with_capacity(total);
     for (file, r) in ingest.iter_mut().enumerate() {
         events.extend(std::mem::take(&mut r.events).into_iter().filter(|e| filter.matches(e)));
         let Some(out) = &r.flows else { continue };
-        events.extend(out.flows.iter().map(flow_event).filter(|e| filter.matches(e)));
-        let app = out.app.iter().map(|a| {
-            let mut e = app_event(file as u32, a);
-            let attributed = e.net.as_ref().and_then(|n| attributions.of(n.flow_id.as_deref()?));
-            if let Some(a) = attributed {
-                e.process = Some(a.process.clone());
-                e.host = e.host.or_else(|| a.host.clone().map(|name| HostRef { name: Some(name), ip: None }));
-            }
-            e
-        });
-        events.extend(app.filter(|e| filter.matches(e)));
+        if flows {
+            events.extend(out.flows.iter().map(flow_event).filter(|e| filter.matches(e)));
+        }
+        // Built on the pool, collected in record order.
+        let app: Vec<Event> = out
+            .app
+            .par_iter()
+            .map(|a| {
+                let mut e = app_event(file as u32, a);
+                let attributed = e.net.as_ref().and_then(|n| attributions.of(n.flow_id.as_deref()?));
+                if let Some(a) = attributed {
+                    e.process = Some(a.process.clone());
+                    e.host = e.host.or_else(|| a.host.clone().map(|name| HostRef { name: Some(name), ip: None }));
+                }
+                e
+            })
+            .filter(|e| filter.matches(e))
+            .collect();
+        events.extend(app);
     }
     sort_events(&mut events);
     events

@@ -46,7 +46,7 @@ use super::transfer::log_ramp;
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::{Event, Fields, Service};
 use crate::util::Timestamp;
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::hash::Hasher;
@@ -163,18 +163,31 @@ fn skipped(name: &str) -> bool {
 
 fn group_lookups<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, String), Group<'a>> {
     let mut groups: BTreeMap<(IpAddr, String), Group<'a>> = BTreeMap::new();
+    // Names repeat: each distinct query is normalised and cut to its zone once.
+    let mut parsed: FxHashMap<&str, Option<(String, String)>> = FxHashMap::default();
     for &e in &ctx.client_dns {
         let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
         if !ctx.is_internal(net.src_ip) {
             continue;
         }
-        let name = domain::normalize(&d.query);
-        if skipped(&name) {
+        let Some((name, zone)) = parsed
+            .entry(d.query.as_str())
+            .or_insert_with(|| {
+                let name = domain::normalize(&d.query);
+                (!skipped(&name)).then(|| {
+                    let zone = domain::registrable(&name);
+                    (name, zone)
+                })
+            })
+            .as_ref()
+        else {
             continue;
-        }
-        let zone = domain::registrable(&name);
-        let sub = domain::subdomain(&name, &zone);
-        let g = groups.entry((net.src_ip, zone.clone())).or_default();
+        };
+        let sub = domain::subdomain(name, zone);
+        let g = match groups.get_mut(&(net.src_ip, zone.clone())) {
+            Some(g) => g,
+            None => groups.entry((net.src_ip, zone.clone())).or_default(),
+        };
         if g.queries == 0 {
             g.first = e.ts;
         }
@@ -189,8 +202,7 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, String), Group<'a
             g.named += 1;
             g.name_bytes += sub.len() as u64;
             g.longest_label_sum += sub.split('.').map(str::len).max().unwrap_or(0) as f64;
-            let letters: String = sub.chars().filter(|&c| c != '.').collect();
-            g.entropy_sum += stats::entropy(&letters);
+            g.entropy_sum += stats::entropy_bytes(sub.bytes().filter(|&b| b != b'.'));
             let mut h = FxHasher::default();
             h.write(sub.as_bytes());
             let key = h.finish();
@@ -225,16 +237,18 @@ impl Contacts {
     fn of(ctx: &DetectCtx<'_>, groups: &BTreeMap<(IpAddr, String), Group<'_>>) -> Contacts {
         let hosts: FxHashSet<IpAddr> = groups.keys().map(|(h, _)| *h).collect();
         let mut pairs = FxHashSet::default();
-        let mut zones = FxHashSet::default();
+        let mut names: FxHashSet<(IpAddr, &str)> = FxHashSet::default();
         for (i, f) in ctx.flows.iter().enumerate() {
             if !hosts.contains(&f.orig_ip) || f.resp_port == 53 || f.services.contains(&Service::Dns) {
                 continue;
             }
             pairs.insert((f.orig_ip, f.resp_ip));
             if let Some(name) = ctx.name_of(i) {
-                zones.insert((f.orig_ip, domain::registrable(name)));
+                names.insert((f.orig_ip, name));
             }
         }
+        // Cut each distinct (host, name) to its zone once, not once per flow.
+        let zones = names.into_iter().map(|(h, name)| (h, domain::registrable(name))).collect();
         Contacts { pairs, zones }
     }
 

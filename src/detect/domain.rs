@@ -33,9 +33,10 @@ pub fn subdomain<'a>(name: &'a str, registrable: &str) -> &'a str {
 /// Whether `name` is `pattern` or below it (`*.example.com` and `example.com` both match
 /// `example.com` and `a.example.com`).
 pub fn matches(name: &str, pattern: &str) -> bool {
-    let pattern = pattern.trim_start_matches("*.").trim_end_matches('.');
-    let name = name.trim_end_matches('.');
-    if pattern.is_empty() {
+    let pattern = pattern.strip_prefix("*.").unwrap_or(pattern);
+    let pattern = pattern.strip_suffix('.').unwrap_or(pattern);
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if pattern.is_empty() || name.len() < pattern.len() {
         return false;
     }
     if name.len() == pattern.len() {

@@ -84,6 +84,8 @@ pub struct Hunt {
     pub findings: Vec<Finding>,
     /// Findings the allowlist removed.
     pub allowed: u64,
+    /// Seconds each detector ran, for `--timings`.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// Learns the bundle's baseline, consults the saved one when given.
@@ -95,17 +97,31 @@ pub fn learn(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Baseline, base
     }
 }
 
-/// Runs the selected detectors and finishes their findings.
+/// Learns the baseline, then runs the selected detectors and finishes their findings.
 pub fn hunt(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Hunt, baseline::BaselineError> {
     let baseline = learn(input, cfg)?;
-    let ctx = DetectCtx::new(input, &baseline, &cfg.thresholds);
+    Ok(run(input, &baseline, cfg))
+}
+
+/// Runs the selected detectors against a learned baseline and finishes their findings.
+pub fn run(input: &DetectInput<'_>, baseline: &Baseline, cfg: &HuntConfig) -> Hunt {
+    let ctx = DetectCtx::new(input, baseline, &cfg.thresholds);
     let selected: Vec<&dyn Detector> = DETECTORS
         .iter()
         .copied()
         .filter(|d| cfg.detectors.is_empty() || cfg.detectors.iter().any(|s| s == d.id()))
         .collect();
-    let findings: Vec<Finding> = selected.par_iter().flat_map_iter(|d| d.run(&ctx)).collect();
-    Ok(finish(findings, &cfg.allow, &cfg.thresholds.section("severity")))
+    let runs: Vec<(Vec<Finding>, f64)> = selected
+        .par_iter()
+        .map(|d| {
+            let t0 = std::time::Instant::now();
+            let found = d.run(&ctx);
+            (found, t0.elapsed().as_secs_f64())
+        })
+        .collect();
+    let timings = selected.iter().zip(&runs).map(|(d, (_, t))| (d.id(), *t)).collect();
+    let findings = runs.into_iter().flat_map(|(f, _)| f).collect();
+    Hunt { timings, ..finish(findings, &cfg.allow, &cfg.thresholds.section("severity")) }
 }
 
 /// Severity from score, stable ids, the allowlist, the deterministic order.
@@ -132,7 +148,7 @@ pub fn finish(findings: Vec<Finding>, allow: &Allowlist, cuts: &SeverityCuts) ->
             f.id = format!("{}-{n}", f.id);
         }
     }
-    Hunt { findings, allowed }
+    Hunt { findings, allowed, timings: Vec::new() }
 }
 
 impl Default for SeverityCuts {

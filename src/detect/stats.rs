@@ -86,15 +86,21 @@ impl Robust {
 
 /// Shannon entropy of a string's bytes, in bits per byte.
 pub fn entropy(s: &str) -> f64 {
-    let b = s.as_bytes();
-    if b.is_empty() {
+    entropy_bytes(s.bytes())
+}
+
+/// Shannon entropy of a byte sequence, in bits per byte.
+pub fn entropy_bytes(bytes: impl Iterator<Item = u8>) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut n = 0u32;
+    for c in bytes {
+        counts[usize::from(c)] += 1;
+        n += 1;
+    }
+    if n == 0 {
         return 0.0;
     }
-    let mut counts = [0u32; 256];
-    for &c in b {
-        counts[usize::from(c)] += 1;
-    }
-    let n = b.len() as f64;
+    let n = f64::from(n);
     counts.iter().filter(|&&c| c > 0).map(|&c| f64::from(c) / n).map(|p| -p * p.log2()).sum()
 }
 

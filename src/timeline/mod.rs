@@ -35,6 +35,11 @@ pub struct TimelineFilter {
 }
 
 impl TimelineFilter {
+    /// Whether events of this kind can pass at all (lets callers skip building them).
+    pub fn wants(&self, kind: crate::model::EventKind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+
     pub fn matches(&self, e: &Event) -> bool {
         if self.since.is_some_and(|s| e.ts < s) || self.until.is_some_and(|u| e.ts > u) {
             return false;
@@ -72,5 +77,8 @@ fn host_matches(e: &Event, wanted: &str) -> bool {
 /// Sorts events into timeline order: time, host, provenance, kind — a total order, so the
 /// result never depends on how the events were produced.
 pub fn sort_events(events: &mut [Event]) {
-    events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // Stable and parallel: ties keep their input order, so the result is the same on any
+    // number of threads.
+    use rayon::slice::ParallelSliceMut;
+    events.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
