@@ -20,15 +20,24 @@ pub mod thresholds;
 mod beacon;
 mod cryptominer;
 mod dns_tunnel;
+mod edr_tamper;
 mod exfil;
 mod lateral_movement;
+mod log_cleared;
+mod lolbin_download;
 mod long_connection;
 mod oast;
 mod payload_download;
+mod process_network_anomaly;
 mod scan;
+mod suspicious_logon;
+mod telemetry_gap;
 #[cfg(test)]
 pub mod testkit;
 mod transfer;
+mod unmanaged_asset;
+#[allow(dead_code)]
+mod webshell;
 
 pub use allow::Allowlist;
 pub use baseline::{Baseline, SavedBaseline};
@@ -50,7 +59,8 @@ pub trait Detector: Sync {
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding>;
 }
 
-/// Every detector, in id order.
+/// Every detector: the network detectors, then the endpoint and cross-domain ones, each group in
+/// id order.
 pub const DETECTORS: &[&dyn Detector] = &[
     &beacon::Beacon,
     &cryptominer::Cryptominer,
@@ -61,6 +71,13 @@ pub const DETECTORS: &[&dyn Detector] = &[
     &oast::Oast,
     &payload_download::PayloadDownload,
     &scan::Scan,
+    &edr_tamper::EdrTamper,
+    &log_cleared::LogCleared,
+    &lolbin_download::LolbinDownload,
+    &process_network_anomaly::ProcessNetworkAnomaly,
+    &suspicious_logon::SuspiciousLogon,
+    &telemetry_gap::TelemetryGap,
+    &unmanaged_asset::UnmanagedAsset,
 ];
 
 /// Validates a section for [`Detector::validate`].

@@ -211,6 +211,85 @@ impl Bundle {
         );
     }
 
+    /// An endpoint event on host `host` at `at` seconds: kind, log source, action (as the
+    /// mappers in `src/normalize` spell it) and code (`4624`, `SYSCALL:connect`), with the
+    /// given record fields; the returned event (and its `EndpointFields`, see
+    /// [`endpoint_fields`]) can be adjusted.
+    pub fn endpoint(
+        &mut self,
+        host: &str,
+        at: f64,
+        kind: EventKind,
+        source: crate::model::LogSource,
+        action: &'static str,
+        code: &str,
+        data: &[(&str, &str)],
+    ) -> &mut Event {
+        let mut pairs = crate::model::Pairs::new();
+        for (k, v) in data {
+            pairs.push(k, v);
+        }
+        let record = self.events.len() as u64 + 1;
+        self.events.push(Event {
+            ts: T0 + (at * SEC as f64) as i64,
+            kind,
+            host: Some(crate::model::HostRef { name: Some(host.into()), ip: None }),
+            net: None,
+            process: None,
+            provenance: Provenance { file: 1, locator: Locator::Record(record) },
+            fields: Fields::Endpoint(Box::new(crate::model::EndpointFields {
+                source,
+                action,
+                code: code.into(),
+                provider: None,
+                channel: None,
+                outcome: None,
+                written: None,
+                user: None,
+                user_id: None,
+                logon_type: None,
+                logon_id: None,
+                source_ip: None,
+                source_port: None,
+                destination_ip: None,
+                destination_port: None,
+                source_host: None,
+                target: None,
+                details: None,
+                clock_offset: None,
+                carved: false,
+                data: pairs,
+            })),
+        });
+        self.events.last_mut().expect("just pushed")
+    }
+
+    /// An internal host as `seam assets` would list it (name, managed, roles, telemetry).
+    pub fn asset(&mut self, ip_text: &str, name: Option<&str>, managed: bool) -> &mut crate::model::Asset {
+        self.assets.push(crate::model::Asset {
+            ip: ip(ip_text),
+            names: name.map(|n| vec![n.to_string()]).unwrap_or_default(),
+            macs: Vec::new(),
+            other_addresses: Vec::new(),
+            managed,
+            roles: Vec::new(),
+            first_seen: T0,
+            last_seen: T0,
+            flows_out: 0,
+            flows_in: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            peers: 0,
+            telemetry_first: None,
+            telemetry_last: None,
+            clock_offset: None,
+            telemetry: Vec::new(),
+            active: Vec::new(),
+            silent_while_active: None,
+        });
+        self.assets.last_mut().expect("just pushed")
+    }
+
     /// Runs one detector as `seam hunt` would (baseline learned from this bundle, default
     /// thresholds unless given) and returns its finished findings.
     pub fn run(&mut self, d: &dyn Detector) -> Vec<Finding> {
@@ -221,7 +300,7 @@ impl Bundle {
         self.flows.sort_by_key(|f| (f.start, f.first_packet));
         self.events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let internal = InternalNets::default();
-        let files = vec!["test.pcap".to_string()];
+        let files = vec!["test.pcap".to_string(), "test.evtx".to_string()];
         let input = DetectInput {
             flows: &self.flows,
             events: &self.events,
@@ -232,6 +311,14 @@ impl Bundle {
         let baseline = Baseline::learn(&input, t.section("baseline"));
         let ctx = DetectCtx::new(&input, &baseline, t);
         finish(d.run(&ctx), &Default::default(), &t.section("severity")).findings
+    }
+}
+
+/// The endpoint payload of an event made by [`Bundle::endpoint`].
+pub fn endpoint_fields(e: &mut Event) -> &mut crate::model::EndpointFields {
+    match &mut e.fields {
+        Fields::Endpoint(x) => x,
+        _ => unreachable!("made as an endpoint event"),
     }
 }
 

@@ -1,0 +1,29 @@
+//! `process-network-anomaly` — not written yet.
+
+use super::{check, DetectCtx, Detector, Finding, Thresholds};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {}
+
+pub struct ProcessNetworkAnomaly;
+
+impl Detector for ProcessNetworkAnomaly {
+    fn id(&self) -> &'static str {
+        "process-network-anomaly"
+    }
+
+    fn describe(&self) -> &'static str {
+        "not written yet"
+    }
+
+    fn validate(&self, t: &Thresholds) -> Result<(), String> {
+        check::<Config>(t, self.id())
+    }
+
+    fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
+        let _config: Config = ctx.thresholds.section(self.id());
+        Vec::new()
+    }
+}
