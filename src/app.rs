@@ -891,6 +891,10 @@ fn inventory_entry(f: &EvidenceFile, r: &Ingested, diags: &Diagnostics) -> Inven
         records: r.summary.as_ref().map(|s| s.packets).or(log.map(|l| l.records)),
         problems,
         notes,
+        clock_offset: r.events.iter().find_map(|e| match &e.fields {
+            Fields::Endpoint(x) => x.clock_offset,
+            _ => None,
+        }),
     }
 }
 

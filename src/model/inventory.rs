@@ -22,4 +22,8 @@ pub struct InventoryEntry {
     pub problems: u64,
     /// Link types of a capture, or other format notes.
     pub notes: String,
+    /// An endpoint log's clock minus the capture's (nanoseconds), as estimated or set and
+    /// subtracted from its times; `None` when not estimated (captures, `seam inventory`, which
+    /// decodes no flows to estimate it from).
+    pub clock_offset: Option<i64>,
 }

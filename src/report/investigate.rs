@@ -324,13 +324,14 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
     let mut out = String::new();
     out.push_str("EVIDENCE\n");
     let mut t = table(width);
-    t.set_header(["file", "kind", "size", "records", "sha256"]);
+    t.set_header(["file", "kind", "size", "records", "clock", "sha256"]);
     for e in inventory {
         t.add_row([
             terminal_safe(&e.path).into_owned(),
             if e.gzip { format!("{} (gzip)", e.kind) } else { e.kind.clone() },
             e.size.to_string(),
             e.records.map_or("-".into(), |r| r.to_string()),
+            e.clock_offset.map_or("-".into(), |o| format!("{:+.3}s", o as f64 / 1e9)),
             e.sha256.as_deref().map_or("-".into(), |h| h.chars().take(16).collect::<String>() + "…"),
         ]);
     }

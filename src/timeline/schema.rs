@@ -857,6 +857,12 @@ pub const INVENTORY_COLUMNS: &[Column<crate::model::InventoryEntry>] = &[
     } else {
         Value::Str(Cow::Borrowed(&r.notes))
     }),
+    col!(
+        "seam.clock_offset",
+        Float,
+        "An endpoint log's clock minus the capture's, in seconds (subtracted from its times)",
+        |r, _| r.clock_offset.map_or(Value::Null, |o| Value::Float(o as f64 / 1e9))
+    ),
 ];
 
 /// Columns of `seam assets` output.
