@@ -27,6 +27,10 @@
 //! 3. Prints one table (tool, file, MB/s, records or events per second, wall s, peak RSS MB),
 //!    the seam/evtx_dump and seam/ausearch ratios, and the targets.
 //!
+//! 4. **correlation**: `seam --timings assets` over the capture benchmark's mixed capture with
+//!    the EVTX, the audit log and its prefix: what clock-skew estimation, process trees and
+//!    process ↔ flow attribution add to reading everything.
+//!
 //! This is a benchmark, not a test: it never fails on a slow number. Under `cargo test
 //! --benches` (no `--bench` argument) it does nothing.
 
@@ -145,7 +149,65 @@ fn run(wanted: &[&str]) -> io::Result<()> {
         check_dev_null()?;
     }
 
+    if want("correlation") {
+        correlation(&seam, &cfg)?;
+    }
+
     print_table(&rows, &tools, &found);
+    Ok(())
+}
+
+/// Correlation against ingestion: `seam --timings assets` over the capture benchmark's mixed
+/// capture (~200 k flows at 2 GiB; run `cargo bench --bench capture` once to make it) with this
+/// benchmark's EVTX, audit log and its quarter prefix (together ~1 M endpoint events at the
+/// default sizes): the clock-skew estimate, process trees and process ↔ flow attribution,
+/// beside reading and decoding everything (the target: under 25 %).
+fn correlation(seam: &Path, cfg: &BenchConfig) -> io::Result<()> {
+    println!("\n== correlation ==");
+    let capture = fs::read_dir(&cfg.dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.starts_with("mixed-v") && name.ends_with(".pcap") && !name.contains("prefix")
+        })
+        .max_by_key(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+    let Some(capture) = capture else {
+        println!("  skipped: no mixed capture in {} (run `cargo bench --bench capture` once)", cfg.dir.display());
+        return Ok(());
+    };
+    let evtx = prepare_evtx(cfg)?;
+    let audit = prepare_audit(cfg)?;
+    let files: Vec<PathBuf> = fs::read_dir(&cfg.dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(".audit.prefix"))
+        .chain([capture, evtx, audit])
+        .collect();
+    print_load();
+    let out = Command::new(seam)
+        .args(["--timings", "--threads", &cfg.threads.to_string(), "assets", "-q", "--format", "jsonl"])
+        .args(&files)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stage = |name: &str| -> f64 {
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("seam: timing {name} ")))
+            .and_then(|v| v.trim_end_matches('s').parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (read, correlate) = (stage("read"), stage("correlate"));
+    for f in &files {
+        println!("  input {}", f.display());
+    }
+    println!(
+        "  read+decode {read:.2} s, correlate {correlate:.2} s: correlation adds {:.1} % (target < 25 %)",
+        100.0 * correlate / read
+    );
     Ok(())
 }
 
