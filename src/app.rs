@@ -247,12 +247,22 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 },
             )?
         }
-        Task::Investigate { out, .. } => {
-            let events = timeline_events(&mut ingest, &TimelineFilter::default(), &attributions);
-            let flows = take_flows(&mut ingest);
-            let mut summary = crate::report::investigate::Summary::build(&inventory, &flows, &events);
+        Task::Investigate { out, hunt, fail_on, .. } => {
+            let owned = detection_input(&mut ingest, &attributions, cfg);
+            let input = owned.input(cfg, &ctx);
+            let baseline = crate::detect::learn(&input, hunt)?;
+            clock.lap("baseline");
+            let found = crate::detect::run(&input, &baseline, hunt);
+            clock.lap("detect");
+            let incidents = crate::chains::build(&found.findings, &hunt.thresholds.section("severity"));
+            if fail_on.is_some_and(|s| incidents.iter().any(|i| i.severity >= s)) {
+                outcome = Outcome::Findings;
+            }
+            let mut summary = crate::report::investigate::Summary::build(&inventory, &owned.flows, &owned.events);
             summary.attribution = attributions.rates.clone();
             summary.clock_offsets = attributions.offsets.clone();
+            summary.findings = found.findings;
+            summary.incidents = incidents;
             let bytes = crate::report::investigate::render(&summary, &inventory, &diags, &ctx, out.format, out.width)?;
             match out.dest.write_all(&bytes) {
                 Err(e) if !e.is_broken_pipe() => return Err(e.into()),

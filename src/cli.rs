@@ -64,9 +64,12 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run the whole pipeline on a bundle and report what happened
     ///
-    /// Inventory, ingestion of every capture, flows and application-layer events, then a
-    /// report: the evidence (files, hashes, time span), the hosts seen and what they did
-    /// (top talkers, services, notable transfers), and the diagnostics.
+    /// Inventory, ingestion of every capture and log, flows and events, clock correction and
+    /// process attribution, the hunt (as `seam hunt`), findings chained into incidents, then a
+    /// report: the evidence (files, hashes, time span, clock offsets), the incidents ranked by
+    /// score with their stages in order (time, tactic, host, peer, process, evidence), the hosts
+    /// and what they did, and the diagnostics. Exit code 1 when --fail-on is given and an
+    /// incident reaches it.
     #[command(
         after_help = "Examples:\n  seam investigate testdata/demo\n  seam investigate case42/ --format json -o report.json\n  seam investigate capture.pcap.gz --strict"
     )]
@@ -75,6 +78,11 @@ pub enum Command {
         input: InputArgs,
         #[command(flatten)]
         flow: FlowArgs,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// Exit with code 1 when an incident reaches this severity
+        #[arg(long, value_enum, value_name = "SEVERITY")]
+        fail_on: Option<Severity>,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -370,6 +378,8 @@ pub enum Task {
     Investigate {
         paths: Vec<PathBuf>,
         flow: FlowConfig,
+        hunt: Box<HuntConfig>,
+        fail_on: Option<Severity>,
         out: OutputConfig,
     },
     Inventory {
@@ -454,9 +464,13 @@ impl RunConfig {
             Command::Synth { .. } => (Vec::new(), SkewConfig::default(), NetworkKnowledge::default()),
         };
         let task = match cli.command {
-            Command::Investigate { input, flow, output } => {
-                Task::Investigate { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
-            }
+            Command::Investigate { input, flow, detect, fail_on, output } => Task::Investigate {
+                paths: input.paths,
+                flow: flow_config(&flow)?,
+                hunt: Box::new(hunt_config(&detect)?),
+                fail_on,
+                out: output_config(&output, false)?,
+            },
             Command::Inventory { input, no_hash, output } => {
                 Task::Inventory { paths: input.paths, hash: !no_hash, out: output_config(&output, false)? }
             }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod chains;
 pub mod cli;
 pub mod decode;
 pub mod detect;

@@ -18,7 +18,8 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     m.insert("timeline", L0);
     m.insert("entities", &["util", "diag", "model", "timeline"]);
     m.insert("detect", &["util", "diag", "model", "timeline", "entities"]);
-    m.insert("report", &["util", "diag", "model", "evidence", "normalize", "timeline", "entities", "detect"]);
+    m.insert("chains", &["util", "diag", "model", "timeline", "entities", "detect"]);
+    m.insert("report", &["util", "diag", "model", "evidence", "normalize", "timeline", "entities", "detect", "chains"]);
     m.insert("synth", &["util"]);
     m
 }

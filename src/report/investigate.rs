@@ -97,6 +97,12 @@ pub struct Summary {
     /// endpoint events that change the system or its logging (logs cleared, audit and Sysmon
     /// configuration, services and drivers installed, accounts created).
     pub notable: Vec<Notable>,
+    /// Everything the hunt found (written at the top level of the JSON document).
+    #[serde(skip)]
+    pub findings: Vec<crate::detect::Finding>,
+    /// The findings chained into incidents, highest first (top level of the JSON document).
+    #[serde(skip)]
+    pub incidents: Vec<crate::chains::Incident>,
 }
 
 impl Summary {
@@ -250,6 +256,8 @@ impl Summary {
             endpoints,
             attribution: Vec::new(),
             clock_offsets: Vec::new(),
+            findings: Vec::new(),
+            incidents: Vec::new(),
             flows_attributed: flows.iter().filter(|f| f.process.is_some()).count(),
             dns_names: top(dns),
             tls_server_names: top(sni),
@@ -297,6 +305,8 @@ pub fn render(
             let doc = serde_json::json!({
                 "schema": "seam.investigate/1",
                 "evidence": inventory.iter().map(|r| row_json(r, INVENTORY_COLUMNS, ctx)).collect::<Vec<_>>(),
+                "incidents": s.incidents,
+                "findings": s.findings,
                 "summary": s,
                 "diagnostics": diagnostics_json(diags),
             });
@@ -312,6 +322,95 @@ pub fn render(
             what: "investigate reports (use table or json; --timeline exports rows)",
         }),
     }
+}
+
+/// Incidents, highest first, each as its chain of stages in order: one line per stage (time,
+/// tactic, host → peer, process), its summary and first evidence below it, wrapped to the width.
+fn incidents_text(out: &mut String, s: &Summary, width: u16) {
+    let above_info: Vec<&crate::chains::Incident> =
+        s.incidents.iter().filter(|i| i.severity > crate::detect::Severity::Info).collect();
+    out.push_str(&format!(
+        "INCIDENTS  {} ({} findings; `seam hunt` lists them all)\n",
+        above_info.len(),
+        s.findings.len()
+    ));
+    if above_info.is_empty() {
+        out.push_str("  none above info\n\n");
+        return;
+    }
+    let wrap = usize::from(width).saturating_sub(8).max(40);
+    for i in above_info {
+        out.push_str(&format!(
+            "\n{}  {}  score {:.2}  {}\n",
+            i.severity.as_str().to_uppercase(),
+            i.id,
+            i.score,
+            terminal_safe(&i.summary)
+        ));
+        for st in &i.stages {
+            let host = match (&st.host.name, st.host.ip) {
+                (Some(n), Some(ip)) => format!("{n} ({ip})"),
+                (Some(n), None) => n.clone(),
+                (None, Some(ip)) => ip.to_string(),
+                (None, None) => "?".into(),
+            };
+            let peer = st
+                .peer
+                .domain
+                .clone()
+                .or(st.peer.ip.map(|ip| ip.to_string()))
+                .or(st.peer.cidr.clone())
+                .map(|p| match st.peer.port {
+                    Some(port) => format!(" → {p}:{port}"),
+                    None => format!(" → {p}"),
+                })
+                .unwrap_or_default();
+            let process = st
+                .process
+                .as_ref()
+                .map(|p| {
+                    let exe = p.executable.as_deref().unwrap_or("?");
+                    let short = exe.rsplit(['/', '\\']).next().unwrap_or(exe);
+                    p.pid.map_or(format!("  [{short}]"), |pid| format!("  [{short} {pid}]"))
+                })
+                .unwrap_or_default();
+            let time = rfc3339(st.time).chars().take(19).collect::<String>().replace('T', " ");
+            out.push_str(&format!(
+                "  {time}  {:<20} {}{}{}\n",
+                st.tactic.as_str(),
+                terminal_safe(&host),
+                terminal_safe(&peer),
+                terminal_safe(&process)
+            ));
+            let what = format!("{}: {}", st.detector, st.summary);
+            for line in wrap_words(&terminal_safe(&what), wrap) {
+                out.push_str(&format!("      {line}\n"));
+            }
+            if let Some(e) = &st.evidence {
+                out.push_str(&format!("      evidence {}\n", terminal_safe(e)));
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Words joined into lines of at most `width` characters (a longer word gets a line of its own).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn table(width: u16) -> Table {
@@ -336,6 +435,7 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
         ]);
     }
     out.push_str(&format!("{t}\n"));
+    incidents_text(&mut out, s, width);
     out.push_str(&format!(
         "span {} → {}   {} files, {} packets, {} flows, {} events\n\n",
         s.first.as_deref().unwrap_or("-"),

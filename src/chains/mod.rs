@@ -1,0 +1,367 @@
+//! Chains: findings grouped into incidents — the story an analyst reads first.
+//!
+//! Input: the finished findings of a hunt. Output: incidents, each an ordered list of stages
+//! (one per finding) with the hosts involved, a score and its parts. May use `util`, `model`,
+//! `timeline`, `entities` and `detect`.
+//!
+//! Grouping: findings of the same host (by address or name) form one group; a
+//! `lateral-movement` or confirmed `suspicious-logon` finding joins its internal peer's group to
+//! its host's (the attacker moved there); findings on different hosts that share an external
+//! peer address or domain join too (the same C2 from two hosts). Info findings only join a
+//! group that has something above info. Stages are in time order, ties broken by ATT&CK
+//! tactic order.
+//!
+//! Score: `strongest + (1 − strongest) · (coverage_weight · coverage + agreement_weight ·
+//! agreement)` — never below its strongest finding — where `coverage` ramps with the distinct
+//! tactics (1 → 5) and `agreement` is 1 when network evidence (packets) and endpoint evidence
+//! (records, lines, or an attributed process) both stand in the incident. Ids hash the sorted
+//! finding ids.
+
+use crate::detect::{Finding, FindingHost, FindingProcess, Peer, Severity, SeverityCuts, Tactic};
+use crate::util::time::rfc3339;
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+const COVERAGE_WEIGHT: f64 = 0.5;
+const AGREEMENT_WEIGHT: f64 = 0.5;
+/// Tactics at which coverage is full.
+const FULL_COVERAGE_TACTICS: f64 = 5.0;
+
+/// One step of an incident: a finding, as the chain tells it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stage {
+    /// The finding's id (see `seam hunt`).
+    pub finding: String,
+    pub detector: &'static str,
+    pub severity: Severity,
+    #[serde(serialize_with = "ser_tactic")]
+    pub tactic: Tactic,
+    pub technique: &'static str,
+    #[serde(serialize_with = "ser_time")]
+    pub time: i64,
+    pub host: FindingHost,
+    pub peer: Peer,
+    pub process: Option<FindingProcess>,
+    pub summary: String,
+    /// The first evidence reference (`file#packet`, `file@record N`, `file:line`).
+    pub evidence: Option<String>,
+}
+
+/// Findings that tell one story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    pub id: String,
+    pub severity: Severity,
+    #[serde(serialize_with = "ser_score")]
+    pub score: f64,
+    #[serde(serialize_with = "ser_components")]
+    pub components: BTreeMap<&'static str, f64>,
+    #[serde(serialize_with = "ser_time")]
+    pub first_seen: i64,
+    #[serde(serialize_with = "ser_time")]
+    pub last_seen: i64,
+    /// Hosts that acted or were reached by lateral movement, in order of first appearance.
+    pub hosts: Vec<FindingHost>,
+    /// Distinct tactics, in ATT&CK order.
+    pub tactics: Vec<&'static str>,
+    pub stages: Vec<Stage>,
+    pub summary: String,
+}
+
+fn ser_time<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+fn ser_tactic<S: Serializer>(t: &Tactic, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.as_str())
+}
+
+fn ser_score<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(crate::detect::finding::round4(*x))
+}
+
+fn ser_components<S: Serializer>(m: &BTreeMap<&'static str, f64>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter().map(|(k, v)| (k, crate::detect::finding::round4(*v))))
+}
+
+/// Union–find over finding indexes.
+struct Groups {
+    parent: Vec<usize>,
+}
+
+impl Groups {
+    fn new(n: usize) -> Groups {
+        Groups { parent: (0..n).collect() }
+    }
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+    fn join(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        // The smaller index is the root: grouping does not depend on the order of joins.
+        if a != b {
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            self.parent[hi] = lo;
+        }
+    }
+}
+
+/// The keys a host is known by: its address and its name.
+fn host_keys(h: &FindingHost) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(ip) = h.ip {
+        keys.push(format!("ip:{ip}"));
+    }
+    if let Some(name) = &h.name {
+        keys.push(format!("name:{}", name.to_ascii_lowercase()));
+    }
+    keys
+}
+
+/// Whether a finding moved the attacker onto its peer (an internal address).
+fn moves_to_peer(f: &Finding) -> bool {
+    let internal_peer = f.peer.ip.is_some_and(crate::util::net::is_internal);
+    internal_peer
+        && (f.detector == "lateral-movement"
+            || (f.detector == "suspicious-logon" && f.components.get("network_confirmed").is_some_and(|&c| c > 0.0)))
+}
+
+/// External infrastructure a finding names (for joining hosts that reach the same).
+fn infrastructure(f: &Finding) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(ip) = f.peer.ip.filter(|ip| !crate::util::net::is_internal(*ip)) {
+        keys.push(format!("ip:{ip}"));
+    }
+    if let Some(d) = &f.peer.domain {
+        keys.push(format!("domain:{}", crate::detect::domain::registrable(d)));
+    }
+    keys
+}
+
+/// Groups findings into incidents, highest score first.
+pub fn build(findings: &[Finding], cuts: &SeverityCuts) -> Vec<Incident> {
+    let n = findings.len();
+    let mut groups = Groups::new(n);
+    let mut by_host: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_infra: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let mut keys = host_keys(&f.host);
+        if moves_to_peer(f) {
+            keys.extend(f.peer.ip.map(|ip| format!("ip:{ip}")));
+        }
+        for k in keys {
+            match by_host.get(&k) {
+                Some(&j) => groups.join(i, j),
+                None => {
+                    by_host.insert(k, i);
+                }
+            }
+        }
+        for k in infrastructure(f) {
+            by_infra.entry(k).or_default().insert(i);
+        }
+    }
+    for members in by_infra.values() {
+        let hosts: BTreeSet<Vec<String>> = members.iter().map(|&i| host_keys(&findings[i].host)).collect();
+        if hosts.len() > 1 {
+            let mut it = members.iter();
+            if let Some(&first) = it.next() {
+                for &m in it {
+                    groups.join(first, m);
+                }
+            }
+        }
+    }
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        let root = groups.find(i);
+        members.entry(root).or_default().push(i);
+    }
+    let mut incidents: Vec<Incident> = members
+        .into_values()
+        .filter(|m| m.iter().any(|&i| findings[i].severity > Severity::Info))
+        .map(|m| incident(&m.iter().map(|&i| &findings[i]).collect::<Vec<_>>(), cuts))
+        .collect();
+    incidents.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.first_seen.cmp(&b.first_seen))
+            .then(a.id.cmp(&b.id))
+    });
+    incidents
+}
+
+fn incident(findings: &[&Finding], cuts: &SeverityCuts) -> Incident {
+    let mut stages: Vec<Stage> = findings
+        .iter()
+        .map(|f| Stage {
+            finding: f.id.clone(),
+            detector: f.detector,
+            severity: f.severity,
+            tactic: f.tactic,
+            technique: f.technique,
+            time: f.first_seen,
+            host: f.host.clone(),
+            peer: f.peer.clone(),
+            process: f.process.clone(),
+            summary: f.summary.clone(),
+            evidence: f.evidence.first().map(|e| e.text()),
+        })
+        .collect();
+    stages.sort_by(|a, b| (a.time, a.tactic, &a.finding).cmp(&(b.time, b.tactic, &b.finding)));
+    let strongest = findings.iter().map(|f| f.score).fold(0.0, f64::max);
+    let tactics: BTreeSet<Tactic> = findings.iter().map(|f| f.tactic).collect();
+    let coverage = crate::detect::stats::ramp(tactics.len() as f64, 1.0, FULL_COVERAGE_TACTICS);
+    let network = findings.iter().any(|f| f.evidence.iter().any(|e| e.packet.is_some()));
+    let endpoint = findings
+        .iter()
+        .any(|f| f.process.is_some() || f.evidence.iter().any(|e| e.record.is_some() || e.line.is_some()));
+    let agreement = if network && endpoint { 1.0 } else { 0.0 };
+    let score =
+        (strongest + (1.0 - strongest) * (COVERAGE_WEIGHT * coverage + AGREEMENT_WEIGHT * agreement)).clamp(0.0, 1.0);
+    let mut hosts: Vec<FindingHost> = Vec::new();
+    for s in &stages {
+        let mut candidates = vec![s.host.clone()];
+        if s.detector == "lateral-movement" || s.detector == "suspicious-logon" {
+            if let Some(ip) = s.peer.ip.filter(|ip| crate::util::net::is_internal(*ip)) {
+                candidates.push(FindingHost { ip: Some(ip), name: None, managed: false });
+            }
+        }
+        for h in candidates {
+            let known =
+                hosts.iter_mut().find(|k| (h.ip.is_some() && k.ip == h.ip) || (h.ip.is_none() && k.name == h.name));
+            match known {
+                Some(k) => {
+                    if k.name.is_none() {
+                        k.name = h.name.clone();
+                    }
+                    k.managed |= h.managed;
+                }
+                None => hosts.push(h),
+            }
+        }
+    }
+    let mut ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut h = Sha256::new();
+    for id in &ids {
+        h.update(id.as_bytes());
+        h.update([0u8]);
+    }
+    let id = format!("I{}", h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
+    let first_seen = findings.iter().map(|f| f.first_seen).min().unwrap_or(0);
+    let last_seen = findings.iter().map(|f| f.last_seen).max().unwrap_or(0);
+    let host_names: Vec<String> =
+        hosts.iter().map(|h| h.name.clone().or(h.ip.map(|i| i.to_string())).unwrap_or_default()).collect();
+    let tactic_names: Vec<&'static str> = tactics.iter().map(|t| t.as_str()).collect();
+    let summary = format!(
+        "{} stage(s) on {} host(s) ({}): {}",
+        stages.len(),
+        hosts.len(),
+        host_names.join(", "),
+        tactic_names.join(" → ")
+    );
+    let components = BTreeMap::from([
+        ("strongest", strongest),
+        ("coverage", coverage),
+        ("tactics", tactics.len() as f64),
+        ("agreement", agreement),
+        ("hosts", hosts.len() as f64),
+        ("findings", findings.len() as f64),
+    ]);
+    Incident {
+        id,
+        severity: cuts.of(score),
+        score,
+        components,
+        first_seen,
+        last_seen,
+        hosts,
+        tactics: tactic_names,
+        stages,
+        summary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{EvidenceRef, Finding};
+
+    fn finding(
+        id: &str,
+        detector: &'static str,
+        tactic: Tactic,
+        t: i64,
+        host: &str,
+        peer: &str,
+        score: f64,
+    ) -> Finding {
+        let mut f = Finding::new(detector, tactic, "T0000", score).window(t, t + 10);
+        f.id = id.into();
+        f.score = score;
+        f.severity = SeverityCuts::default().of(score);
+        f.host.ip = host.parse().ok();
+        f.peer.ip = peer.parse().ok();
+        f.evidence = vec![EvidenceRef { file: "a.pcap".into(), packet: Some(1), record: None, line: None, flow: None }];
+        f
+    }
+
+    #[test]
+    fn lateral_movement_and_shared_c2_join_hosts() {
+        let cuts = SeverityCuts::default();
+        let findings = vec![
+            finding("F1", "beacon", Tactic::CommandAndControl, 100, "10.0.0.1", "45.1.1.1", 0.9),
+            finding("F2", "scan", Tactic::Discovery, 200, "10.0.0.1", "", 0.8),
+            finding("F3", "lateral-movement", Tactic::LateralMovement, 300, "10.0.0.1", "10.0.0.50", 0.9),
+            finding("F4", "cryptominer", Tactic::Impact, 400, "10.0.0.50", "94.1.1.1", 0.9),
+            // Another host beaconing to the same C2 joins too.
+            finding("F5", "beacon", Tactic::CommandAndControl, 150, "10.0.0.7", "45.1.1.1", 0.6),
+            // An unrelated host with a low finding is its own incident; an info one is none.
+            finding("F6", "long-connection", Tactic::CommandAndControl, 50, "10.0.0.9", "8.8.8.8", 0.35),
+            finding("F7", "unmanaged-asset", Tactic::InitialAccess, 50, "10.0.0.10", "", 0.1),
+        ];
+        let incidents = build(&findings, &cuts);
+        assert_eq!(incidents.len(), 2, "{incidents:#?}");
+        let main = &incidents[0];
+        let order: Vec<&str> = main.stages.iter().map(|s| s.finding.as_str()).collect();
+        assert_eq!(order, ["F1", "F5", "F2", "F3", "F4"]);
+        let hosts: Vec<String> = main.hosts.iter().filter_map(|h| h.ip.map(|i| i.to_string())).collect();
+        assert_eq!(hosts, ["10.0.0.1", "10.0.0.7", "10.0.0.50"]);
+        assert_eq!(main.tactics, ["discovery", "lateral-movement", "command-and-control", "impact"]);
+        // 0.9 + 0.1 · 0.5 · (4 − 1)/(5 − 1) = 0.9375; no endpoint evidence → no agreement.
+        assert!((main.score - 0.9375).abs() < 1e-9, "{}", main.score);
+        assert_eq!(main.severity, Severity::Critical);
+        assert_eq!(incidents[1].stages.len(), 1);
+        assert_eq!(incidents[1].severity, Severity::Low);
+        // Same findings in another order: same incidents, same ids.
+        let mut reversed = findings.clone();
+        reversed.reverse();
+        let again = build(&reversed, &cuts);
+        assert_eq!(
+            again.iter().map(|i| &i.id).collect::<Vec<_>>(),
+            incidents.iter().map(|i| &i.id).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn network_and_endpoint_agreement_raises_the_score() {
+        let cuts = SeverityCuts::default();
+        let mut a = finding("F1", "scan", Tactic::Discovery, 100, "10.0.0.1", "", 0.6);
+        let b = a.clone();
+        a.evidence[0] = EvidenceRef { file: "s.evtx".into(), packet: None, record: Some(4), line: None, flow: None };
+        a.id = "F2".into();
+        let with = build(&[a, b.clone()], &cuts);
+        let without = build(&[b], &cuts);
+        // 0.6 alone; with both kinds of evidence 0.6 + 0.4 · 0.5 = 0.8.
+        assert!((without[0].score - 0.6).abs() < 1e-9);
+        assert!((with[0].score - 0.8).abs() < 1e-9, "{}", with[0].score);
+        assert_eq!(with[0].components["agreement"], 1.0);
+    }
+}
