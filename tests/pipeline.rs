@@ -242,9 +242,9 @@ fn every_format_renders() {
 fn inventory_hashes_and_identifies_by_content() {
     let d = demo();
     let rows = jsonl(&["inventory", d.to_str().expect("path")]);
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 6);
     let kinds: Vec<&str> = rows.iter().map(|r| get(r, "seam.kind").as_str().unwrap_or("")).collect();
-    assert_eq!(kinds, vec!["auditd", "evtx", "evtx", "pcap", "unknown"], "sorted by path");
+    assert_eq!(kinds, vec!["auditd", "evtx", "evtx", "evtx", "pcap", "unknown"], "sorted by path");
     let pcap = rows.iter().find(|r| get(r, "seam.kind") == "pcap").expect("pcap row");
     use sha2::Digest;
     let expected = sha2::Sha256::digest(std::fs::read(d.join("network.pcap")).expect("read"));

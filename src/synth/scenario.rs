@@ -36,6 +36,9 @@ pub struct TruthStage {
     pub first: i64,
     pub last: i64,
     pub note: String,
+    /// The executable the behaviour's connections came from, when an endpoint log names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
 }
 
 /// What a scenario wrote.
@@ -221,6 +224,7 @@ impl Gen {
             first,
             last,
             note: note.into(),
+            process: None,
         });
     }
 
@@ -549,6 +553,49 @@ impl Gen {
             (mt, m_end),
             "Stratum login and share submissions in clear",
         );
+        self.stage(
+            "process-network-anomaly",
+            p.linux,
+            Some(p.pool),
+            None,
+            (mt, m_end),
+            "the miner, run from the hidden temporary directory /tmp/.x, connects to a rare address",
+        );
+        if let Some(s) = self.stages.last_mut() {
+            s.process = Some("/tmp/.x/xmrig".into());
+        }
+        self.stage(
+            "unmanaged-asset",
+            p.appliance,
+            None,
+            None,
+            (t_payload, l3),
+            "an internet-facing host without endpoint telemetry reaching rare external hosts and internal \
+             SMB, RDP and SSH",
+        );
+    }
+
+    /// The Windows host's Sysmon service stopped half-way (see `scenario_logs`): its Sysmon log
+    /// ends while its traffic goes on.
+    fn agent_stopped(&mut self, seed: u64) {
+        let windows = self.plan.windows;
+        let stop = super::scenario_logs::sysmon_stop(seed, self.start, self.end);
+        self.stage(
+            "edr-tamper",
+            windows,
+            None,
+            None,
+            (stop - super::scenario_logs::SYSMON_STOP_LEAD, stop + super::scenario_logs::SYSMON_STOP_TRAIL),
+            "sc.exe stop Sysmon64: Sysmon's state record Stopped, System 7036 Sysmon64 entered the stopped state",
+        );
+        self.stage(
+            "telemetry-gap",
+            windows,
+            None,
+            None,
+            (stop, self.end),
+            "the Sysmon log ends while the host keeps answering the backups and its other logs go on",
+        );
     }
 }
 
@@ -592,6 +639,7 @@ pub fn generate(scenario: &str, seed: u64, dir: &Path, hours: f64, workstations:
     if scenario == "appliance-compromise" {
         g.attack();
         g.backups(seed);
+        g.agent_stopped(seed);
     }
     if scenario == "appliance-compromise" {
         super::scenario_logs::write(dir, seed, &g.plan_hosts(), start, end, &g.logged_facts())?;

@@ -1,10 +1,13 @@
 //! The endpoint logs of a scenario's managed hosts, matching its capture: the Windows file
-//! server's Sysmon and Security logs (`fs01-sysmon.evtx`, `fs01-security.evtx`) and the Linux
-//! server's audit log (`db01-audit.log`). Routine activity (services, scheduled work, cron,
-//! logons) fills the hours; the attack's connections appear where the capture has them: the
-//! appliance's SMB logon and RDP session on the Windows host, then its SSH login to the Linux
-//! server, which starts a miner that connects to its pool. The Linux host's clock runs a
-//! second and a half ahead of the capture, as real ones drift.
+//! server's Sysmon, Security and System logs (`fs01-sysmon.evtx`, `fs01-security.evtx`,
+//! `fs01-system.evtx`) and the Linux server's audit log (`db01-audit.log`). Routine activity
+//! (services, scheduled work, service logons, cron) fills the hours; the attack's connections
+//! appear where the capture has them: the appliance's SMB logon and RDP session on the Windows
+//! host, then its SSH login to the Linux server, which starts a miner that connects to its pool.
+//! In the second half the intruder's account stops the Windows host's Sysmon service
+//! (`sc.exe stop Sysmon64`, Sysmon's own state record, the Service Control Manager's 7036):
+//! its Sysmon log ends there while its Security and System logs, and its traffic, go on. The
+//! Linux host's clock runs a second and a half ahead of the capture, as real ones drift.
 
 use super::auditd::{
     write_events, AuditKind, AuditSpec, AuditWriterOptions, ConnectResult, Outcome, SockAddr, UserMessage,
@@ -41,11 +44,27 @@ pub struct Fact {
     pub what: &'static str,
 }
 
-/// Writes the three logs into `dir`.
+/// When the Windows host's Sysmon service is stopped: between 55 % and 65 % of the capture,
+/// drawn from a generator of its own so that nothing else depends on it.
+pub fn sysmon_stop(seed: u64, start: i64, end: i64) -> i64 {
+    let mut rng = Rng::new(seed ^ 0x5C57_095F);
+    let share = 0.55 + 0.1 * rng.unit();
+    start + ((end - start) as f64 * share) as i64 / SEC * SEC
+}
+
+/// The records of the Sysmon stop: the command (Sysmon 1), Sysmon's own state change (4) and
+/// the Service Control Manager's (System 7036), at `stop` − 3 s, `stop` and `stop` + 1 s.
+pub const SYSMON_STOP_LEAD: i64 = 3 * SEC;
+pub const SYSMON_STOP_TRAIL: i64 = SEC;
+
+/// Writes the four logs into `dir`.
 pub fn write(dir: &Path, seed: u64, hosts: &Hosts, start: i64, end: i64, facts: &[Fact]) -> io::Result<()> {
     let mut rng = Rng::new(seed ^ 0x5EA4_E4D0_1065);
-    let (sysmon, security) = windows_logs(&mut rng, hosts, start, end, facts);
-    for (name, events) in [("fs01-sysmon.evtx", sysmon), ("fs01-security.evtx", security)] {
+    let (mut sysmon, mut security) = windows_logs(&mut rng, hosts, start, end, facts);
+    let stop = sysmon_stop(seed, start, end);
+    let system = silence_sysmon(seed, start, end, stop, &mut sysmon, &mut security);
+    for (name, events) in [("fs01-sysmon.evtx", sysmon), ("fs01-security.evtx", security), ("fs01-system.evtx", system)]
+    {
         let bytes = write_evtx(&events).map_err(io::Error::other)?;
         std::fs::write(dir.join(name), bytes)?;
     }
@@ -147,6 +166,101 @@ fn windows_logs(
     sysmon.sort_by_key(|e| e.written);
     security.sort_by_key(|e| e.written);
     (sysmon, security)
+}
+
+/// Ends the Sysmon log at `stop` with the records of the service being stopped, adds routine
+/// service logons to the Security log and routine service state changes to a System log, all
+/// through the whole capture; returns the System log. Drawn from a generator of its own, so
+/// the records before `stop` are those of a host whose agent was never touched.
+fn silence_sysmon(
+    seed: u64,
+    start: i64,
+    end: i64,
+    stop: i64,
+    sysmon: &mut Vec<EvtxEvent>,
+    security: &mut Vec<EvtxEvent>,
+) -> Vec<EvtxEvent> {
+    let mut rng = Rng::new(seed ^ 0x5E2_71CE);
+    sysmon.retain(|e| e.written < stop - SYSMON_STOP_LEAD);
+    sysmon.push(process_create(
+        stop - SYSMON_STOP_LEAD,
+        6100,
+        "C:\\Windows\\System32\\sc.exe",
+        "sc.exe stop Sysmon64",
+        6000,
+        "C:\\Windows\\System32\\cmd.exe",
+        "CORP\\svc_backup",
+    ));
+    sysmon.push(EvtxEvent::sysmon(
+        stop,
+        4,
+        WINDOWS_NAME,
+        [
+            ("State", DataValue::from("Stopped")),
+            ("Version", DataValue::from("15.14")),
+            ("SchemaVersion", DataValue::from("4.90")),
+        ],
+    ));
+    let mut system = vec![EvtxEvent::system(
+        stop + SYSMON_STOP_TRAIL,
+        7036,
+        WINDOWS_NAME,
+        [("param1", DataValue::from("Sysmon64")), ("param2", DataValue::from("stopped"))],
+    )];
+    // Routine: the SYSTEM account's service logons, and services that start and stop on demand.
+    let mut t = start + rng.range(30, 300) as i64 * SEC;
+    while t < end {
+        let id = format!("0x{:x}", 0x3e7_0000 + rng.range(1, 0xffff));
+        security.push(EvtxEvent::security(
+            t,
+            4624,
+            WINDOWS_NAME,
+            [
+                ("SubjectUserSid", DataValue::from("S-1-5-18")),
+                ("TargetUserName", DataValue::from("SYSTEM")),
+                ("TargetDomainName", DataValue::from("NT AUTHORITY")),
+                ("TargetLogonId", DataValue::from(id.clone())),
+                ("LogonType", DataValue::U32(5)),
+                ("WorkstationName", DataValue::from("-")),
+                ("IpAddress", DataValue::from("-")),
+                ("IpPort", DataValue::from("-")),
+            ],
+        ));
+        security.push(EvtxEvent::security(
+            t + 5 * MS,
+            4672,
+            WINDOWS_NAME,
+            [
+                ("SubjectUserSid", DataValue::from("S-1-5-18")),
+                ("SubjectUserName", DataValue::from("SYSTEM")),
+                ("SubjectDomainName", DataValue::from("NT AUTHORITY")),
+                ("SubjectLogonId", DataValue::from(id)),
+                ("PrivilegeList", DataValue::from("SeAssignPrimaryTokenPrivilege SeTcbPrivilege")),
+            ],
+        ));
+        let service = *rng.pick(&[
+            "Windows Modules Installer",
+            "WinHTTP Web Proxy Auto-Discovery Service",
+            "Background Intelligent Transfer Service",
+        ]);
+        system.push(EvtxEvent::system(
+            t + SEC,
+            7036,
+            WINDOWS_NAME,
+            [("param1", DataValue::from(service)), ("param2", DataValue::from("running"))],
+        ));
+        system.push(EvtxEvent::system(
+            t + rng.range(20, 120) as i64 * SEC,
+            7036,
+            WINDOWS_NAME,
+            [("param1", DataValue::from(service)), ("param2", DataValue::from("stopped"))],
+        ));
+        t += rng.range(300, 900) as i64 * SEC;
+    }
+    sysmon.sort_by_key(|e| e.written);
+    security.sort_by_key(|e| e.written);
+    system.sort_by_key(|e| e.written);
+    system
 }
 
 fn guid(pid: u32) -> String {
