@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod conformance_auditd;
 mod conformance_evtx;
+mod corpus_detect;
 mod endpoint;
 mod evtx_writer;
 mod hunt;

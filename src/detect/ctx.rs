@@ -123,6 +123,31 @@ impl<'a> DetectCtx<'a> {
         self.assets.get(&ip).copied()
     }
 
+    /// The host an endpoint event happened on, as findings name it: the address the event
+    /// carries, else the asset whose name matches the event's host name (case-insensitive,
+    /// whole name or first label; internal addresses first, then the lowest), else the name
+    /// alone, managed (it wrote the log).
+    pub fn endpoint_host(&self, e: &Event) -> FindingHost {
+        let name = e.host.as_ref().and_then(|h| h.name.as_deref());
+        if let Some(ip) = e.host.as_ref().and_then(|h| h.ip) {
+            return FindingHost { name: name.map(String::from), managed: true, ..self.host(ip) };
+        }
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return FindingHost { ip: None, name: None, managed: true };
+        };
+        let short = |n: &str| n.split('.').next().unwrap_or(n).to_ascii_lowercase();
+        let (full, first) = (name.to_ascii_lowercase(), short(name));
+        let found = self
+            .assets
+            .values()
+            .filter(|a| a.names.iter().any(|n| n.eq_ignore_ascii_case(&full) || short(n) == first))
+            .min_by_key(|a| (!self.is_internal(a.ip), a.ip));
+        match found {
+            Some(a) => FindingHost { name: Some(name.to_string()), managed: true, ..self.host(a.ip) },
+            None => FindingHost { ip: None, name: Some(name.to_string()), managed: true },
+        }
+    }
+
     pub fn file_name(&self, file: u32) -> String {
         self.files.get(file as usize).cloned().unwrap_or_else(|| format!("file {file}"))
     }
