@@ -123,6 +123,44 @@ impl<'a> DetectCtx<'a> {
         self.assets.get(&ip).copied()
     }
 
+    /// The internal address of the asset an endpoint log names `name` (case-insensitive; a
+    /// bare host name also matches a qualified asset name by its first label and the other way
+    /// round), the lowest address when several match.
+    pub fn ip_named(&self, name: &str) -> Option<IpAddr> {
+        let name = name.trim().trim_end_matches('.');
+        if name.is_empty() {
+            return None;
+        }
+        let first = |n: &str| n.split('.').next().unwrap_or(n).to_ascii_lowercase();
+        let exact = |a: &&Asset| a.names.iter().any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name));
+        let label = |a: &&Asset| a.names.iter().any(|n| first(n) == first(name));
+        let pick = |f: &dyn Fn(&&Asset) -> bool| self.assets.values().filter(|a| f(a)).map(|a| a.ip).min();
+        pick(&exact).or_else(|| if name.parse::<IpAddr>().is_ok() { None } else { pick(&label) })
+    }
+
+    /// The host an endpoint event happened on, as findings name it: its address when an asset
+    /// of that name is known, else the log's host name alone; endpoint logs make it managed.
+    pub fn event_host(&self, e: &Event) -> FindingHost {
+        let name = e.host.as_ref().and_then(|h| h.name.clone());
+        let ip = e.host.as_ref().and_then(|h| h.ip).or_else(|| name.as_deref().and_then(|n| self.ip_named(n)));
+        FindingHost { ip, name, managed: true }
+    }
+
+    /// The process of an endpoint event as findings name it, the log as its source.
+    pub fn event_process(&self, e: &Event) -> Option<FindingProcess> {
+        let p = e.process.as_ref().filter(|p| !p.is_empty())?;
+        let source = match &e.fields {
+            Fields::Endpoint(x) => x.source.as_str(),
+            _ => "endpoint",
+        };
+        Some(FindingProcess {
+            pid: p.pid,
+            executable: p.executable.clone(),
+            command_line: p.command_line.clone(),
+            source: source.to_string(),
+        })
+    }
+
     pub fn file_name(&self, file: u32) -> String {
         self.files.get(file as usize).cloned().unwrap_or_else(|| format!("file {file}"))
     }
