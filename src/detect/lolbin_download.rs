@@ -19,8 +19,9 @@
 //! - `executable_body` = 1 for a PE/ELF/Mach-O response body in the paired HTTP exchange, 0.8
 //!   for a script, else 0
 //! - `capture_confirmed` = 1 when an HTTP exchange was paired
-//! - `known_source` = 1 when the URL's host is a software vendor's or code host's
-//!   ([`KNOWN_SOURCES`]): the score is damped by `known_damp`
+//! - `known_source` = 1 when curl or wget fetch from a software vendor's or code host's domain
+//!   ([`KNOWN_SOURCES`]): the score is damped by `known_damp` (a signed proxy binary or a
+//!   PowerShell cradle fetching from GitHub is no developer habit and is not damped)
 //!
 //! score = (tool + weight_rarity·rarity + weight_raw·raw_address + weight_staging·staging
 //! + weight_body·executable_body + weight_capture·capture_confirmed)·(1 − known_damp·known_source)
@@ -253,7 +254,7 @@ fn judge(ctx: &DetectCtx<'_>, c: &Config, e: &Event) -> Option<Finding> {
             .baseline
             .rarity(ctx.baseline.fqdn_prevalence(&host_name).max(ctx.baseline.domain_prevalence(&host_name))),
     };
-    let known = raw.is_none() && KNOWN_SOURCES.iter().any(|k| domain::matches(&host_name, k));
+    let known = class == Class::Client && raw.is_none() && KNOWN_SOURCES.iter().any(|k| domain::matches(&host_name, k));
     let staging = STAGING.iter().any(|s| lower.contains(s));
     // The capture's HTTP exchanges of this host to the URL's host around the start.
     let acting = ctx.event_host(e);
