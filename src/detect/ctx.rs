@@ -124,9 +124,8 @@ impl<'a> DetectCtx<'a> {
     }
 
     /// The host an endpoint event happened on, as findings name it: the address the event
-    /// carries, else the asset whose name matches the event's host name (case-insensitive,
-    /// whole name or first label; internal addresses first, then the lowest), else the name
-    /// alone, managed (it wrote the log).
+    /// carries, else that of the asset the log's host name names (see [`Self::ip_named`]), else
+    /// the name alone; managed (it wrote the log).
     pub fn endpoint_host(&self, e: &Event) -> FindingHost {
         let name = e.host.as_ref().and_then(|h| h.name.as_deref());
         if let Some(ip) = e.host.as_ref().and_then(|h| h.ip) {
@@ -135,17 +134,40 @@ impl<'a> DetectCtx<'a> {
         let Some(name) = name.filter(|n| !n.is_empty()) else {
             return FindingHost { ip: None, name: None, managed: true };
         };
-        let short = |n: &str| n.split('.').next().unwrap_or(n).to_ascii_lowercase();
-        let (full, first) = (name.to_ascii_lowercase(), short(name));
-        let found = self
-            .assets
-            .values()
-            .filter(|a| a.names.iter().any(|n| n.eq_ignore_ascii_case(&full) || short(n) == first))
-            .min_by_key(|a| (!self.is_internal(a.ip), a.ip));
-        match found {
-            Some(a) => FindingHost { name: Some(name.to_string()), managed: true, ..self.host(a.ip) },
+        match self.ip_named(name) {
+            Some(ip) => FindingHost { name: Some(name.to_string()), managed: true, ..self.host(ip) },
             None => FindingHost { ip: None, name: Some(name.to_string()), managed: true },
         }
+    }
+
+    /// The internal address of the asset an endpoint log names `name` (case-insensitive; a
+    /// bare host name also matches a qualified asset name by its first label and the other way
+    /// round), the lowest address when several match.
+    pub fn ip_named(&self, name: &str) -> Option<IpAddr> {
+        let name = name.trim().trim_end_matches('.');
+        if name.is_empty() {
+            return None;
+        }
+        let first = |n: &str| n.split('.').next().unwrap_or(n).to_ascii_lowercase();
+        let exact = |a: &&Asset| a.names.iter().any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name));
+        let label = |a: &&Asset| a.names.iter().any(|n| first(n) == first(name));
+        let pick = |f: &dyn Fn(&&Asset) -> bool| self.assets.values().filter(|a| f(a)).map(|a| a.ip).min();
+        pick(&exact).or_else(|| if name.parse::<IpAddr>().is_ok() { None } else { pick(&label) })
+    }
+
+    /// The process of an endpoint event as findings name it, the log as its source.
+    pub fn event_process(&self, e: &Event) -> Option<FindingProcess> {
+        let p = e.process.as_ref().filter(|p| !p.is_empty())?;
+        let source = match &e.fields {
+            Fields::Endpoint(x) => x.source.as_str(),
+            _ => "endpoint",
+        };
+        Some(FindingProcess {
+            pid: p.pid,
+            executable: p.executable.clone(),
+            command_line: p.command_line.clone(),
+            source: source.to_string(),
+        })
     }
 
     pub fn file_name(&self, file: u32) -> String {

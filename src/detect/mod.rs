@@ -36,7 +36,6 @@ mod telemetry_gap;
 pub mod testkit;
 mod transfer;
 mod unmanaged_asset;
-#[allow(dead_code)]
 mod webshell;
 
 pub use allow::Allowlist;
@@ -78,6 +77,7 @@ pub const DETECTORS: &[&dyn Detector] = &[
     &suspicious_logon::SuspiciousLogon,
     &telemetry_gap::TelemetryGap,
     &unmanaged_asset::UnmanagedAsset,
+    &webshell::Webshell,
 ];
 
 /// Validates a section for [`Detector::validate`].
