@@ -1,11 +1,18 @@
-//! Internal hosts: each address seen in the capture, tied to the names endpoint logs give it.
+//! Internal hosts: each address seen in the capture, tied to the names and MACs the evidence
+//! gives it.
 //!
 //! An address gets a name when an endpoint record of that host says it used the address (the
 //! source of an outgoing Sysmon or WFP connection, or the originator of a flow attributed to
-//! one of its processes), when the network's DNS answers a reverse lookup for it or answers a
-//! name with it, or when the analyst's host map names it. Roles come from what others asked of the host (answered DNS on port
-//! 53, DHCP on 67, SMB on 445/139, HTTP(S), SSH, mail) and whether it accepted connections from
-//! outside. Only internal addresses (RFC 1918, ULA, link-local, shared) are listed.
+//! one of its processes), when a logon elsewhere names the workstation it came from (Security
+//! 4624/4625/4648/4776 record the client's name and address), when a DHCP server acknowledged
+//! the address to a client that gave its host name, when the network's DNS answers a reverse
+//! lookup for it or answers a name with it (LLMNR and mDNS answers included), or when the
+//! analyst's host map names it. MACs come from the frames it sent (a router's MAC, which
+//! carries external or many internal addresses, is left out) and from DHCP; addresses that
+//! share a MAC are the same host over time. Roles come from what others asked of the host
+//! (answered DNS on port 53, DHCP on 67, SMB on 445/139, HTTP(S), SSH, mail), whether it
+//! accepted connections from outside, and whether it is the router's own address (gateway).
+//! Only internal addresses (RFC 1918, ULA, link-local, shared, or `--internal`) are listed.
 
 use super::ClockOffset;
 use crate::model::{Asset, Event, FlowRecord};
@@ -162,6 +169,16 @@ pub fn assets(
         if let Some(a) = local.and_then(|ip| hosts.get_mut(&ip)) {
             a.names.insert(name);
         }
+        // A logon names the workstation it came from (NTLM and Kerberos logons record the
+        // client's name and address: Security 4624/4625/4648/4776).
+        if let crate::model::Fields::Endpoint(x) = &e.fields {
+            let remote = x.source_ip.zip(x.source_host.as_deref().filter(|h| plausible_host_name(h)));
+            if let Some((ip, workstation)) = remote.filter(|(ip, _)| !ip.is_loopback()) {
+                if let Some(a) = hosts.get_mut(&ip) {
+                    a.names.insert(workstation.to_string());
+                }
+            }
+        }
     }
     // Names the network's own DNS gives: answers to reverse (PTR) lookups, and forward lookups
     // answered with an internal address.
@@ -243,6 +260,18 @@ pub fn assets(
         a.other_addresses = others.into_iter().collect();
     }
     assets
+}
+
+/// A workstation name worth keeping: not empty, not a placeholder (`-`, `localhost`), not an
+/// address.
+fn plausible_host_name(name: &str) -> bool {
+    let n = name.trim();
+    !n.is_empty()
+        && n != "-"
+        && !n.eq_ignore_ascii_case("localhost")
+        && n.parse::<IpAddr>().is_err()
+        && n.len() <= 255
+        && !n.chars().any(char::is_control)
 }
 
 /// What DHCP says: an ACK gives the client's MAC an address, and the host name the client sent
@@ -421,6 +450,50 @@ mod link_tests {
                 vendor_class: None,
             })),
         }
+    }
+
+    #[test]
+    fn logons_name_the_workstation_they_came_from() {
+        use crate::model::{EndpointFields, EventKind, Fields, HostRef, Locator, LogSource, Pairs, Provenance};
+        let logon = |workstation: &str, ip: &str| Event {
+            ts: 5,
+            kind: EventKind::Logon,
+            host: Some(HostRef { name: Some("FS01".into()), ip: None }),
+            net: None,
+            process: None,
+            provenance: Provenance { file: 1, locator: Locator::Record(9) },
+            fields: Fields::Endpoint(Box::new(EndpointFields {
+                source: LogSource::Security,
+                action: "logon",
+                code: "4624".into(),
+                provider: None,
+                channel: None,
+                outcome: Some("success"),
+                written: None,
+                user: Some("alice".into()),
+                user_id: None,
+                logon_type: Some(3),
+                logon_id: None,
+                source_ip: ip.parse().ok(),
+                source_port: None,
+                destination_ip: None,
+                destination_port: None,
+                source_host: Some(workstation.into()),
+                target: None,
+                details: None,
+                clock_offset: None,
+                carved: false,
+                data: Pairs::new(),
+            })),
+        };
+        let flows = [flow("10.0.0.42", 42, "10.0.0.50", 50), flow("10.0.0.43", 43, "10.0.0.50", 50)];
+        let refs: Vec<&FlowRecord> = flows.iter().collect();
+        let events = [logon("WS-42", "10.0.0.42"), logon("-", "10.0.0.43")];
+        let endpoint: Vec<&Event> = events.iter().collect();
+        let assets = assets(&refs, &endpoint, &[], &[], &NetworkKnowledge::default());
+        let names = |ip: &str| assets.iter().find(|a| a.ip.to_string() == ip).map(|a| a.names.clone());
+        assert_eq!(names("10.0.0.42"), Some(vec!["WS-42".to_string()]));
+        assert_eq!(names("10.0.0.43"), Some(vec![]));
     }
 
     #[test]
