@@ -43,7 +43,7 @@ const ROW_HEIGHT: f64 = 22.0;
 const LANE_PADDING: f64 = 8.0;
 const MARK_RADIUS: f64 = 8.5;
 /// Rows of marks per lane before crowded marks are allowed to overlap.
-const MAX_ROWS: usize = 6;
+const MAX_ROWS: usize = 8;
 /// Timeline: the narrowest span shown (an incident of one instant still gets an axis).
 const MIN_SPAN: i64 = 60 * NANOS_PER_SEC;
 /// Timeline: at most this many labelled ticks.
