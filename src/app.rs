@@ -247,7 +247,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 },
             )?
         }
-        Task::Investigate { out, hunt, fail_on, .. } => {
+        Task::Investigate { out, hunt, fail_on, html, .. } => {
             let owned = detection_input(&mut ingest, &attributions, cfg);
             let input = owned.input(cfg, &ctx);
             let baseline = crate::detect::learn(&input, hunt)?;
@@ -267,6 +267,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             match out.dest.write_all(&bytes) {
                 Err(e) if !e.is_broken_pipe() => return Err(e.into()),
                 _ => {}
+            }
+            if let Some(dest) = html {
+                dest.write_all(&crate::report::html::render(&summary, &inventory, &owned.assets, &diags))?;
             }
         }
     }

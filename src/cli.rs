@@ -12,7 +12,7 @@ use crate::util::time::{parse_duration, parse_user_time};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -71,7 +71,7 @@ pub enum Command {
     /// and what they did, and the diagnostics. Exit code 1 when --fail-on is given and an
     /// incident reaches it.
     #[command(
-        after_help = "Examples:\n  seam investigate testdata/demo\n  seam investigate case42/ --format json -o report.json\n  seam investigate capture.pcap.gz --strict"
+        after_help = "Examples:\n  seam investigate testdata/demo\n  seam investigate case42/ --format json -o report.json\n  seam investigate case42/ --html ~/reports/case42.html\n  seam investigate capture.pcap.gz --strict"
     )]
     Investigate {
         #[command(flatten)]
@@ -83,6 +83,19 @@ pub enum Command {
         /// Exit with code 1 when an incident reaches this severity
         #[arg(long, value_enum, value_name = "SEVERITY")]
         fail_on: Option<Severity>,
+        /// Also write a self-contained HTML report to FILE
+        ///
+        /// One file with inline styles and charts that fetches nothing from the network: the
+        /// bundle (files with SHA-256, time span, hosts managed or not, clock offsets), each
+        /// incident with a timeline chart (one lane per host, a mark per stage coloured by
+        /// tactic), its chain drawn as a graph across hosts and its table of stages, then every
+        /// finding and the diagnostics. Written atomically, besides the report on stdout or -o.
+        /// Refused inside an evidence directory unless --allow-evidence-dir is given.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Let --html write inside an evidence directory
+        #[arg(long, requires = "html")]
+        allow_evidence_dir: bool,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -381,6 +394,8 @@ pub enum Task {
         hunt: Box<HuntConfig>,
         fail_on: Option<Severity>,
         out: OutputConfig,
+        /// `--html`: where the self-contained HTML report goes.
+        html: Option<Destination>,
     },
     Inventory {
         paths: Vec<PathBuf>,
@@ -464,13 +479,22 @@ impl RunConfig {
             Command::Synth { .. } => (Vec::new(), SkewConfig::default(), NetworkKnowledge::default()),
         };
         let task = match cli.command {
-            Command::Investigate { input, flow, detect, fail_on, output } => Task::Investigate {
-                paths: input.paths,
-                flow: flow_config(&flow)?,
-                hunt: Box::new(hunt_config(&detect)?),
-                fail_on,
-                out: output_config(&output, false)?,
-            },
+            Command::Investigate { input, flow, detect, fail_on, html, allow_evidence_dir, output } => {
+                let out = output_config(&output, false)?;
+                let html =
+                    html.map(|p| report_destination(&p, &input.paths, allow_evidence_dir, "--html")).transpose()?;
+                if html.is_some() && html.as_ref() == Some(&out.dest) {
+                    bail!("--html and -o name the same file");
+                }
+                Task::Investigate {
+                    paths: input.paths,
+                    flow: flow_config(&flow)?,
+                    hunt: Box::new(hunt_config(&detect)?),
+                    fail_on,
+                    out,
+                    html,
+                }
+            }
             Command::Inventory { input, no_hash, output } => {
                 Task::Inventory { paths: input.paths, hash: !no_hash, out: output_config(&output, false)? }
             }
@@ -703,6 +727,58 @@ fn output_config(a: &OutputArgs, timesketch_ok: bool) -> Result<OutputConfig> {
     };
     let width = terminal_width().unwrap_or(120);
     Ok(OutputConfig { format, dest, width })
+}
+
+/// A report file's destination, checked before any evidence is read: not a directory, not an
+/// evidence file, and not inside an evidence directory unless `allow_evidence_dir` (a bundle
+/// stays as it was handed over; a report written into it would also be read as evidence by
+/// the next run). Paths are compared after resolving `.`, `..` and symbolic links of the
+/// directories.
+pub fn report_destination(
+    path: &Path,
+    evidence: &[PathBuf],
+    allow_evidence_dir: bool,
+    flag: &str,
+) -> Result<Destination> {
+    if path.is_dir() {
+        bail!("{flag} path {} is a directory", path.display());
+    }
+    let Some(name) = path.file_name() else {
+        bail!("{flag} path {} names no file", path.display());
+    };
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = parent
+        .canonicalize()
+        .with_context(|| format!("cannot write {flag} {}: no directory {}", path.display(), parent.display()))?;
+    let target = dir.join(name);
+    for e in evidence {
+        let Ok(e_canon) = e.canonicalize() else { continue };
+        if e_canon == target {
+            bail!("{flag} {} would overwrite the evidence file {}", path.display(), e.display());
+        }
+        if e_canon.is_dir() && target.starts_with(&e_canon) {
+            if !allow_evidence_dir {
+                bail!(
+                    "{flag} {} is inside the evidence directory {}; write it elsewhere or add --allow-evidence-dir",
+                    path.display(),
+                    e.display()
+                );
+            }
+            // Allowed in: still never over a file of the bundle, only over an earlier report.
+            if target.exists() && !is_html_report(&target) {
+                bail!("{flag} {} would overwrite a file in the evidence directory {}", path.display(), e.display());
+            }
+        }
+    }
+    Ok(Destination::File(path.to_path_buf()))
+}
+
+/// Whether a file starts as an HTML document does (an earlier `--html` report).
+fn is_html_report(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 15];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && head.eq_ignore_ascii_case(b"<!DOCTYPE html>")
 }
 
 /// Width of the terminal from $COLUMNS, when set.

@@ -11,6 +11,7 @@ mod conformance_evtx;
 mod corpus_detect;
 mod endpoint;
 mod evtx_writer;
+mod html;
 mod hunt;
 mod layers;
 mod man;

@@ -1,5 +1,6 @@
-//! Rendering only: tables for a terminal, JSON, JSON Lines, CSV and Parquet for tools, written
-//! atomically to files or streamed to stdout. Nothing here computes findings; it lays out what
+//! Rendering only: tables for a terminal, JSON, JSON Lines, CSV and Parquet for tools, a
+//! self-contained HTML report for people ([`html`]), written atomically to files or streamed
+//! to stdout. Nothing here computes findings; it lays out what
 //! earlier stages produced, from the column registries in [`crate::timeline::schema`].
 //! Imports `util`, `diag`, `model`, `timeline`, `entities` and `detect`.
 
@@ -9,4 +10,5 @@ pub mod render;
 pub use output::{Destination, ReportError};
 pub use render::{render, Format, Rendered};
 pub mod findings;
+pub mod html;
 pub mod investigate;
