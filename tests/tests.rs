@@ -12,6 +12,7 @@ mod corpus_detect;
 mod endpoint;
 mod evtx_writer;
 mod hunt;
+mod investigate;
 mod layers;
 mod man;
 mod pipeline;

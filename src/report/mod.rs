@@ -8,5 +8,6 @@ pub mod render;
 
 pub use output::{Destination, ReportError};
 pub use render::{render, Format, Rendered};
+pub mod check;
 pub mod findings;
 pub mod investigate;
