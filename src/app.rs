@@ -40,6 +40,8 @@ pub enum Outcome {
     Done,
     /// Findings at or above the requested severity.
     Findings,
+    /// `seam check`: an expectation not met, or something unexpected found.
+    ExpectationsFailed,
     /// Input problems under `--strict`.
     StrictFailure,
 }
@@ -73,7 +75,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     let mut diags = Diagnostics::new();
     let (paths, hash) = match &cfg.task {
         Task::Synth { .. } | Task::HuntInfo { .. } => return Ok(Outcome::Done),
-        Task::Hunt { paths, .. } | Task::Learn { paths, .. } => (paths, false),
+        Task::Hunt { paths, .. } | Task::Learn { paths, .. } | Task::Check { paths, .. } => (paths, false),
         Task::Inventory { paths, hash, .. } => (paths, *hash),
         Task::Investigate { paths, .. } => (paths, true),
         Task::Flows { paths, .. } | Task::Timeline { paths, .. } | Task::Assets { paths, .. } => (paths, false),
@@ -88,7 +90,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     }
     let (flow_cfg, decode) = match &cfg.task {
         Task::Inventory { .. } | Task::Synth { .. } | Task::HuntInfo { .. } => (FlowConfig::default(), false),
-        Task::Hunt { flow, .. } | Task::Learn { flow, .. } => (*flow, true),
+        Task::Hunt { flow, .. } | Task::Learn { flow, .. } | Task::Check { flow, .. } => (*flow, true),
         Task::Investigate { flow, .. }
         | Task::Flows { flow, .. }
         | Task::Timeline { flow, .. }
@@ -143,6 +145,23 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             }
         }
         Task::HuntInfo { .. } => {}
+        Task::Check { hunt, expect, expect_path, .. } => {
+            let owned = detection_input(&mut ingest, &attributions, cfg);
+            let input = owned.input(cfg, &ctx);
+            let baseline = crate::detect::learn(&input, hunt)?;
+            let found = crate::detect::run(&input, &baseline, hunt);
+            clock.lap("detect");
+            let incidents = crate::chains::build(&found.findings, &hunt.thresholds.section("severity"));
+            let result = crate::check::evaluate(expect, &found.findings, &incidents);
+            if !result.passed() {
+                outcome = Outcome::ExpectationsFailed;
+            }
+            let text = crate::report::check::text(&result, &expect_path.display().to_string());
+            match crate::report::Destination::Stdout.write_all(text.as_bytes()) {
+                Err(e) if !e.is_broken_pipe() => return Err(e.into()),
+                _ => {}
+            }
+        }
         Task::Inventory { out, .. } => emit(
             out,
             &Rendered {
@@ -198,20 +217,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         }
         Task::Timeline { out, filter, .. } => {
             let events = timeline_events(&mut ingest, filter, &attributions);
-            emit(
-                out,
-                &Rendered {
-                    rows: &events,
-                    cols: EVENT_COLUMNS,
-                    ctx: &ctx,
-                    schema: "seam.timeline/1",
-                    key: "events",
-                    table_cols: &["@timestamp", "event.kind", "message"],
-                    diagnostics: Some(&diags),
-                    timesketch: Some(|e: &Event| (e.ts, e.kind, schema::message(e))),
-                    width: out.width,
-                },
-            )?
+            emit(out, &timeline_rendered(&events, &ctx, &diags, out.width))?
         }
         Task::Synth { .. } => {}
         Task::Assets { out, .. } => {
@@ -247,8 +253,18 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 },
             )?
         }
-        Task::Investigate { out, hunt, fail_on, html, .. } => {
-            let owned = detection_input(&mut ingest, &attributions, cfg);
+        Task::Investigate { out, hunt, fail_on, timeline, html, .. } => {
+            let owned = match timeline {
+                // The whole timeline is written first; detection then takes its events but
+                // the flows (it reads the flow records themselves).
+                Some(export) => {
+                    let all = timeline_events(&mut ingest, &TimelineFilter::default(), &attributions);
+                    emit(export, &timeline_rendered(&all, &ctx, &diags, export.width))?;
+                    let events = all.into_iter().filter(|e| e.kind != EventKind::Flow).collect();
+                    detection_data(events, take_flows(&mut ingest), &attributions, cfg)
+                }
+                None => detection_input(&mut ingest, &attributions, cfg),
+            };
             let input = owned.input(cfg, &ctx);
             let baseline = crate::detect::learn(&input, hunt)?;
             clock.lap("baseline");
@@ -343,7 +359,16 @@ fn detection_input(ingest: &mut [Ingested], attributions: &Attributions, cfg: &R
         ..TimelineFilter::default()
     };
     let events = timeline_events(ingest, &filter, attributions);
-    let flows = take_flows(ingest);
+    detection_data(events, take_flows(ingest), attributions, cfg)
+}
+
+/// Detection's input from the timeline's non-flow events and the flow records.
+fn detection_data(
+    events: Vec<Event>,
+    flows: Vec<FlowRecord>,
+    attributions: &Attributions,
+    cfg: &RunConfig,
+) -> DetectionData {
     let assets = {
         let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
         let endpoint: Vec<&Event> = events.iter().filter(|e| e.kind.is_endpoint()).collect();
@@ -378,6 +403,26 @@ fn detect_bundle(
     // Freeing the inputs one allocation at a time would only delay the exit.
     std::mem::forget(owned);
     Ok(found)
+}
+
+/// The timeline as `seam timeline` renders it.
+fn timeline_rendered<'a>(
+    events: &'a [Event],
+    ctx: &'a RowCtx,
+    diags: &'a Diagnostics,
+    width: u16,
+) -> Rendered<'a, Event> {
+    Rendered {
+        rows: events,
+        cols: EVENT_COLUMNS,
+        ctx,
+        schema: "seam.timeline/1",
+        key: "events",
+        table_cols: &["@timestamp", "event.kind", "message"],
+        diagnostics: Some(diags),
+        timesketch: Some(|e: &Event| (e.ts, e.kind, schema::message(e))),
+        width,
+    }
 }
 
 fn emit<T: Sync>(out: &OutputConfig, r: &Rendered<'_, T>) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Command-line surface: clap structs that only describe flags, and [`RunConfig::from_cli`]
 //! that validates them once. Nothing downstream sees a clap type.
 
+use crate::check::Expectations;
 use crate::detect::{Allowlist, HuntConfig, SavedBaseline, Severity, Thresholds, DETECTORS};
 use crate::entities::{KnownHost, NetworkKnowledge};
 use crate::flows::FlowConfig;
@@ -17,9 +18,10 @@ use std::path::{Path, PathBuf};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  done (findings and tolerated input problems included; a closed stdout pipe too)
-  1  findings at or above --fail-on (commands that detect)
-  2  fatal: usage error, no readable input, output not writable, or any input problem
-     under --strict";
+  1  findings at or above --fail-on (commands that detect); `seam check`: an expectation
+     not met or something unexpected found
+  2  fatal: usage error, no readable input, output not writable, an invalid EXPECT.toml,
+     or any input problem under --strict";
 
 /// Offline forensic investigation of packet captures and endpoint logs.
 ///
@@ -71,7 +73,7 @@ pub enum Command {
     /// and what they did, and the diagnostics. Exit code 1 when --fail-on is given and an
     /// incident reaches it.
     #[command(
-        after_help = "Examples:\n  seam investigate testdata/demo\n  seam investigate case42/ --format json -o report.json\n  seam investigate case42/ --html ~/reports/case42.html\n  seam investigate capture.pcap.gz --strict"
+        after_help = "Examples:\n  seam investigate testdata/demo\n  seam investigate case42/ --format json -o report.json\n  seam investigate case42/ --html ~/reports/case42.html --timeline ~/reports/case42.parquet\n  seam investigate capture.pcap.gz --strict"
     )]
     Investigate {
         #[command(flatten)]
@@ -93,11 +95,51 @@ pub enum Command {
         /// Refused inside an evidence directory unless --allow-evidence-dir is given.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
-        /// Let --html write inside an evidence directory
-        #[arg(long, requires = "html")]
+        /// Also write the whole timeline to FILE (.parquet, .csv or .jsonl)
+        ///
+        /// Every event of the bundle, flows included, as `seam timeline` writes it, in the format
+        /// the extension names; written atomically beside the report. Other extensions are
+        /// refused before any evidence is read, and so is a path inside an evidence directory
+        /// unless --allow-evidence-dir is given.
+        #[arg(long, value_name = "FILE")]
+        timeline: Option<PathBuf>,
+        /// Let --html and --timeline write inside an evidence directory
+        #[arg(long)]
         allow_evidence_dir: bool,
         #[command(flatten)]
         output: OutputArgs,
+    },
+    /// Replay a bundle against expected findings and incidents (for CI)
+    ///
+    /// Runs the pipeline of `seam investigate` (same input, flow and detection options) and
+    /// compares its findings and incidents with EXPECT.toml: one line per expectation, ✓ when
+    /// met, ✗ with the nearest candidate when not, then every finding and incident above
+    /// `unexpected_above` that nothing in the file explains. Exit code 0 when every expectation
+    /// is met and nothing unexpected is found, 1 otherwise, 2 when EXPECT.toml cannot be read
+    /// or is invalid (the error names the file and the key).
+    ///
+    /// EXPECT.toml: `unexpected_above = "low"` (optional: findings and incidents above this
+    /// severity must be expected); `[[finding]]` tables with `detector`, and optionally `host`
+    /// (address or name), `peer` (address, domain or CIDR), `process` (executable path or file
+    /// name) and `min_severity`; `[[incident]]` tables with optionally `hosts` (addresses or
+    /// names, all in the one incident), `order` (detectors that must appear among its stages in
+    /// this relative order) and `min_severity`. A finding is explained when a `[[finding]]`
+    /// matches it (whatever its severity) or when it is a stage of an incident that meets an
+    /// `[[incident]]`; an incident is explained when it meets an `[[incident]]` or all its
+    /// stages are explained. `seam synth` writes an expect.toml for its bundle.
+    #[command(
+        after_help = "Examples:\n  seam check case42/ --expect case42.expect.toml\n  seam synth --scenario appliance-compromise --seed 7 -o /tmp/case7 && seam check /tmp/case7 --expect /tmp/case7/expect.toml\n  seam check today/ --expect expect.toml --baseline clean.json --allow allow.txt"
+    )]
+    Check {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        flow: FlowArgs,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// Expected findings and incidents (TOML; see above)
+        #[arg(long, value_name = "EXPECT.toml")]
+        expect: PathBuf,
     },
     /// List evidence files: kind from content, size, SHA-256, time span, records
     ///
@@ -213,7 +255,9 @@ pub enum Command {
     /// uploads, an ELF download, a web shell, a scan, lateral movement, DNS tunnelling, a miner,
     /// over ordinary background traffic; with the Windows server's Sysmon and Security logs and
     /// the Linux server's audit log) and benign (the background capture alone). The same seed
-    /// always gives the same bundle; parameters vary with the seed.
+    /// always gives the same bundle; parameters vary with the seed. Beside the evidence it
+    /// writes truth.json (every injected stage) and expect.toml, the expectations derived from
+    /// it for `seam check`.
     #[command(
         after_help = "Examples:\n  seam synth --scenario appliance-compromise --seed 7 -o /tmp/case7\n  seam synth --scenario benign --seed 1 --hours 12 -o /tmp/quiet"
     )]
@@ -393,9 +437,20 @@ pub enum Task {
         flow: FlowConfig,
         hunt: Box<HuntConfig>,
         fail_on: Option<Severity>,
+        /// `--timeline FILE`: the whole timeline, written beside the report.
+        timeline: Option<OutputConfig>,
         out: OutputConfig,
         /// `--html`: where the self-contained HTML report goes.
         html: Option<Destination>,
+    },
+    /// `seam check`: the investigate pipeline, judged against expectations.
+    Check {
+        paths: Vec<PathBuf>,
+        flow: FlowConfig,
+        hunt: Box<HuntConfig>,
+        expect: Box<Expectations>,
+        /// Where the expectations came from, for the report.
+        expect_path: PathBuf,
     },
     Inventory {
         paths: Vec<PathBuf>,
@@ -464,6 +519,7 @@ impl RunConfig {
         let g = cli.global;
         let (log_hosts, skew, knowledge) = match &cli.command {
             Command::Investigate { input, .. }
+            | Command::Check { input, .. }
             | Command::Inventory { input, .. }
             | Command::Flows { input, .. }
             | Command::Timeline { input, .. }
@@ -479,22 +535,39 @@ impl RunConfig {
             Command::Synth { .. } => (Vec::new(), SkewConfig::default(), NetworkKnowledge::default()),
         };
         let task = match cli.command {
-            Command::Investigate { input, flow, detect, fail_on, html, allow_evidence_dir, output } => {
+            Command::Investigate { input, flow, detect, fail_on, html, timeline, allow_evidence_dir, output } => {
+                if allow_evidence_dir && html.is_none() && timeline.is_none() {
+                    bail!("--allow-evidence-dir applies to --html and --timeline; give one of them");
+                }
                 let out = output_config(&output, false)?;
                 let html =
                     html.map(|p| report_destination(&p, &input.paths, allow_evidence_dir, "--html")).transpose()?;
                 if html.is_some() && html.as_ref() == Some(&out.dest) {
                     bail!("--html and -o name the same file");
                 }
+                let timeline = timeline
+                    .map(|p| {
+                        report_destination(&p, &input.paths, allow_evidence_dir, "--timeline")?;
+                        timeline_export(&p, out.width)
+                    })
+                    .transpose()?;
                 Task::Investigate {
                     paths: input.paths,
                     flow: flow_config(&flow)?,
                     hunt: Box::new(hunt_config(&detect)?),
                     fail_on,
+                    timeline,
                     out,
                     html,
                 }
             }
+            Command::Check { input, flow, detect, expect } => Task::Check {
+                paths: input.paths,
+                flow: flow_config(&flow)?,
+                hunt: Box::new(hunt_config(&detect)?),
+                expect: Box::new(Expectations::load(&expect)?),
+                expect_path: expect,
+            },
             Command::Inventory { input, no_hash, output } => {
                 Task::Inventory { paths: input.paths, hash: !no_hash, out: output_config(&output, false)? }
             }
@@ -779,6 +852,24 @@ fn is_html_report(path: &Path) -> bool {
     let mut head = [0u8; 15];
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
         && head.eq_ignore_ascii_case(b"<!DOCTYPE html>")
+}
+
+/// `--timeline FILE`: the format from the extension (parquet, csv or jsonl), nothing else.
+fn timeline_export(path: &std::path::Path, width: u16) -> Result<OutputConfig> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let format = match ext.as_deref() {
+        Some("parquet") => Format::Parquet,
+        Some("csv") => Format::Csv,
+        Some("jsonl") => Format::Jsonl,
+        _ => bail!(
+            "--timeline {}: unknown extension; name the file .parquet, .csv or .jsonl to choose the format",
+            path.display()
+        ),
+    };
+    if path.is_dir() {
+        bail!("--timeline path {} is a directory", path.display());
+    }
+    Ok(OutputConfig { format, dest: Destination::File(path.to_path_buf()), width })
 }
 
 /// Width of the terminal from $COLUMNS, when set.

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod chains;
+pub mod check;
 pub mod cli;
 pub mod decode;
 pub mod detect;

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let result = RunConfig::from_cli(cli).and_then(app::run);
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::Findings) => ExitCode::from(1),
+        Ok(Outcome::Findings | Outcome::ExpectationsFailed) => ExitCode::from(1),
         Ok(Outcome::StrictFailure) => {
             eprintln!("seam: input problems found and --strict given");
             ExitCode::from(2)

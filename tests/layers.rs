@@ -19,7 +19,11 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     m.insert("entities", &["util", "diag", "model", "timeline"]);
     m.insert("detect", &["util", "diag", "model", "timeline", "entities"]);
     m.insert("chains", &["util", "diag", "model", "timeline", "entities", "detect"]);
-    m.insert("report", &["util", "diag", "model", "evidence", "normalize", "timeline", "entities", "detect", "chains"]);
+    m.insert("check", &["util", "diag", "model", "timeline", "entities", "detect", "chains"]);
+    m.insert(
+        "report",
+        &["util", "diag", "model", "evidence", "normalize", "timeline", "entities", "detect", "chains", "check"],
+    );
     m.insert("synth", &["util"]);
     m
 }

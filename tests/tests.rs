@@ -13,6 +13,7 @@ mod endpoint;
 mod evtx_writer;
 mod html;
 mod hunt;
+mod investigate;
 mod layers;
 mod man;
 mod pipeline;

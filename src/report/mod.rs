@@ -9,6 +9,7 @@ pub mod render;
 
 pub use output::{Destination, ReportError};
 pub use render::{render, Format, Rendered};
+pub mod check;
 pub mod findings;
 pub mod html;
 pub mod investigate;

@@ -9,7 +9,8 @@
 //!   checks, a CDN), for false-positive checks.
 //!
 //! Parameters (beacon periods and jitter, sizes, the address plan's hosts, timing) vary with the
-//! seed. `truth.json` lists every injected behaviour with host, peer and time window.
+//! seed. `truth.json` lists every injected behaviour with host, peer and time window;
+//! `expect.toml` restates it as expectations for `seam check` (see [`expect_toml`]).
 
 use super::net::{Close, Endpoint, Exchange, Traffic};
 use super::proto::{self, Answer};
@@ -649,5 +650,50 @@ pub fn generate(scenario: &str, seed: u64, dir: &Path, hours: f64, workstations:
     let truth = Truth { scenario: scenario.into(), seed, start, end, internal, stages: g.stages };
     let json = serde_json::to_vec_pretty(&truth).map_err(io::Error::other)?;
     std::fs::write(dir.join("truth.json"), json)?;
+    std::fs::write(dir.join("expect.toml"), expect_toml(&truth))?;
     Ok(truth)
+}
+
+/// Expectations for `seam check` derived from the truth: every stage as a finding of at least
+/// medium on its host (and peer, domain or process when the truth names one); the stages in
+/// one incident of at least high holding every acting host, in the truth's time order (one
+/// stage per distinct start time, since stages that start together may be told either way
+/// round); nothing else above low.
+pub fn expect_toml(truth: &Truth) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut out = format!(
+        "# Expectations for `seam check DIR --expect DIR/expect.toml`, derived from truth.json\n\
+         # (scenario {}, seed {}).\n\
+         unexpected_above = \"low\"\n",
+        truth.scenario, truth.seed
+    );
+    for st in &truth.stages {
+        out.push_str(&format!("\n[[finding]]\ndetector = {}\nhost = {}\n", q(&st.behaviour), q(&st.host)));
+        if let Some(peer) = st.peer.as_deref().or(st.domain.as_deref()) {
+            out.push_str(&format!("peer = {}\n", q(peer)));
+        }
+        if let Some(p) = &st.process {
+            out.push_str(&format!("process = {}\n", q(p)));
+        }
+        out.push_str("min_severity = \"medium\"\n");
+    }
+    if !truth.stages.is_empty() {
+        let mut hosts: Vec<&str> = Vec::new();
+        for st in &truth.stages {
+            if !hosts.contains(&st.host.as_str()) {
+                hosts.push(&st.host);
+            }
+        }
+        let mut timed: Vec<(i64, usize)> = truth.stages.iter().enumerate().map(|(i, s)| (s.first, i)).collect();
+        timed.sort();
+        timed.dedup_by_key(|(t, _)| *t);
+        let order: Vec<String> = timed.iter().map(|&(_, i)| q(&truth.stages[i].behaviour)).collect();
+        let hosts: Vec<String> = hosts.iter().map(|h| q(h)).collect();
+        out.push_str(&format!(
+            "\n[[incident]]\nhosts = [{}]\norder = [{}]\nmin_severity = \"high\"\n",
+            hosts.join(", "),
+            order.join(", ")
+        ));
+    }
+    out
 }
