@@ -103,7 +103,7 @@ pub enum Command {
         /// unless --allow-evidence-dir is given.
         #[arg(long, value_name = "FILE")]
         timeline: Option<PathBuf>,
-        /// Let --html and --timeline write inside an evidence directory
+        /// Let -o, --html and --timeline write inside an evidence directory
         #[arg(long)]
         allow_evidence_dir: bool,
         #[command(flatten)]
@@ -536,8 +536,11 @@ impl RunConfig {
         };
         let task = match cli.command {
             Command::Investigate { input, flow, detect, fail_on, html, timeline, allow_evidence_dir, output } => {
-                if allow_evidence_dir && html.is_none() && timeline.is_none() {
-                    bail!("--allow-evidence-dir applies to --html and --timeline; give one of them");
+                if allow_evidence_dir && html.is_none() && timeline.is_none() && output.output.is_none() {
+                    bail!("--allow-evidence-dir applies to -o, --html and --timeline; give one of them");
+                }
+                if let Some(p) = &output.output {
+                    report_destination(p, &input.paths, allow_evidence_dir, "-o")?;
                 }
                 let out = output_config(&output, false)?;
                 let html =
@@ -838,7 +841,7 @@ pub fn report_destination(
                 );
             }
             // Allowed in: still never over a file of the bundle, only over an earlier report.
-            if target.exists() && !is_html_report(&target) {
+            if target.exists() && !is_earlier_report(&target) {
                 bail!("{flag} {} would overwrite a file in the evidence directory {}", path.display(), e.display());
             }
         }
@@ -846,12 +849,19 @@ pub fn report_destination(
     Ok(Destination::File(path.to_path_buf()))
 }
 
-/// Whether a file starts as an HTML document does (an earlier `--html` report).
-fn is_html_report(path: &Path) -> bool {
+/// Whether a file is an earlier report rather than evidence: an HTML or JSON report, or a
+/// JSON Lines, CSV or Parquet timeline, as seam writes them.
+fn is_earlier_report(path: &Path) -> bool {
     use std::io::Read;
-    let mut head = [0u8; 15];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
-        && head.eq_ignore_ascii_case(b"<!DOCTYPE html>")
+    let mut head = vec![0u8; 4096];
+    let Ok(n) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else { return false };
+    head.truncate(n);
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    (head.len() >= 15 && head[..15].eq_ignore_ascii_case(b"<!DOCTYPE html>"))
+        || (head.first() == Some(&b'{') && (has(b"\"schema\":\"seam.") || has(b"\"schema\": \"seam.")))
+        || head.starts_with(b"{\"@timestamp\"")
+        || head.starts_with(b"PAR1")
+        || head.starts_with(b"@timestamp,")
 }
 
 /// `--timeline FILE`: the format from the extension (parquet, csv or jsonl), nothing else.

@@ -161,10 +161,16 @@ fn html_report_stays_out_of_evidence_directories_unless_allowed() {
     run(&log, &["--allow-evidence-dir"]).code(2).stderr(predicates::str::contains("would overwrite"));
     assert_eq!(std::fs::read(&log).expect("evidence"), original, "the evidence file is untouched");
 
-    // A directory, a missing directory, and --allow-evidence-dir without --html are refused.
+    // A directory, a missing directory, and --allow-evidence-dir without a file to write are refused.
     run(dir.path(), &[]).code(2).stderr(predicates::str::contains("is a directory"));
     run(&dir.path().join("missing/report.html"), &[]).code(2);
-    seam().arg("investigate").arg(&evidence).args(["--allow-evidence-dir", "-q", "-o", "/dev/null"]).assert().code(2);
+    seam()
+        .arg("investigate")
+        .arg(&evidence)
+        .args(["--allow-evidence-dir", "-q", "-f", "json"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("applies to -o, --html and --timeline"));
     // Beside the bundle is fine.
     run(&dir.path().join("report.html"), &[]).success();
 }
