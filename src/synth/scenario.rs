@@ -51,6 +51,8 @@ pub struct Truth {
     pub end: i64,
     pub internal: Vec<String>,
     pub stages: Vec<TruthStage>,
+    /// Each endpoint log's clock minus the capture's, in nanoseconds, by host name.
+    pub clock_offsets: std::collections::BTreeMap<String, i64>,
 }
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
@@ -647,7 +649,17 @@ pub fn generate(scenario: &str, seed: u64, dir: &Path, hours: f64, workstations:
     }
     let pcap = BufWriter::new(File::create(dir.join("network.pcap"))?);
     g.t.write_pcap(pcap)?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    let truth = Truth { scenario: scenario.into(), seed, start, end, internal, stages: g.stages };
+    let clock_offsets = if scenario == "appliance-compromise" {
+        [
+            (super::scenario_logs::LINUX_NAME.to_string(), super::scenario_logs::linux_clock_offset(seed)),
+            (super::scenario_logs::WINDOWS_NAME.to_string(), 0),
+        ]
+        .into_iter()
+        .collect()
+    } else {
+        Default::default()
+    };
+    let truth = Truth { scenario: scenario.into(), seed, start, end, internal, stages: g.stages, clock_offsets };
     let json = serde_json::to_vec_pretty(&truth).map_err(io::Error::other)?;
     std::fs::write(dir.join("truth.json"), json)?;
     std::fs::write(dir.join("expect.toml"), expect_toml(&truth))?;

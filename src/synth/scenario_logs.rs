@@ -7,7 +7,8 @@
 //! In the second half the intruder's account stops the Windows host's Sysmon service
 //! (`sc.exe stop Sysmon64`, Sysmon's own state record, the Service Control Manager's 7036):
 //! its Sysmon log ends there while its Security and System logs, and its traffic, go on. The
-//! Linux host's clock runs a second and a half ahead of the capture, as real ones drift.
+//! Linux host's clock is off by 0.5–90 s, ahead or behind as the seed says, as real ones drift
+//! (`truth.json` gives the offset).
 
 use super::auditd::{
     write_events, AuditKind, AuditSpec, AuditWriterOptions, ConnectResult, Outcome, SockAddr, UserMessage,
@@ -21,8 +22,17 @@ use std::path::Path;
 
 const SEC: i64 = 1_000_000_000;
 const MS: i64 = 1_000_000;
-/// The Linux server's clock minus the capture's.
-pub const LINUX_CLOCK_AHEAD: i64 = 1_500 * MS;
+/// The Linux server's clock minus the capture's: from 0.5 s to a minute and a half, ahead or
+/// behind, with millisecond resolution, drawn from the seed (real clocks drift both ways).
+pub fn linux_clock_offset(seed: u64) -> i64 {
+    let mut rng = Rng::new(seed ^ 0xC10C_0FF5);
+    let magnitude = rng.range(500, 90_000) as i64 * MS;
+    if rng.range(0, 2) == 0 {
+        magnitude
+    } else {
+        -magnitude
+    }
+}
 pub const WINDOWS_NAME: &str = "FS01.corp.example";
 pub const LINUX_NAME: &str = "db01";
 
@@ -68,7 +78,7 @@ pub fn write(dir: &Path, seed: u64, hosts: &Hosts, start: i64, end: i64, facts: 
         let bytes = write_evtx(&events).map_err(io::Error::other)?;
         std::fs::write(dir.join(name), bytes)?;
     }
-    let audit = linux_log(&mut rng, hosts, start, end, facts);
+    let audit = linux_log(&mut rng, hosts, start, end, facts, linux_clock_offset(seed));
     let mut out = BufWriter::new(std::fs::File::create(dir.join("db01-audit.log"))?);
     let opts = AuditWriterOptions { node: Some(LINUX_NAME.into()), ..AuditWriterOptions::default() };
     write_events(&audit, &opts, &mut out)?;
@@ -324,12 +334,12 @@ fn logon(ts: i64, logon_type: u32, user: &str, from: IpAddr, port: u16) -> EvtxE
     )
 }
 
-fn linux_log(rng: &mut Rng, hosts: &Hosts, start: i64, end: i64, facts: &[Fact]) -> Vec<AuditSpec> {
+fn linux_log(rng: &mut Rng, hosts: &Hosts, start: i64, end: i64, facts: &[Fact], clock: i64) -> Vec<AuditSpec> {
     let mut events = Vec::new();
     let mut serial = 1000u64;
     let mut next = |ts: i64, exe: &str, kind: AuditKind| {
         serial += 1;
-        AuditSpec::new(ts + LINUX_CLOCK_AHEAD, serial, exe, kind)
+        AuditSpec::new(ts + clock, serial, exe, kind)
     };
     // Routine: cron runs the backup every fifteen minutes, whose rsync connects to the Windows
     // host (the capture has each of those connections).
