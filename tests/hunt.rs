@@ -7,22 +7,9 @@
 //! hunts it, and compares the findings with `truth.json`. `SEAM_HUNT_SEEDS=N` widens the sweep
 //! to seeds 1..=N at 2, 6 and 24 hours.
 
-use assert_cmd::Command;
+use crate::support::bundles::{detectors, rank, seam, synth};
 use serde_json::Value;
 use std::path::Path;
-
-fn seam() -> Command {
-    Command::cargo_bin("seam").expect("binary built")
-}
-
-fn synth(dir: &Path, scenario: &str, seed: u64, hours: f64) -> Value {
-    seam()
-        .args(["synth", "--scenario", scenario, "--seed", &seed.to_string(), "--hours", &hours.to_string(), "-q", "-o"])
-        .arg(dir)
-        .assert()
-        .success();
-    serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth written")).expect("truth parses")
-}
 
 fn hunt(dir: &Path, extra: &[&str]) -> Vec<Value> {
     let out = seam().arg("hunt").arg(dir).args(["-q", "-f", "json"]).args(extra).output().expect("seam runs");
@@ -30,23 +17,6 @@ fn hunt(dir: &Path, extra: &[&str]) -> Vec<Value> {
     let doc: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
     assert_eq!(doc["schema"], "seam.findings/1");
     doc["findings"].as_array().cloned().unwrap_or_default()
-}
-
-/// The written detectors: `seam hunt --list` without those still "not written yet".
-fn detectors() -> Vec<String> {
-    let out = seam().args(["hunt", "--list"]).output().expect("seam runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim_end().ends_with("not written yet"))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(String::from)
-        .collect()
-}
-
-const RANK: &[&str] = &["info", "low", "medium", "high", "critical"];
-
-fn rank(f: &Value) -> usize {
-    RANK.iter().position(|s| f["severity"] == *s).unwrap_or(0)
 }
 
 /// Whether finding `f` is the stage `s` of the truth: same behaviour and host, and the peer

@@ -8,22 +8,9 @@
 //! runs the full sweep. Also: `--timeline` writes what `seam timeline` writes, and the demo
 //! bundle's JSON report is pinned by a snapshot (`tests/snapshots/`).
 
-use assert_cmd::Command;
+use crate::support::bundles::{detectors, rank, seam, synth};
 use serde_json::Value;
 use std::path::Path;
-
-fn seam() -> Command {
-    Command::cargo_bin("seam").expect("binary built")
-}
-
-fn synth(dir: &Path, scenario: &str, seed: u64, hours: f64) -> Value {
-    seam()
-        .args(["synth", "--scenario", scenario, "--seed", &seed.to_string(), "--hours", &hours.to_string(), "-q", "-o"])
-        .arg(dir)
-        .assert()
-        .success();
-    serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth written")).expect("truth parses")
-}
 
 fn investigate(dir: &Path) -> Value {
     let out = seam().arg("investigate").arg(dir).args(["-f", "json", "-q"]).output().expect("seam runs");
@@ -31,23 +18,6 @@ fn investigate(dir: &Path) -> Value {
     let doc: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
     assert_eq!(doc["schema"], "seam.investigate/1");
     doc
-}
-
-/// The written detectors: `seam hunt --list` without those still "not written yet".
-fn detectors() -> Vec<String> {
-    let out = seam().args(["hunt", "--list"]).output().expect("seam runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim_end().ends_with("not written yet"))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(String::from)
-        .collect()
-}
-
-const RANK: &[&str] = &["info", "low", "medium", "high", "critical"];
-
-fn rank(v: &Value) -> usize {
-    RANK.iter().position(|s| v["severity"] == *s).unwrap_or(0)
 }
 
 fn nanos(rfc3339: &Value) -> i64 {

@@ -361,3 +361,52 @@ pub mod fixtures {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/auditd").join(name)
     }
 }
+
+/// Generated bundles and what `seam` says about them, for the acceptance tests.
+pub mod bundles {
+    use assert_cmd::Command;
+    use serde_json::Value;
+    use std::path::Path;
+
+    pub fn seam() -> Command {
+        Command::cargo_bin("seam").expect("binary built")
+    }
+
+    /// Writes a `seam synth` bundle into `dir` and returns its `truth.json`.
+    pub fn synth(dir: &Path, scenario: &str, seed: u64, hours: f64) -> Value {
+        seam()
+            .args([
+                "synth",
+                "--scenario",
+                scenario,
+                "--seed",
+                &seed.to_string(),
+                "--hours",
+                &hours.to_string(),
+                "-q",
+                "-o",
+            ])
+            .arg(dir)
+            .assert()
+            .success();
+        serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth written")).expect("truth parses")
+    }
+
+    /// The written detectors: `seam hunt --list` without those still "not written yet".
+    pub fn detectors() -> Vec<String> {
+        let out = seam().args(["hunt", "--list"]).output().expect("seam runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim_end().ends_with("not written yet"))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(String::from)
+            .collect()
+    }
+
+    const RANK: &[&str] = &["info", "low", "medium", "high", "critical"];
+
+    /// A finding's or incident's severity as a number (info 0 … critical 4).
+    pub fn rank(v: &Value) -> usize {
+        RANK.iter().position(|s| v["severity"] == *s).unwrap_or(0)
+    }
+}
