@@ -358,3 +358,32 @@ fn demo_bundle_attributes_the_attack_connections_to_their_processes() {
     let a = assets.iter().find(|a| get(a, "host.ip") == appliance).expect("appliance asset");
     assert_eq!((get(a, "seam.managed"), get(a, "host.name")), (&Value::Bool(false), &Value::Null));
 }
+
+#[test]
+fn netbios_and_mdns_answers_name_their_hosts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut t = Traffic::new();
+    // FS01 answers a NetBIOS name query for FS01<20> (no question section, one NB record).
+    let mut nbns = vec![0x12, 0x34, 0x85, 0x00, 0, 0, 0, 1, 0, 0, 0, 0];
+    nbns.push(32);
+    nbns.extend_from_slice(b"EGFDDADBCACACACACACACACACACACACA");
+    nbns.push(0);
+    nbns.extend_from_slice(&[0, 32, 0, 1, 0, 4, 0x93, 0xe0, 0, 6, 0, 0, 10, 0, 0, 50]);
+    t.udp(T0, ep("10.0.0.50", 137), ep("10.0.0.7", 137), &nbns);
+    // A printer announces itself over mDNS (no question, one A record).
+    let mut mdns = vec![0, 0, 0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0];
+    for label in [&b"printer3"[..], b"local"] {
+        mdns.push(label.len() as u8);
+        mdns.extend_from_slice(label);
+    }
+    mdns.push(0);
+    mdns.extend_from_slice(&[0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4, 10, 0, 0, 9]);
+    t.udp(T0 + 1_000_000, ep("10.0.0.9", 5353), ep("224.0.0.251", 5353), &mdns);
+    let pcap = write(dir.path(), "names.pcap", t);
+    let assets = jsonl(&["assets", pcap.to_str().expect("path")]);
+    let names = |ip: &str| {
+        assets.iter().find(|a| get(a, "host.ip") == ip).map(|a| get(a, "host.name").clone()).unwrap_or(Value::Null)
+    };
+    assert_eq!(names("10.0.0.50"), serde_json::json!(["fs01"]));
+    assert_eq!(names("10.0.0.9"), serde_json::json!(["printer3.local"]));
+}

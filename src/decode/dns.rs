@@ -84,6 +84,9 @@ const TYPE_AAAA: u16 = 28;
 const TYPE_SRV: u16 = 33;
 const TYPE_DNAME: u16 = 39;
 const TYPE_OPT: u16 = 41;
+/// NetBIOS Name Service's NB record (RFC 1002): two flag bytes then an IPv4 address, repeated.
+/// DNS's own type 32 (NIMLOC) is obsolete; an rdata of whole 6-byte entries is read as NB.
+const TYPE_NB: u16 = 32;
 
 /// Bytes of fixed rdata in front of the name these types render.
 const MX_PREFERENCE_LEN: usize = 2;
@@ -596,6 +599,7 @@ fn render_rdata(buf: &[u8], frame: &RecordFrame, anomalies: &mut DnsAnomalies) -
         TYPE_SRV => render_rdata_name(buf, &frame.rdata, SRV_FIXED_LEN, anomalies),
         TYPE_SOA => render_soa_mname(buf, &frame.rdata, anomalies),
         TYPE_TXT => render_txt(rdata, anomalies),
+        TYPE_NB if !rdata.is_empty() && rdata.len() % 6 == 0 => rdata.get(2..6).and_then(render_ipv4),
         other => Some(format!("<unknown type={other}>")),
     }
 }
@@ -982,6 +986,21 @@ mod tests {
             Ok(msg) => msg,
             Err(err) => panic!("header should parse: {err}"),
         }
+    }
+
+    #[test]
+    fn netbios_answers_give_their_address() {
+        // A NetBIOS name-service positive answer: no question, one NB record for FS01<20>.
+        let mut buf = header(0x1234, 0x8500, [0, 1, 0, 0]);
+        let owner = name(&[b"EGFDDADBCACACACACACACACACACACACA"]);
+        push_record(&mut buf, &owner, 32, 300_000, &[0x00, 0x00, 10, 0, 0, 50]);
+        let msg = parse_message(&buf).expect("parses");
+        assert_eq!(msg.answers[0].data, "10.0.0.50");
+        assert_eq!(msg.answers[0].name, "EGFDDADBCACACACACACACACACACACACA");
+        // Type 32 that is not whole NB entries stays unknown.
+        let mut buf = header(0x1234, 0x8500, [0, 1, 0, 0]);
+        push_record(&mut buf, &owner, 32, 300, &[1, 2, 3]);
+        assert_eq!(parse_message(&buf).expect("parses").answers[0].data, "<unknown type=32>");
     }
 
     #[test]

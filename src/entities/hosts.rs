@@ -6,7 +6,8 @@
 //! one of its processes), when a logon elsewhere names the workstation it came from (Security
 //! 4624/4625/4648/4776 record the client's name and address), when a DHCP server acknowledged
 //! the address to a client that gave its host name, when the network's DNS answers a reverse
-//! lookup for it or answers a name with it (LLMNR and mDNS answers included), or when the
+//! lookup for it or answers a name with it (LLMNR and mDNS answers included), when a NetBIOS
+//! name-service answer gives it for a workstation or server name, or when the
 //! analyst's host map names it. MACs come from the frames it sent (a router's MAC, which
 //! carries external or many internal addresses, is left out) and from DHCP; addresses that
 //! share a MAC are the same host over time. Roles come from what others asked of the host
@@ -201,6 +202,16 @@ pub fn assets(
                     }
                 }
             }
+            // A NetBIOS name-service answer (NB) names the address with the workstation or
+            // server name asked for.
+            32 => {
+                let Some(name) = netbios_name(&d.query) else { continue };
+                for ip in d.answers.iter().filter_map(|a| a.parse::<IpAddr>().ok()) {
+                    if let Some(a) = hosts.get_mut(&ip) {
+                        a.names.insert(name.clone());
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -333,6 +344,27 @@ fn link_layer(flows: &[&FlowRecord], internal: &InternalNets, found: &mut dyn Fn
             _ => {}
         }
     }
+}
+
+/// The computer name a NetBIOS name-service question asks for: the first label in RFC 1001's
+/// first-level encoding (32 letters `A`–`P`, two per byte), its 15-byte name with the padding
+/// trimmed, for the workstation (0x00) and file-server (0x20) suffixes only (the others name
+/// domains, groups and services, not one host). Lower-case.
+fn netbios_name(query: &str) -> Option<String> {
+    let label = query.split('.').next()?.as_bytes();
+    if label.len() != 32 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (i, pair) in label.chunks_exact(2).enumerate() {
+        let nibble = |c: u8| c.to_ascii_uppercase().checked_sub(b'A').filter(|n| *n < 16);
+        bytes[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    if !matches!(bytes[15], 0x00 | 0x20) {
+        return None;
+    }
+    let name = String::from_utf8_lossy(&bytes[..15]).trim_end_matches([' ', '\0']).to_ascii_lowercase();
+    (!name.is_empty() && name != "*" && plausible_host_name(&name)).then_some(name)
 }
 
 /// The address a reverse-lookup name stands for: `4.3.2.1.in-addr.arpa` → 1.2.3.4,
@@ -553,6 +585,28 @@ mod tests {
     use super::*;
 
     const M: i64 = 60 * 1_000_000_000;
+
+    /// RFC 1001 first-level encoding of a 15-character name and its suffix.
+    fn netbios_encode(name: &str, suffix: u8) -> String {
+        let mut raw = format!("{name:<15}").into_bytes();
+        raw.truncate(15);
+        raw.push(suffix);
+        raw.iter().flat_map(|b| [char::from(b'A' + (b >> 4)), char::from(b'A' + (b & 0x0f))]).collect()
+    }
+
+    #[test]
+    fn netbios_names() {
+        assert_eq!(netbios_name(&netbios_encode("FS01", 0x20)), Some("fs01".into()));
+        assert_eq!(netbios_name(&netbios_encode("WS-104", 0x00)), Some("ws-104".into()));
+        // Domain (0x1c), messenger (0x03) and the wildcard are not one host's name.
+        assert_eq!(netbios_name(&netbios_encode("CORP", 0x1c)), None);
+        assert_eq!(netbios_name(&netbios_encode("WS-104", 0x03)), None);
+        assert_eq!(netbios_name(&format!("CK{}", "A".repeat(30))), None);
+        // Not first-level encoded, or the wrong length.
+        assert_eq!(netbios_name("www.example.com"), None);
+        assert_eq!(netbios_name(&"Z".repeat(32)), None);
+        assert_eq!(netbios_name(&format!("{}.corp.example", netbios_encode("FS01", 0x20))), Some("fs01".into()));
+    }
 
     #[test]
     fn reverse_names() {

@@ -506,11 +506,13 @@ impl DnsPairing {
             self.pending.iter().position(|t| t.id == msg.id && name.is_none_or(|n| n.eq_ignore_ascii_case(&t.query)));
         let mut t = match pos.and_then(|p| self.pending.remove(p)) {
             Some(t) => t,
+            // A response without a question (NetBIOS name-service and mDNS answers) is about
+            // the name of its first answer.
             None => DnsTransaction {
                 at,
                 id: msg.id,
-                query: name.unwrap_or_default().to_string(),
-                qtype: question.map_or(0, |q| q.qtype),
+                query: name.or(msg.answers.first().map(|a| a.name.as_str())).unwrap_or_default().to_string(),
+                qtype: question.map(|q| q.qtype).or(msg.answers.first().map(|a| a.rtype)).unwrap_or(0),
                 rcode: None,
                 answers: Vec::new(),
                 ttls: Vec::new(),
