@@ -2,6 +2,7 @@
 
 mod support;
 
+mod attribution;
 mod bad_endpoint;
 mod bad_input;
 mod cli;
