@@ -15,7 +15,7 @@ use crate::flows::shard::{self, shard_of, Batch};
 use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
 use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, HostRef, InventoryEntry, NetTuple};
 use crate::normalize::audit::map_event;
-use crate::normalize::net::{app_event, flow_event};
+use crate::normalize::net::{app_event, app_event_owned, flow_event};
 use crate::normalize::winevt::{map_record, RecordMeta};
 use crate::report::{render, Format, Rendered};
 use crate::sources::auditd::read_lines;
@@ -983,8 +983,8 @@ fn flow_order(a: &FlowRecord, b: &FlowRecord) -> std::cmp::Ordering {
     (a.start, a.file, a.first_packet, &a.id).cmp(&(b.start, b.file, b.first_packet, &b.id))
 }
 
-/// Every event of the bundle that `filter` keeps, in timeline order; endpoint events are moved
-/// out of `ingest`, not copied.
+/// Every event of the bundle that `filter` keeps, in timeline order; endpoint events and
+/// application records are moved out of `ingest`, not copied (nothing reads them there after).
 fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter, attributions: &Attributions) -> Vec<Event> {
     let flows = filter.wants(EventKind::Flow);
     let total: usize = ingest
@@ -997,16 +997,16 @@ fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter, attribution
     let mut events: Vec<Event> = Vec::with_capacity(total);
     for (file, r) in ingest.iter_mut().enumerate() {
         events.extend(std::mem::take(&mut r.events).into_iter().filter(|e| filter.matches(e)));
-        let Some(out) = &r.flows else { continue };
+        let Some(out) = r.flows.as_mut() else { continue };
         if flows {
             events.extend(out.flows.iter().map(flow_event).filter(|e| filter.matches(e)));
         }
-        // Built on the pool, collected in record order.
-        let app: Vec<Event> = out
-            .app
-            .par_iter()
+        // Built on the pool, collected in record order; the records are consumed (their
+        // strings move into the events), so they are not held twice.
+        let app: Vec<Event> = std::mem::take(&mut out.app)
+            .into_par_iter()
             .map(|a| {
-                let mut e = app_event(file as u32, a);
+                let mut e = app_event_owned(file as u32, a);
                 let attributed = e.net.as_ref().and_then(|n| attributions.of(n.flow_id.as_deref()?));
                 if let Some(a) = attributed {
                     e.process = Some(a.process.clone());

@@ -43,83 +43,136 @@ fn tuple(f: &FlowIdent) -> NetTuple {
 
 /// An application record as a timeline event.
 pub fn app_event(file: u32, app: &AppEvent) -> Event {
-    let (kind, at, fields): (EventKind, At, Fields) = match &app.record {
-        AppRecord::Dns(d) => (
-            EventKind::Dns,
-            d.at,
-            Fields::Dns(DnsFields {
-                transaction_id: d.id,
-                query: d.query.clone(),
-                qtype: d.qtype,
-                qtype_name: dns::qtype_name(d.qtype).into_owned(),
-                rcode: d.rcode,
-                rcode_name: d.rcode.map(|r| dns::rcode_name(r).into_owned()),
-                answers: d.answers.clone(),
-                ttls: d.ttls.clone(),
-                rtt: d.response_at.filter(|_| !d.anomalies.contains(&"response_only")).map(|r| r.ts - d.at.ts),
-                response_seen: d.response_at.is_some(),
-                anomalies: d.anomalies.iter().map(|s| s.to_string()).collect(),
-            }),
-        ),
+    app_event_owned(file, app.clone())
+}
+
+/// An application record as a timeline event, its strings moved rather than copied.
+pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
+    let (kind, at, fields): (EventKind, At, Fields) = match app.record {
+        AppRecord::Dns(d) => {
+            let rtt = d.response_at.filter(|_| !d.anomalies.contains(&"response_only")).map(|r| r.ts - d.at.ts);
+            (
+                EventKind::Dns,
+                d.at,
+                Fields::Dns(DnsFields {
+                    transaction_id: d.id,
+                    qtype_name: dns::qtype_name(d.qtype).into_owned(),
+                    rcode_name: d.rcode.map(|r| dns::rcode_name(r).into_owned()),
+                    query: d.query,
+                    qtype: d.qtype,
+                    rcode: d.rcode,
+                    answers: d.answers,
+                    ttls: d.ttls,
+                    rtt,
+                    response_seen: d.response_at.is_some(),
+                    anomalies: d.anomalies.iter().map(|s| s.to_string()).collect(),
+                }),
+            )
+        }
         AppRecord::Http(h) => {
-            let req = h.request.as_ref();
-            let resp = h.response.as_ref();
+            let h = *h;
             let mut anomalies: Vec<String> =
-                req.map(|r| r.anomalies.iter().map(|s| s.to_string()).collect()).unwrap_or_default();
+                h.request.as_ref().map(|r| r.anomalies.iter().map(|s| s.to_string()).collect()).unwrap_or_default();
             anomalies.extend(
-                resp.map(|r| r.anomalies.iter().map(|s| format!("response:{s}")).collect::<Vec<_>>())
+                h.response
+                    .as_ref()
+                    .map(|r| r.anomalies.iter().map(|s| format!("response:{s}")).collect::<Vec<_>>())
                     .unwrap_or_default(),
             );
+            let at = h.at;
+            let (req, resp) = (h.request, h.response);
+            let version = req
+                .as_ref()
+                .map(|r| r.version.clone())
+                .or_else(|| resp.as_ref().map(|r| r.version.clone()))
+                .unwrap_or_default();
+            let (method, host, uri, user_agent, referrer, request_content_type, request_body_len, request_body_type) =
+                match req {
+                    Some(r) => (
+                        r.method,
+                        r.host,
+                        r.uri,
+                        r.user_agent,
+                        r.referrer,
+                        r.content_type,
+                        r.body_len,
+                        r.body_kind.map(|k| k.as_str().to_string()),
+                    ),
+                    None => Default::default(),
+                };
+            let (status, reason, response_content_type, response_body_len, response_body_type, server, location) =
+                match resp {
+                    Some(r) => (
+                        Some(r.status),
+                        Some(r.reason),
+                        r.content_type,
+                        r.body_len,
+                        r.body_kind.map(|k| k.as_str().to_string()),
+                        r.server,
+                        r.location,
+                    ),
+                    None => Default::default(),
+                };
             (
                 EventKind::Http,
-                h.at,
+                at,
                 Fields::Http(Box::new(HttpFields {
-                    method: req.map(|r| r.method.clone()).unwrap_or_default(),
-                    host: req.and_then(|r| r.host.clone()),
-                    uri: req.map(|r| r.uri.clone()).unwrap_or_default(),
-                    version: req
-                        .map(|r| r.version.clone())
-                        .or_else(|| resp.map(|r| r.version.clone()))
-                        .unwrap_or_default(),
-                    user_agent: req.and_then(|r| r.user_agent.clone()),
-                    referrer: req.and_then(|r| r.referrer.clone()),
-                    request_content_type: req.and_then(|r| r.content_type.clone()),
-                    request_body_len: req.map_or(0, |r| r.body_len),
-                    request_body_type: req.and_then(|r| r.body_kind).map(|k| k.as_str().to_string()),
-                    status: resp.map(|r| r.status),
-                    reason: resp.map(|r| r.reason.clone()),
-                    response_content_type: resp.and_then(|r| r.content_type.clone()),
-                    response_body_len: resp.map_or(0, |r| r.body_len),
-                    response_body_type: resp.and_then(|r| r.body_kind).map(|k| k.as_str().to_string()),
-                    server: resp.and_then(|r| r.server.clone()),
-                    location: resp.and_then(|r| r.location.clone()),
+                    method,
+                    host,
+                    uri,
+                    version,
+                    user_agent,
+                    referrer,
+                    request_content_type,
+                    request_body_len,
+                    request_body_type,
+                    status,
+                    reason,
+                    response_content_type,
+                    response_body_len,
+                    response_body_type,
+                    server,
+                    location,
                     anomalies,
                 })),
             )
         }
         AppRecord::Tls(t) => {
-            let c = t.client.as_ref();
-            let s = t.server.as_ref();
+            let t = *t;
+            let client_version = t.client.as_ref().map(|c| tls::version_name(c.legacy_version).into_owned());
+            let (version, cipher) = match &t.server {
+                Some(s) => (
+                    Some(tls::version_name(s.version).into_owned()),
+                    Some(tls::cipher_name(s.cipher_suite).into_owned()),
+                ),
+                None => (None, None),
+            };
+            let (server_name, alpn, ja3, ja4) = match t.client {
+                Some(c) => (c.server_name, c.alpn, Some(c.ja3_hash), Some(c.ja4)),
+                None => (None, Vec::new(), None, None),
+            };
+            let (ja3s, ja4s, server_alpn) = match t.server {
+                Some(s) => (Some(s.ja3s_hash), Some(s.ja4s), s.alpn),
+                None => (None, None, None),
+            };
             (
                 EventKind::Tls,
                 t.at,
                 Fields::Tls(Box::new(TlsFields {
-                    server_name: c.and_then(|c| c.server_name.clone()),
-                    alpn: c.map(|c| c.alpn.clone()).unwrap_or_default(),
-                    client_version: c.map(|c| tls::version_name(c.legacy_version).into_owned()),
-                    version: s.map(|s| tls::version_name(s.version).into_owned()),
-                    cipher: s.map(|s| tls::cipher_name(s.cipher_suite).into_owned()),
-                    ja3: c.map(|c| c.ja3_hash.clone()),
-                    ja4: c.map(|c| c.ja4.clone()),
-                    ja3s: s.map(|s| s.ja3s_hash.clone()),
-                    ja4s: s.map(|s| s.ja4s.clone()),
-                    server_alpn: s.and_then(|s| s.alpn.clone()),
+                    server_name,
+                    alpn,
+                    client_version,
+                    version,
+                    cipher,
+                    ja3,
+                    ja4,
+                    ja3s,
+                    ja4s,
+                    server_alpn,
                 })),
             )
         }
-        AppRecord::Ssh(s) => {
-            (EventKind::Ssh, s.at, Fields::Ssh(SshFields { client: s.client.clone(), server: s.server.clone() }))
-        }
+        AppRecord::Ssh(s) => (EventKind::Ssh, s.at, Fields::Ssh(SshFields { client: s.client, server: s.server })),
         AppRecord::Stratum(s) => {
             let mut methods: Vec<String> = Vec::new();
             for m in &s.messages {
@@ -138,7 +191,7 @@ pub fn app_event(file: u32, app: &AppEvent) -> Event {
             )
         }
         AppRecord::Dhcp(d) => {
-            let m = &d.message;
+            let m = d.message;
             let some_ip = |a: std::net::Ipv4Addr| (!a.is_unspecified()).then_some(std::net::IpAddr::V4(a));
             (
                 EventKind::Dhcp,
@@ -147,12 +200,12 @@ pub fn app_event(file: u32, app: &AppEvent) -> Event {
                     message_type: m.type_name().to_string(),
                     transaction_id: m.xid,
                     client_mac: m.chaddr.map(crate::util::net::mac_text),
-                    host_name: m.host_name.clone().or_else(|| m.fqdn.clone()),
                     requested_ip: m.requested_ip.and_then(some_ip).or_else(|| some_ip(m.ciaddr)),
                     assigned_ip: if m.op == 2 { some_ip(m.yiaddr) } else { None },
                     server_id: m.server_id.and_then(some_ip),
                     lease_secs: m.lease_secs,
-                    vendor_class: m.vendor_class.clone(),
+                    host_name: m.host_name.or(m.fqdn),
+                    vendor_class: m.vendor_class,
                 })),
             )
         }
