@@ -134,3 +134,21 @@ fn allowlist_baseline_and_fail_on() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown detector `nope`"));
 }
+
+#[test]
+fn the_table_reads_at_a_hundred_columns() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let out = seam()
+        .arg("hunt")
+        .arg(&demo)
+        .args(["-q", "-f", "table", "--min-severity", "medium"])
+        .env("COLUMNS", "100")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("CRITICAL") && l.contains("beacon")), "{text}");
+    assert!(lines.iter().any(|l| l.contains("[xmrig 31337]")), "the process is named: {text}");
+    assert!(lines.iter().filter(|l| l.starts_with("    ")).all(|l| l.chars().count() <= 100), "{text}");
+    assert!(lines.last().is_some_and(|l| l.ends_with(" findings")));
+}

@@ -2,9 +2,10 @@
 //!
 //! JSON: `{"schema":"seam.findings/1","findings":[…],"diagnostics":{…}}` with one finding per
 //! line and every member of `host`, `peer` and `process` present (null when unknown). JSON
-//! Lines: one finding per line, the same objects. Table, CSV and Parquet: the flat columns
-//! below (components as one JSON text, evidence as `file#packet` / `file@record N` /
-//! `file:line` references).
+//! Lines: one finding per line, the same objects. Table: one line per finding (severity,
+//! score, detector, time, host → peer, process), its summary wrapped below it and its first
+//! evidence. CSV and Parquet: the flat columns below (components as one JSON text, evidence
+//! as `file#packet` / `file@record N` / `file:line` references).
 
 use super::output::{Output, ReportError};
 use super::render::{diagnostics_json, render, Format, Rendered};
@@ -132,6 +133,62 @@ fn components_json(f: &Finding) -> String {
     v.to_string()
 }
 
+/// The terminal form: one line per finding (severity, score, detector, host → peer, time), its
+/// summary wrapped to the width below it, then its first evidence and how many more there are.
+fn table(findings: &[Finding], width: u16) -> String {
+    use crate::util::escape::terminal_safe;
+    let mut out = String::new();
+    let wrap = usize::from(width).saturating_sub(6).max(40);
+    for f in findings {
+        let host = match (&f.host.name, f.host.ip) {
+            (Some(n), Some(ip)) => format!("{n} ({ip})"),
+            (Some(n), None) => n.clone(),
+            (None, Some(ip)) => ip.to_string(),
+            (None, None) => "?".into(),
+        };
+        let peer = f
+            .peer
+            .domain
+            .clone()
+            .or(f.peer.ip.map(|ip| ip.to_string()))
+            .or(f.peer.cidr.clone())
+            .map(|p| match f.peer.port {
+                Some(port) => format!(" → {p}:{port}"),
+                None => format!(" → {p}"),
+            })
+            .unwrap_or_default();
+        let process = f
+            .process
+            .as_ref()
+            .map(|p| {
+                let exe = p.executable.as_deref().unwrap_or("?");
+                let short = exe.rsplit(['/', '\\']).next().unwrap_or(exe);
+                p.pid.map_or(format!("  [{short}]"), |pid| format!("  [{short} {pid}]"))
+            })
+            .unwrap_or_default();
+        let time = crate::util::time::rfc3339(f.first_seen).chars().take(19).collect::<String>().replace('T', " ");
+        out.push_str(&format!(
+            "{:<8} {:.2}  {:<23} {time}  {}{}{}\n",
+            f.severity.as_str().to_uppercase(),
+            f.score,
+            f.detector,
+            terminal_safe(&host),
+            terminal_safe(&peer),
+            terminal_safe(&process)
+        ));
+        for line in super::investigate::wrap_words(&terminal_safe(&f.summary), wrap) {
+            out.push_str(&format!("    {line}\n"));
+        }
+        if let Some(e) = f.evidence.first() {
+            let more = f.evidence_total.saturating_sub(1);
+            let more = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+            out.push_str(&format!("    evidence {}{more}  id {}\n", terminal_safe(&e.text()), f.id));
+        }
+    }
+    out.push_str(&format!("{} findings\n", findings.len()));
+    out
+}
+
 /// Writes findings in `format`.
 pub fn write(
     findings: &[Finding],
@@ -163,7 +220,11 @@ pub fn write(
         Format::Timesketch => {
             Err(ReportError::Unsupported { format: format.name(), what: "findings (use json, jsonl, csv or parquet)" })
         }
-        Format::Table | Format::Csv | Format::Parquet => {
+        Format::Table => {
+            let text = table(findings, width);
+            out.writer.write_all(text.as_bytes()).map_err(|e| out.error(e))
+        }
+        Format::Csv | Format::Parquet => {
             let r = Rendered {
                 rows: findings,
                 cols: FINDING_COLUMNS,

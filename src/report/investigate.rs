@@ -395,7 +395,7 @@ fn incidents_text(out: &mut String, s: &Summary, width: u16) {
 }
 
 /// Words joined into lines of at most `width` characters (a longer word gets a line of its own).
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
