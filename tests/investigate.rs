@@ -270,3 +270,21 @@ fn demo_report_json_is_pinned() {
     redact(&mut doc, root);
     insta::assert_json_snapshot!("demo_report", doc);
 }
+
+#[test]
+fn the_report_is_the_same_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    synth(dir.path(), "appliance-compromise", 11, 6.0);
+    let run = |threads: &str| {
+        let out = seam()
+            .args(["--threads", threads, "investigate", "-q", "-f", "json"])
+            .arg(dir.path())
+            .output()
+            .expect("runs");
+        assert!(out.status.success());
+        out.stdout
+    };
+    let one = run("1");
+    assert!(String::from_utf8_lossy(&one).contains("\"incidents\""));
+    assert_eq!(one, run("4"));
+}
