@@ -113,6 +113,20 @@ impl<K: std::hash::Hash + Eq> Tally<K> {
     }
 }
 
+impl Tally<String> {
+    /// [`Tally::add`] without allocating the key when it is already there.
+    fn add_str(&mut self, key: &str, host: IpAddr, ts: Timestamp) {
+        match self.hosts.get_mut(key) {
+            Some(e) => {
+                e.0.insert(host);
+                e.1 += 1;
+                e.2 = e.2.min(ts);
+            }
+            None => self.add(key.to_string(), host, ts),
+        }
+    }
+}
+
 impl Baseline {
     /// Learns the baseline of a bundle.
     pub fn learn(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
@@ -152,38 +166,39 @@ impl Baseline {
                 *per_peer.entry((f.orig_ip, f.resp_ip)).or_default() += f.orig.bytes;
             }
         }
+        // Names repeat: each distinct one is normalised and cut to its domain once.
+        let mut parsed: FxHashMap<&str, (String, String)> = FxHashMap::default();
         for e in input.events {
             let Some(net) = &e.net else { continue };
             if !internal.contains(net.src_ip) {
                 continue;
             }
             let host = net.src_ip;
-            match &e.fields {
-                Fields::Dns(d) if !d.query.is_empty() => {
-                    let name = domain::normalize(&d.query);
-                    domains.add(domain::registrable(&name), host, e.ts);
-                    fqdns.add(name, host, e.ts);
-                }
+            let name = match &e.fields {
+                Fields::Dns(d) => Some(d.query.as_str()),
                 Fields::Tls(t) => {
-                    if let Some(sni) = t.server_name.as_deref().filter(|s| !s.is_empty()) {
-                        let name = domain::normalize(sni);
-                        domains.add(domain::registrable(&name), host, e.ts);
-                        fqdns.add(name, host, e.ts);
-                    }
                     if let Some(ja4) = &t.ja4 {
-                        ja4s.add(ja4.clone(), host, e.ts);
+                        ja4s.add_str(ja4, host, e.ts);
                     }
+                    t.server_name.as_deref()
                 }
                 Fields::Http(h) => {
-                    if let Some(name) = h.host.as_deref().map(domain::normalize).filter(|n| !n.is_empty()) {
-                        domains.add(domain::registrable(&name), host, e.ts);
-                        fqdns.add(name, host, e.ts);
-                    }
                     if let Some(ua) = &h.user_agent {
-                        uas.add(ua.clone(), host, e.ts);
+                        uas.add_str(ua, host, e.ts);
                     }
+                    h.host.as_deref()
                 }
-                _ => {}
+                _ => None,
+            };
+            let Some(raw) = name.filter(|n| !n.is_empty()) else { continue };
+            let (fqdn, zone) = parsed.entry(raw).or_insert_with(|| {
+                let n = domain::normalize(raw);
+                let z = domain::registrable(&n);
+                (n, z)
+            });
+            if !fqdn.is_empty() {
+                domains.add_str(zone, host, e.ts);
+                fqdns.add_str(fqdn, host, e.ts);
             }
         }
         let mut peer_bytes: FxHashMap<IpAddr, Vec<f64>> = FxHashMap::default();
