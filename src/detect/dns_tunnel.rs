@@ -162,32 +162,37 @@ fn skipped(name: &str) -> bool {
 }
 
 fn group_lookups<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, String), Group<'a>> {
-    let mut groups: BTreeMap<(IpAddr, String), Group<'a>> = BTreeMap::new();
-    // Names repeat: each distinct query is normalised and cut to its zone once.
-    let mut parsed: FxHashMap<&str, Option<(String, String)>> = FxHashMap::default();
+    // Names repeat: each distinct query is normalised and cut to its zone once, and zones are
+    // numbered so that a lookup's group is found without copying its name.
+    let mut zones: Vec<String> = Vec::new();
+    let mut zone_ids: FxHashMap<String, usize> = FxHashMap::default();
+    let mut parsed: FxHashMap<&str, Option<(String, usize)>> = FxHashMap::default();
+    let mut groups: FxHashMap<(IpAddr, usize), Group<'a>> = FxHashMap::default();
     for &e in &ctx.client_dns {
         let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
         if !ctx.is_internal(net.src_ip) {
             continue;
         }
-        let Some((name, zone)) = parsed
+        let Some((name, zone_id)) = parsed
             .entry(d.query.as_str())
             .or_insert_with(|| {
                 let name = domain::normalize(&d.query);
                 (!skipped(&name)).then(|| {
                     let zone = domain::registrable(&name);
-                    (name, zone)
+                    let id = *zone_ids.entry(zone).or_insert_with_key(|z| {
+                        zones.push(z.clone());
+                        zones.len() - 1
+                    });
+                    (name, id)
                 })
             })
             .as_ref()
         else {
             continue;
         };
+        let zone = zones.get(*zone_id).map(String::as_str).unwrap_or_default();
         let sub = domain::subdomain(name, zone);
-        let g = match groups.get_mut(&(net.src_ip, zone.clone())) {
-            Some(g) => g,
-            None => groups.entry((net.src_ip, zone.clone())).or_default(),
-        };
+        let g = groups.entry((net.src_ip, *zone_id)).or_default();
         if g.queries == 0 {
             g.first = e.ts;
         }
@@ -222,7 +227,7 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, String), Group<'a
         }
         g.events.push(e);
     }
-    groups
+    groups.into_iter().map(|((host, id), g)| ((host, zones.get(id).cloned().unwrap_or_default()), g)).collect()
 }
 
 /// What the hosts with lookups to judge connected to, outside DNS.
