@@ -121,7 +121,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let shown: Vec<Finding> =
                 found.findings.into_iter().filter(|f| f.severity >= report.min_severity).collect();
             let mut sink = out.dest.open()?;
-            match crate::report::findings::write(&shown, &diags, &ctx, out.format, out.width, &mut sink)
+            match crate::report::findings::write(&shown, &diags, &ctx, out.format, out.width, out.color, &mut sink)
                 .and_then(|()| sink.commit())
             {
                 Err(e) if !e.is_broken_pipe() => return Err(e.into()),
@@ -279,7 +279,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             summary.clock_offsets = attributions.offsets.clone();
             summary.findings = found.findings;
             summary.incidents = incidents;
-            let bytes = crate::report::investigate::render(&summary, &inventory, &diags, &ctx, out.format, out.width)?;
+            let bytes = crate::report::investigate::render(
+                &summary, &inventory, &diags, &ctx, out.format, out.width, out.color,
+            )?;
             match out.dest.write_all(&bytes) {
                 Err(e) if !e.is_broken_pipe() => return Err(e.into()),
                 _ => {}

@@ -512,6 +512,8 @@ pub struct OutputConfig {
     pub dest: Destination,
     /// Terminal width for tables.
     pub width: u16,
+    /// Colour severities: only when writing to a terminal, and not when `NO_COLOR` is set.
+    pub color: bool,
 }
 
 impl RunConfig {
@@ -802,7 +804,8 @@ fn output_config(a: &OutputArgs, timesketch_ok: bool) -> Result<OutputConfig> {
         None => Destination::Stdout,
     };
     let width = terminal_width().unwrap_or(120);
-    Ok(OutputConfig { format, dest, width })
+    let color = a.output.is_none() && stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    Ok(OutputConfig { format, dest, width, color })
 }
 
 /// A report file's destination, checked before any evidence is read: not a directory, not an
@@ -879,7 +882,7 @@ fn timeline_export(path: &std::path::Path, width: u16) -> Result<OutputConfig> {
     if path.is_dir() {
         bail!("--timeline path {} is a directory", path.display());
     }
-    Ok(OutputConfig { format, dest: Destination::File(path.to_path_buf()), width })
+    Ok(OutputConfig { format, dest: Destination::File(path.to_path_buf()), width, color: false })
 }
 
 /// Width of the terminal from $COLUMNS, when set.

@@ -135,7 +135,7 @@ fn components_json(f: &Finding) -> String {
 
 /// The terminal form: one line per finding (severity, score, detector, host → peer, time), its
 /// summary wrapped to the width below it, then its first evidence and how many more there are.
-fn table(findings: &[Finding], width: u16) -> String {
+fn table(findings: &[Finding], width: u16, color: bool) -> String {
     use crate::util::escape::terminal_safe;
     let mut out = String::new();
     let wrap = usize::from(width).saturating_sub(6).max(40);
@@ -168,8 +168,8 @@ fn table(findings: &[Finding], width: u16) -> String {
             .unwrap_or_default();
         let time = crate::util::time::rfc3339(f.first_seen).chars().take(19).collect::<String>().replace('T', " ");
         out.push_str(&format!(
-            "{:<8} {:.2}  {:<23} {time}  {}{}{}\n",
-            f.severity.as_str().to_uppercase(),
+            "{} {:.2}  {:<23} {time}  {}{}{}\n",
+            super::render::severity_label(f.severity, color),
             f.score,
             f.detector,
             terminal_safe(&host),
@@ -196,6 +196,7 @@ pub fn write(
     ctx: &RowCtx,
     format: Format,
     width: u16,
+    color: bool,
     out: &mut Output,
 ) -> Result<(), ReportError> {
     let line = |f: &Finding| serde_json::to_vec(f).unwrap_or_default();
@@ -221,7 +222,7 @@ pub fn write(
             Err(ReportError::Unsupported { format: format.name(), what: "findings (use json, jsonl, csv or parquet)" })
         }
         Format::Table => {
-            let text = table(findings, width);
+            let text = table(findings, width, color);
             out.writer.write_all(text.as_bytes()).map_err(|e| out.error(e))
         }
         Format::Csv | Format::Parquet => {

@@ -299,6 +299,7 @@ pub fn render(
     ctx: &RowCtx,
     format: Format,
     width: u16,
+    color: bool,
 ) -> Result<Vec<u8>, ReportError> {
     match format {
         Format::Json | Format::Jsonl => {
@@ -316,7 +317,7 @@ pub fn render(
             out.push(b'\n');
             Ok(out)
         }
-        Format::Table => Ok(text(s, inventory, diags, width).into_bytes()),
+        Format::Table => Ok(text(s, inventory, diags, width, color).into_bytes()),
         other => Err(ReportError::Unsupported {
             format: other.name(),
             what: "investigate reports (use table or json; --timeline exports rows)",
@@ -326,7 +327,7 @@ pub fn render(
 
 /// Incidents, highest first, each as its chain of stages in order: one line per stage (time,
 /// tactic, host → peer, process), its summary and first evidence below it, wrapped to the width.
-fn incidents_text(out: &mut String, s: &Summary, width: u16) {
+fn incidents_text(out: &mut String, s: &Summary, width: u16, color: bool) {
     let above_info: Vec<&crate::chains::Incident> =
         s.incidents.iter().filter(|i| i.severity > crate::detect::Severity::Info).collect();
     out.push_str(&format!(
@@ -342,7 +343,7 @@ fn incidents_text(out: &mut String, s: &Summary, width: u16) {
     for i in above_info {
         out.push_str(&format!(
             "\n{}  {}  score {:.2}  {}\n",
-            i.severity.as_str().to_uppercase(),
+            super::render::severity_label(i.severity, color).trim_end(),
             i.id,
             i.score,
             terminal_safe(&i.summary)
@@ -419,7 +420,7 @@ fn table(width: u16) -> Table {
     t
 }
 
-fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u16) -> String {
+fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u16, color: bool) -> String {
     let mut out = String::new();
     out.push_str("EVIDENCE\n");
     let mut t = table(width);
@@ -435,7 +436,7 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
         ]);
     }
     out.push_str(&format!("{t}\n"));
-    incidents_text(&mut out, s, width);
+    incidents_text(&mut out, s, width, color);
     out.push_str(&format!(
         "span {} → {}   {} files, {} packets, {} flows, {} events\n\n",
         s.first.as_deref().unwrap_or("-"),

@@ -294,6 +294,24 @@ fn table<T>(r: &Rendered<'_, T>) -> String {
     out
 }
 
+/// A severity as tables show it: upper case, padded to eight columns, and coloured (bold red,
+/// red, yellow, cyan, dim) when `color`.
+pub fn severity_label(s: crate::detect::Severity, color: bool) -> String {
+    use crate::detect::Severity;
+    let text = format!("{:<8}", s.as_str().to_uppercase());
+    if !color {
+        return text;
+    }
+    let code = match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
 /// Table headers drop the common ECS prefixes to save width.
 fn short_header(name: &str) -> String {
     match name {
@@ -317,6 +335,14 @@ fn short_header(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn severities_are_coloured_only_when_asked() {
+        use crate::detect::Severity;
+        assert_eq!(severity_label(Severity::High, false), "HIGH    ");
+        assert_eq!(severity_label(Severity::Critical, true), "\x1b[1;31mCRITICAL\x1b[0m");
+        assert_eq!(severity_label(Severity::Info, true), "\x1b[2mINFO    \x1b[0m");
+    }
     use crate::report::Destination;
 
     const COLS: &[Column<u64>] = &[
