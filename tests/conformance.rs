@@ -567,8 +567,8 @@ mod zeek {
     //!   analyses: not compared either.
     //! - DNS: Zeek lowercases query names (compared case-insensitively), names QTYPE 255 `*`
     //!   (seam `ANY`), takes QTYPE only from a query (not compared when Zeek has none), logs the
-    //!   first answer's name as the query of a message without a question, and decodes NetBIOS
-    //!   names on port 137 (seam keeps the wire label). TTLs are intervals in Zeek (`124.000000`)
+    //!   first answer's name as the query of a message without a question; both decode NetBIOS
+    //!   names on port 137. TTLs are intervals in Zeek (`124.000000`)
     //!   and integers in seam: compared as numbers. The dynamic-update test's script renders
     //!   UPDATE messages its own way: only their rcode is compared.
     //! - HTTP: Zeek logs the URI with `%XX` escapes decoded (seam's `url.original` is decoded
@@ -1312,12 +1312,6 @@ mod zeek {
         Some((PairKey::of_seam(v)?, dns))
     }
 
-    /// NetBIOS name service (port 137) speaks DNS's wire format with first-level encoded names
-    /// (`ECFCFHED…`); Zeek decodes them (`brwc0cb…`), seam reports the label as sent.
-    fn netbios(key: &PairKey) -> bool {
-        key.low.port == 137 || key.high.port == 137
-    }
-
     /// The dynamic-update test's script logs an RFC 2136 UPDATE as its first updated name and
     /// `pre: …`/`del: …`/`add: …` lines; seam logs the message as sent (zone as question).
     fn update_rendering(z: &Dns) -> bool {
@@ -1328,15 +1322,13 @@ mod zeek {
         let zeek = ctx.rows(report, zeek_dns);
         let seam: Vec<(PairKey, Dns)> = ctx.run.events_of("dns").filter_map(seam_dns).collect();
         let same = |z: &Dns, s: &Dns| z.id.is_some() && z.id == s.id && z.query == s.query;
-        compare_app(report, ctx, "dns", zeek, seam, same, |r, key, at, z, s| {
+        compare_app(report, ctx, "dns", zeek, seam, same, |r, _key, at, z, s| {
             if update_rendering(z) {
                 r.skip("dns: UPDATE messages (Zeek's test script renders them into query/answers)", 1);
                 r.compare("dns.rcode", &z.rcode, &s.rcode, at);
                 return;
             }
-            if netbios(key) {
-                r.skip("dns.query: NetBIOS names (Zeek decodes them, seam reports the wire label)", 1);
-            } else if z.qtype.is_none() && s.query.as_deref().is_none_or(str::is_empty) {
+            if z.qtype.is_none() && s.query.as_deref().is_none_or(str::is_empty) {
                 r.skip("dns.query: message without a question (Zeek logs the first answer's name)", 1);
             } else {
                 r.compare("dns.query", &z.query, &s.query, at);

@@ -604,6 +604,24 @@ fn render_rdata(buf: &[u8], frame: &RecordFrame, anomalies: &mut DnsAnomalies) -
     }
 }
 
+/// A NetBIOS name in RFC 1001's first-level encoding (the first label: 32 letters `A`–`P`, two
+/// per byte): the 15-byte name with trailing spaces and NULs trimmed, as sent (NetBIOS names
+/// are upper case), and its type suffix (0x00 workstation, 0x20 file server, 0x1c domain
+/// controllers, …).
+pub fn netbios_name(name: &str) -> Option<(String, u8)> {
+    let label = name.split('.').next()?.as_bytes();
+    if label.len() != 32 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (i, pair) in label.chunks_exact(2).enumerate() {
+        let nibble = |c: u8| c.to_ascii_uppercase().checked_sub(b'A').filter(|n| *n < 16);
+        bytes[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    let decoded = String::from_utf8_lossy(&bytes[..15]).trim_end_matches([' ', '\0']).to_string();
+    Some((decoded, bytes[15]))
+}
+
 fn render_ipv4(rdata: &[u8]) -> Option<String> {
     let octets: [u8; 4] = rdata.try_into().ok()?;
     Some(Ipv4Addr::from(octets).to_string())
@@ -986,6 +1004,29 @@ mod tests {
             Ok(msg) => msg,
             Err(err) => panic!("header should parse: {err}"),
         }
+    }
+
+    /// RFC 1001 first-level encoding of a 15-character name and its suffix.
+    fn netbios_encode(name: &str, suffix: u8) -> String {
+        let mut raw = format!("{name:<15}").into_bytes();
+        raw.truncate(15);
+        raw.push(suffix);
+        raw.iter().flat_map(|b| [char::from(b'A' + (b >> 4)), char::from(b'A' + (b & 0x0f))]).collect()
+    }
+
+    #[test]
+    fn netbios_names_decode() {
+        assert_eq!(netbios_name(&netbios_encode("FS01", 0x20)), Some(("FS01".into(), 0x20)));
+        assert_eq!(netbios_name(&netbios_encode("WS-104", 0x00)), Some(("WS-104".into(), 0x00)));
+        assert_eq!(netbios_name(&netbios_encode("CORP", 0x1c)), Some(("CORP".into(), 0x1c)));
+        assert_eq!(netbios_name("ENEBFCFEEJEOCACACACACACACACACAAD"), Some(("MARTIN".into(), 0x03)));
+        assert_eq!(
+            netbios_name(&format!("{}.corp.example", netbios_encode("FS01", 0x20))),
+            Some(("FS01".into(), 0x20))
+        );
+        // Not first-level encoded, or the wrong length.
+        assert_eq!(netbios_name("www.example.com"), None);
+        assert_eq!(netbios_name(&"Z".repeat(32)), None);
     }
 
     #[test]

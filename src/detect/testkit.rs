@@ -135,6 +135,7 @@ impl Bundle {
                 rtt: Some(20_000_000),
                 response_seen: true,
                 anomalies: Vec::new(),
+                netbios_suffix: None,
             }),
         );
         f

@@ -205,7 +205,7 @@ pub fn assets(
             // A NetBIOS name-service answer (NB) names the address with the workstation or
             // server name asked for.
             32 => {
-                let Some(name) = netbios_name(&d.query) else { continue };
+                let Some(name) = netbios_host_name(d) else { continue };
                 for ip in d.answers.iter().filter_map(|a| a.parse::<IpAddr>().ok()) {
                     if let Some(a) = hosts.get_mut(&ip) {
                         a.names.insert(name.clone());
@@ -346,24 +346,14 @@ fn link_layer(flows: &[&FlowRecord], internal: &InternalNets, found: &mut dyn Fn
     }
 }
 
-/// The computer name a NetBIOS name-service question asks for: the first label in RFC 1001's
-/// first-level encoding (32 letters `A`–`P`, two per byte), its 15-byte name with the padding
-/// trimmed, for the workstation (0x00) and file-server (0x20) suffixes only (the others name
-/// domains, groups and services, not one host). Lower-case.
-fn netbios_name(query: &str) -> Option<String> {
-    let label = query.split('.').next()?.as_bytes();
-    if label.len() != 32 {
+/// The computer name a NetBIOS name-service transaction is about: its decoded name, for the
+/// workstation (0x00) and file-server (0x20) suffixes only (the others name domains, groups
+/// and services, not one host). Lower-case.
+fn netbios_host_name(d: &crate::model::DnsFields) -> Option<String> {
+    if !matches!(d.netbios_suffix, Some(0x00 | 0x20)) {
         return None;
     }
-    let mut bytes = [0u8; 16];
-    for (i, pair) in label.chunks_exact(2).enumerate() {
-        let nibble = |c: u8| c.to_ascii_uppercase().checked_sub(b'A').filter(|n| *n < 16);
-        bytes[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-    }
-    if !matches!(bytes[15], 0x00 | 0x20) {
-        return None;
-    }
-    let name = String::from_utf8_lossy(&bytes[..15]).trim_end_matches([' ', '\0']).to_ascii_lowercase();
+    let name = d.query.to_ascii_lowercase();
     (!name.is_empty() && name != "*" && plausible_host_name(&name)).then_some(name)
 }
 
@@ -585,28 +575,6 @@ mod tests {
     use super::*;
 
     const M: i64 = 60 * 1_000_000_000;
-
-    /// RFC 1001 first-level encoding of a 15-character name and its suffix.
-    fn netbios_encode(name: &str, suffix: u8) -> String {
-        let mut raw = format!("{name:<15}").into_bytes();
-        raw.truncate(15);
-        raw.push(suffix);
-        raw.iter().flat_map(|b| [char::from(b'A' + (b >> 4)), char::from(b'A' + (b & 0x0f))]).collect()
-    }
-
-    #[test]
-    fn netbios_names() {
-        assert_eq!(netbios_name(&netbios_encode("FS01", 0x20)), Some("fs01".into()));
-        assert_eq!(netbios_name(&netbios_encode("WS-104", 0x00)), Some("ws-104".into()));
-        // Domain (0x1c), messenger (0x03) and the wildcard are not one host's name.
-        assert_eq!(netbios_name(&netbios_encode("CORP", 0x1c)), None);
-        assert_eq!(netbios_name(&netbios_encode("WS-104", 0x03)), None);
-        assert_eq!(netbios_name(&format!("CK{}", "A".repeat(30))), None);
-        // Not first-level encoded, or the wrong length.
-        assert_eq!(netbios_name("www.example.com"), None);
-        assert_eq!(netbios_name(&"Z".repeat(32)), None);
-        assert_eq!(netbios_name(&format!("{}.corp.example", netbios_encode("FS01", 0x20))), Some("fs01".into()));
-    }
 
     #[test]
     fn reverse_names() {

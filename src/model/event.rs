@@ -226,6 +226,9 @@ pub struct DnsFields {
     pub response_seen: bool,
     /// Protocol anomaly names (pointer_loop, name_too_long, …).
     pub anomalies: Vec<String>,
+    /// NetBIOS name service (port 137): the name's type suffix (0x00 workstation, 0x20 file
+    /// server, 0x1c domain controllers, …); `query` then holds the decoded name, as Zeek logs it.
+    pub netbios_suffix: Option<u8>,
 }
 
 /// One HTTP request and, when seen, its response.

@@ -51,6 +51,13 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
     let (kind, at, fields): (EventKind, At, Fields) = match app.record {
         AppRecord::Dns(d) => {
             let rtt = d.response_at.filter(|_| !d.anomalies.contains(&"response_only")).map(|r| r.ts - d.at.ts);
+            // NetBIOS name service speaks DNS's format with encoded names: decoded, as Zeek does.
+            let netbios =
+                (app.flow.orig_port == 137 || app.flow.resp_port == 137).then(|| dns::netbios_name(&d.query)).flatten();
+            let (query, netbios_suffix) = match netbios {
+                Some((name, suffix)) => (name, Some(suffix)),
+                None => (d.query, None),
+            };
             (
                 EventKind::Dns,
                 d.at,
@@ -58,7 +65,8 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
                     transaction_id: d.id,
                     qtype_name: dns::qtype_name(d.qtype).into_owned(),
                     rcode_name: d.rcode.map(|r| dns::rcode_name(r).into_owned()),
-                    query: d.query,
+                    query,
+                    netbios_suffix,
                     qtype: d.qtype,
                     rcode: d.rcode,
                     answers: d.answers,
