@@ -279,6 +279,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             summary.clock_offsets = attributions.offsets.clone();
             summary.findings = found.findings;
             summary.incidents = incidents;
+            summary.assets = owned.assets.clone();
             let bytes = crate::report::investigate::render(
                 &summary, &inventory, &diags, &ctx, out.format, out.width, out.color,
             )?;

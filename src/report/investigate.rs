@@ -1,12 +1,15 @@
-//! The `seam investigate` report: the evidence, the hosts and what they did, the notable
-//! application-layer facts, and the diagnostics — as a terminal report or one JSON document
-//! (`schema: seam.investigate/1`).
+//! The `seam investigate` report: the evidence, the incidents, the hosts and what they did, the
+//! notable application-layer facts, and the diagnostics — as a terminal report or one JSON
+//! document: `{"schema": "seam.investigate/1", "evidence": [inventory rows with hashes and clock
+//! offsets], "hosts": [rows as `seam assets` gives them], "incidents": [incidents with their
+//! ordered stages, each naming its finding id], "findings": [as `seam hunt` gives them],
+//! "summary": {…}, "diagnostics": {…}}`.
 
 use super::output::ReportError;
 use super::render::{diagnostics_json, Format};
 use crate::diag::Diagnostics;
 use crate::model::{EndpointFields, Event, EventKind, Fields, FlowRecord, InventoryEntry};
-use crate::timeline::schema::{row_json, INVENTORY_COLUMNS};
+use crate::timeline::schema::{row_json, ASSET_COLUMNS, INVENTORY_COLUMNS};
 use crate::timeline::RowCtx;
 use crate::util::escape::terminal_safe;
 use crate::util::time::rfc3339;
@@ -103,6 +106,9 @@ pub struct Summary {
     /// The findings chained into incidents, highest first (top level of the JSON document).
     #[serde(skip)]
     pub incidents: Vec<crate::chains::Incident>,
+    /// The internal hosts as `seam assets` lists them (top level of the JSON document).
+    #[serde(skip)]
+    pub assets: Vec<crate::model::Asset>,
 }
 
 impl Summary {
@@ -258,6 +264,7 @@ impl Summary {
             clock_offsets: Vec::new(),
             findings: Vec::new(),
             incidents: Vec::new(),
+            assets: Vec::new(),
             flows_attributed: flows.iter().filter(|f| f.process.is_some()).count(),
             dns_names: top(dns),
             tls_server_names: top(sni),
@@ -306,6 +313,7 @@ pub fn render(
             let doc = serde_json::json!({
                 "schema": "seam.investigate/1",
                 "evidence": inventory.iter().map(|r| row_json(r, INVENTORY_COLUMNS, ctx)).collect::<Vec<_>>(),
+                "hosts": s.assets.iter().map(|a| row_json(a, ASSET_COLUMNS, ctx)).collect::<Vec<_>>(),
                 "incidents": s.incidents,
                 "findings": s.findings,
                 "summary": s,
