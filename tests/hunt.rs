@@ -1,7 +1,6 @@
 //! `seam hunt` against generated bundles with known truth: every injected behaviour a written
 //! detector covers is found on the right host and peer (and process, when the truth names
-//! one), and nothing above `low` is said about a host that did nothing wrong. Stages whose
-//! detector `seam hunt --list` describes as "not written yet" are skipped.
+//! one), and nothing above `low` is said about a host that did nothing wrong.
 //!
 //! Each case generates a bundle with `seam synth` (seed and capture length in the case list),
 //! hunts it, and compares the findings with `truth.json`. `SEAM_HUNT_SEEDS=N` widens the sweep

@@ -245,7 +245,11 @@ fn flow_names<'a>(
     for e in http {
         if let (Some(&i), Fields::Http(h)) = (on_flow(e), &e.fields) {
             if names[i].is_none() {
-                names[i] = h.host.as_deref().map(strip_port).filter(|s| !s.is_empty() && s.parse::<IpAddr>().is_err());
+                names[i] = h
+                    .host
+                    .as_deref()
+                    .map(super::domain::strip_port)
+                    .filter(|s| !s.is_empty() && s.parse::<IpAddr>().is_err());
             }
         }
     }
@@ -308,17 +312,6 @@ fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Eve
         out.push(e);
     }
     out
-}
-
-/// `host:port` → `host` (an IPv6 literal in brackets keeps its brackets off).
-fn strip_port(h: &str) -> &str {
-    if let Some(rest) = h.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match h.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.contains(':') => host,
-        _ => h,
-    }
 }
 
 #[cfg(test)]

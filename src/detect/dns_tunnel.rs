@@ -42,7 +42,7 @@
 //! counts as a new subdomain, so the count is a ceiling. Groups are at most one per lookup, which
 //! the event table already holds.
 
-use super::transfer::log_ramp;
+use super::stats::log_ramp;
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::{Event, Fields, Service};
 use crate::util::Timestamp;

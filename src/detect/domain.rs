@@ -7,6 +7,17 @@ pub fn normalize(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// `host:port` → `host`, `[2001:db8::1]:443` → `2001:db8::1` (an HTTP Host header's name).
+pub fn strip_port(h: &str) -> &str {
+    if let Some(rest) = h.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match h.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.contains(':') => host,
+        _ => h,
+    }
+}
+
 /// The registrable domain (eTLD+1) of a name, or the name itself when it has none (a bare
 /// suffix, a single label, an address).
 pub fn registrable(name: &str) -> String {

@@ -37,7 +37,8 @@
 //! flows with the peer (an established channel the uploads rode along); T1048 Exfiltration Over
 //! Alternative Protocol otherwise.
 
-use super::transfer::{self, log_ramp, size_text, NameKind};
+use super::stats::log_ramp;
+use super::transfer::{self, size_text, NameKind};
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::{Event, Fields};
 use crate::util::Timestamp;

@@ -115,6 +115,14 @@ pub fn ramp(x: f64, lo: f64, hi: f64) -> f64 {
     }
 }
 
+/// A component on a logarithmic scale: 0 at or below `lo`, 1 at or above `hi`.
+pub fn log_ramp(x: f64, lo: f64, hi: f64) -> f64 {
+    if !(x > 0.0 && lo > 0.0 && hi > 0.0) {
+        return 0.0;
+    }
+    ramp(x.ln(), lo.ln(), hi.ln())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

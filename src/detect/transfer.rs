@@ -89,16 +89,7 @@ fn s3_label(name: &str) -> bool {
 /// A name without port, brackets or trailing dot, lower-cased; `None` for an address or an
 /// empty name.
 pub fn host_name(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let bare = if let Some(rest) = raw.strip_prefix('[') {
-        rest.split(']').next().unwrap_or(rest)
-    } else {
-        match raw.rsplit_once(':') {
-            Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
-            _ => raw,
-        }
-    };
-    let name = domain::normalize(bare);
+    let name = domain::normalize(domain::strip_port(raw.trim()));
     if name.is_empty() || name.parse::<std::net::IpAddr>().is_ok() {
         None
     } else {
@@ -187,17 +178,10 @@ pub fn size_text(bytes: u64) -> String {
     }
 }
 
-/// A component on a logarithmic scale: 0 at or below `lo`, 1 at or above `hi`.
-pub fn log_ramp(x: f64, lo: f64, hi: f64) -> f64 {
-    if !(x > 0.0 && lo > 0.0 && hi > 0.0) {
-        return 0.0;
-    }
-    super::stats::ramp(x.ln(), lo.ln(), hi.ln())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::stats::log_ramp;
 
     #[test]
     fn storage_providers() {

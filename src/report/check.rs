@@ -153,23 +153,7 @@ fn describe_incident(e: &IncidentExpectation) -> String {
 
 /// `high beacon 10.0.0.1 → 45.77.8.39:443  <summary>  [F…]`
 fn finding_line(f: &Finding) -> String {
-    let host = match (&f.host.name, f.host.ip) {
-        (Some(n), Some(ip)) => format!("{n} ({ip})"),
-        (Some(n), None) => n.clone(),
-        (None, Some(ip)) => ip.to_string(),
-        (None, None) => "?".into(),
-    };
-    let peer = f
-        .peer
-        .domain
-        .clone()
-        .or(f.peer.ip.map(|ip| ip.to_string()))
-        .or(f.peer.cidr.clone())
-        .map(|p| match f.peer.port {
-            Some(port) => format!(" → {p}:{port}"),
-            None => format!(" → {p}"),
-        })
-        .unwrap_or_default();
+    let (host, peer) = (super::render::host_label(&f.host), super::render::peer_arrow(&f.peer));
     format!("{} {} {host}{peer}  {}  [{}]", f.severity.as_str(), f.detector, f.summary, f.id)
 }
 

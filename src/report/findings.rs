@@ -140,32 +140,11 @@ fn table(findings: &[Finding], width: u16, color: bool) -> String {
     let mut out = String::new();
     let wrap = usize::from(width).saturating_sub(6).max(40);
     for f in findings {
-        let host = match (&f.host.name, f.host.ip) {
-            (Some(n), Some(ip)) => format!("{n} ({ip})"),
-            (Some(n), None) => n.clone(),
-            (None, Some(ip)) => ip.to_string(),
-            (None, None) => "?".into(),
-        };
-        let peer = f
-            .peer
-            .domain
-            .clone()
-            .or(f.peer.ip.map(|ip| ip.to_string()))
-            .or(f.peer.cidr.clone())
-            .map(|p| match f.peer.port {
-                Some(port) => format!(" → {p}:{port}"),
-                None => format!(" → {p}"),
-            })
-            .unwrap_or_default();
-        let process = f
-            .process
-            .as_ref()
-            .map(|p| {
-                let exe = p.executable.as_deref().unwrap_or("?");
-                let short = exe.rsplit(['/', '\\']).next().unwrap_or(exe);
-                p.pid.map_or(format!("  [{short}]"), |pid| format!("  [{short} {pid}]"))
-            })
-            .unwrap_or_default();
+        let (host, peer, process) = (
+            super::render::host_label(&f.host),
+            super::render::peer_arrow(&f.peer),
+            super::render::process_tag(f.process.as_ref()),
+        );
         let time = crate::util::time::rfc3339(f.first_seen).chars().take(19).collect::<String>().replace('T', " ");
         out.push_str(&format!(
             "{} {:.2}  {:<23} {time}  {}{}{}\n",

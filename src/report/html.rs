@@ -326,7 +326,7 @@ fn incident_html(out: &mut String, rank: usize, i: &Incident) {
             tactic_color(st.tactic),
             st.tactic.as_str(),
             escape(st.technique),
-            escape(&host_text(&st.host)),
+            escape(&super::render::host_label(&st.host)),
             escape(&peer_text(&st.peer)),
             process_html(st.process.as_ref()),
             escape(st.detector),
@@ -376,7 +376,7 @@ fn findings_section(out: &mut String, findings: &[Finding]) {
             escape(f.technique),
             cell_time(f.first_seen),
             cell_time(f.last_seen),
-            escape(&host_text(&f.host)),
+            escape(&super::render::host_label(&f.host)),
             escape(&peer_text(&f.peer)),
             process_html(f.process.as_ref()),
             escape(&f.summary),
@@ -411,16 +411,6 @@ fn diagnostics_section(out: &mut String, diags: &Diagnostics) {
         }
     }
     out.push_str("</tbody></table>\n</section>\n");
-}
-
-/// `FS01 (10.0.0.5)`, a name or an address alone, or `?`.
-fn host_text(h: &FindingHost) -> String {
-    match (&h.name, h.ip) {
-        (Some(n), Some(ip)) => format!("{n} ({ip})"),
-        (Some(n), None) => n.clone(),
-        (None, Some(ip)) => ip.to_string(),
-        (None, None) => "?".into(),
-    }
 }
 
 /// `evil.example (45.1.1.1):443`, a range, or `-`.
@@ -701,7 +691,7 @@ fn stage_title(n: usize, st: &Stage) -> String {
         rfc3339(st.time),
         st.tactic.as_str(),
         st.technique,
-        host_text(&st.host),
+        super::render::host_label(&st.host),
         peer_text(&st.peer),
         st.summary
     )

@@ -357,32 +357,11 @@ fn incidents_text(out: &mut String, s: &Summary, width: u16, color: bool) {
             terminal_safe(&i.summary)
         ));
         for st in &i.stages {
-            let host = match (&st.host.name, st.host.ip) {
-                (Some(n), Some(ip)) => format!("{n} ({ip})"),
-                (Some(n), None) => n.clone(),
-                (None, Some(ip)) => ip.to_string(),
-                (None, None) => "?".into(),
-            };
-            let peer = st
-                .peer
-                .domain
-                .clone()
-                .or(st.peer.ip.map(|ip| ip.to_string()))
-                .or(st.peer.cidr.clone())
-                .map(|p| match st.peer.port {
-                    Some(port) => format!(" → {p}:{port}"),
-                    None => format!(" → {p}"),
-                })
-                .unwrap_or_default();
-            let process = st
-                .process
-                .as_ref()
-                .map(|p| {
-                    let exe = p.executable.as_deref().unwrap_or("?");
-                    let short = exe.rsplit(['/', '\\']).next().unwrap_or(exe);
-                    p.pid.map_or(format!("  [{short}]"), |pid| format!("  [{short} {pid}]"))
-                })
-                .unwrap_or_default();
+            let (host, peer, process) = (
+                super::render::host_label(&st.host),
+                super::render::peer_arrow(&st.peer),
+                super::render::process_tag(st.process.as_ref()),
+            );
             let time = rfc3339(st.time).chars().take(19).collect::<String>().replace('T', " ");
             out.push_str(&format!(
                 "  {time}  {:<20} {}{}{}\n",

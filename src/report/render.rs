@@ -294,6 +294,40 @@ fn table<T>(r: &Rendered<'_, T>) -> String {
     out
 }
 
+/// `FS01 (10.0.0.5)`, a name or an address alone, or `?`: a finding's or stage's host.
+pub fn host_label(h: &crate::detect::FindingHost) -> String {
+    match (&h.name, h.ip) {
+        (Some(n), Some(ip)) => format!("{n} ({ip})"),
+        (Some(n), None) => n.clone(),
+        (None, Some(ip)) => ip.to_string(),
+        (None, None) => "?".into(),
+    }
+}
+
+/// ` → evil.example:443` (the domain, else the address, else the range, with the port), or
+/// nothing when the peer is unknown.
+pub fn peer_arrow(p: &crate::detect::Peer) -> String {
+    p.domain
+        .clone()
+        .or(p.ip.map(|ip| ip.to_string()))
+        .or(p.cidr.clone())
+        .map(|peer| match p.port {
+            Some(port) => format!(" → {peer}:{port}"),
+            None => format!(" → {peer}"),
+        })
+        .unwrap_or_default()
+}
+
+/// `  [xmrig 31337]`: the process's file name and pid, or nothing.
+pub fn process_tag(p: Option<&crate::detect::FindingProcess>) -> String {
+    p.map(|p| {
+        let exe = p.executable.as_deref().unwrap_or("?");
+        let short = exe.rsplit(['/', '\\']).next().unwrap_or(exe);
+        p.pid.map_or(format!("  [{short}]"), |pid| format!("  [{short} {pid}]"))
+    })
+    .unwrap_or_default()
+}
+
 /// A severity as tables show it: upper case, padded to eight columns, and coloured (bold red,
 /// red, yellow, cyan, dim) when `color`.
 pub fn severity_label(s: crate::detect::Severity, color: bool) -> String {
