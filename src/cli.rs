@@ -577,7 +577,9 @@ impl RunConfig {
                 Task::Inventory { paths: input.paths, hash: !no_hash, out: output_config(&output, false)? }
             }
             Command::Flows { input, flow, output } => {
-                Task::Flows { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
+                // Flow records only: the application records are not listed, so not kept.
+                let flow = FlowConfig { app_records: false, ..flow_config(&flow)? };
+                Task::Flows { paths: input.paths, flow, out: output_config(&output, false)? }
             }
             Command::Assets { input, flow, output } => {
                 Task::Assets { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
@@ -731,6 +733,7 @@ fn flow_config(a: &FlowArgs) -> Result<FlowConfig> {
         udp_timeout: d(&a.udp_timeout, "--udp-timeout")?,
         icmp_timeout: d(&a.icmp_timeout, "--icmp-timeout")?,
         app_layer: !a.no_app,
+        app_records: true,
     })
 }
 

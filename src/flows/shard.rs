@@ -128,7 +128,10 @@ pub fn merge(parts: Vec<FlowOutput>) -> FlowOutput {
     parts.sort_by_key(|p| std::cmp::Reverse(p.flows.len() + p.app.len()));
     let mut parts = parts.into_iter();
     let mut out = parts.next().unwrap_or_default();
-    for part in parts {
+    let rest: Vec<FlowOutput> = parts.collect();
+    out.flows.reserve_exact(rest.iter().map(|p| p.flows.len()).sum());
+    out.app.reserve_exact(rest.iter().map(|p| p.app.len()).sum());
+    for part in rest {
         out.flows.extend(part.flows);
         out.app.extend(part.app);
         out.stats.add(&part.stats);

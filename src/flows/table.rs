@@ -34,6 +34,10 @@ pub struct FlowConfig {
     pub icmp_timeout: Timestamp,
     /// Decode application protocols (off: flows only, for speed).
     pub app_layer: bool,
+    /// Keep the application records (DNS transactions, HTTP requests, TLS hellos…) for the
+    /// caller. Off when only flow records are wanted: the decoders still run, because they name
+    /// each flow's services, but their records are dropped as they are made instead of held.
+    pub app_records: bool,
 }
 
 impl Default for FlowConfig {
@@ -44,6 +48,7 @@ impl Default for FlowConfig {
             udp_timeout: 60 * NANOS_PER_SEC,
             icmp_timeout: 60 * NANOS_PER_SEC,
             app_layer: true,
+            app_records: true,
         }
     }
 }
@@ -398,7 +403,9 @@ impl FlowTable {
                 }
             }
         }
-        if !self.scratch.is_empty() {
+        if !self.cfg.app_records {
+            self.scratch.clear();
+        } else if !self.scratch.is_empty() {
             let ident = flow.ident.clone();
             for record in self.scratch.drain(..) {
                 self.app.push(AppEvent { flow: ident.clone(), record });
@@ -479,6 +486,9 @@ impl FlowTable {
                 }
             }
             app.finish(at, &mut sink);
+        }
+        if !self.cfg.app_records {
+            self.scratch.clear();
         }
         for record in self.scratch.drain(..) {
             self.app.push(AppEvent { flow: flow.ident.clone(), record });

@@ -144,7 +144,9 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
 
 /// Rows rendered per task, and per window of tasks, when writing JSON.
 const JSON_CHUNK_ROWS: usize = 2048;
-const JSON_WINDOW_ROWS: usize = 64 * JSON_CHUNK_ROWS;
+/// A window holds a few tasks per thread: enough to keep every thread busy, few enough that the
+/// rendered text (~0.5 KB a row) stays a few MB rather than growing with the output.
+const JSON_WINDOW_ROWS: usize = 8 * JSON_CHUNK_ROWS;
 
 /// JSON text of consecutive rows: one per line for JSON Lines; for a JSON document,
 /// comma-separated, the first row of the document without a leading comma.
