@@ -829,21 +829,28 @@ pub fn read_and_decode<R: Read>(
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
+        // Workers hand their emptied batches back, so the reader refills the same buffers
+        // instead of allocating (and the kernel zeroing) a fresh megabyte per batch.
+        let (give_back, recycled) = std::sync::mpsc::channel::<Batch>();
         for _ in 0..shards {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
             senders.push(tx);
+            let give_back = give_back.clone();
             workers.push(scope.spawn(move || {
                 let mut table = FlowTable::new(file.id, cfg);
                 let mut d = Diagnostics::new();
-                for batch in rx {
+                for mut batch in rx {
                     for (clock, p) in batch.packets() {
                         table.advance_clock(clock);
                         table.process(p, label, &mut d);
                     }
+                    batch.clear();
+                    let _ = give_back.send(batch);
                 }
                 (table.finish(), d)
             }));
         }
+        drop(give_back);
         let mut batches: Vec<Batch> = (0..shards).map(|_| Batch::with_capacity()).collect();
         let mut clock = Timestamp::MIN;
         let summary = read_capture(reader, label, diags, |p| {
@@ -851,7 +858,8 @@ pub fn read_and_decode<R: Read>(
             let k = shard_of(p.link, p.data, shards);
             batches[k].push(clock, PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset });
             if batches[k].is_full() {
-                let full = std::mem::replace(&mut batches[k], Batch::with_capacity());
+                let next = recycled.try_recv().unwrap_or_else(|_| Batch::with_capacity());
+                let full = std::mem::replace(&mut batches[k], next);
                 let _ = senders[k].send(full);
             }
         });
@@ -1013,22 +1021,24 @@ fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter, attribution
         if flows {
             events.extend(out.flows.iter().map(flow_event).filter(|e| filter.matches(e)));
         }
-        // Built on the pool, collected in record order; the records are consumed (their
-        // strings move into the events), so they are not held twice.
-        let app: Vec<Event> = std::mem::take(&mut out.app)
-            .into_par_iter()
-            .map(|a| {
-                let mut e = app_event_owned(file as u32, a);
-                let attributed = e.net.as_ref().and_then(|n| attributions.of(n.flow_id.as_deref()?));
-                if let Some(a) = attributed {
-                    e.process = Some(a.process.clone());
-                    e.host = e.host.or_else(|| a.host.clone().map(|name| HostRef { name: Some(name), ip: None }));
-                }
-                e
-            })
-            .filter(|e| filter.matches(e))
-            .collect();
-        events.extend(app);
+        // Built on the pool straight into the reserved room, in record order; the records are
+        // consumed (their strings move into the events), so they are not held twice. The
+        // filter runs after: an indexed parallel extend writes in place, a filtered one would
+        // gather the events elsewhere and copy them.
+        let from = events.len();
+        events.par_extend(std::mem::take(&mut out.app).into_par_iter().map(|a| {
+            let mut e = app_event_owned(file as u32, a);
+            let attributed = e.net.as_ref().and_then(|n| attributions.of(n.flow_id.as_deref()?));
+            if let Some(a) = attributed {
+                e.process = Some(Box::new(a.process.clone()));
+                e.host = e.host.or_else(|| a.host.clone().map(|name| HostRef { name: Some(name), ip: None }));
+            }
+            e
+        }));
+        if events[from..].iter().any(|e| !filter.matches(e)) {
+            let kept: Vec<Event> = events.drain(from..).filter(|e| filter.matches(e)).collect();
+            events.extend(kept);
+        }
     }
     sort_events(&mut events);
     events

@@ -958,11 +958,11 @@ mod tests {
         );
         endpoint_fields(e).details = Some("%%16384, ALE Connect v4 Layer, Block".into());
         let e = b.endpoint("ws02", 60.0, EventKind::Connection, LogSource::Security, "connection-blocked", "5157", &[]);
-        e.process = Some(ProcessRef {
+        e.process = Some(Box::new(ProcessRef {
             executable: Some("\\device\\harddiskvolume3\\program files\\crowdstrike\\CSFalconService.exe".into()),
             pid: Some(4242),
             ..ProcessRef::default()
-        });
+        }));
         let found = b.run(&EdrTamper);
         assert_eq!(found.len(), 1, "{found:#?}");
         let f = &found[0];
@@ -999,11 +999,11 @@ mod tests {
         let f = endpoint_fields(e);
         f.target = Some("C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18\\MsMpEng.exe".into());
         f.details = Some("pid 3100, access 0x1fffff".into());
-        e.process = Some(ProcessRef {
+        e.process = Some(Box::new(ProcessRef {
             executable: Some("C:\\Users\\x\\killer.exe".into()),
             pid: Some(66),
             ..Default::default()
-        });
+        }));
         let found = b.run(&EdrTamper);
         assert_eq!(found.len(), 2, "{found:#?}");
         let driver = found.iter().find(|f| f.components.contains_key("vulnerable_driver")).unwrap();
@@ -1024,7 +1024,7 @@ mod tests {
             let f = endpoint_fields(e);
             f.target = Some("C:\\x\\MsMpEng.exe".into());
             f.details = Some(format!("pid 3100, access {access}"));
-            e.process = Some(ProcessRef { executable: Some(opener.into()), ..Default::default() });
+            e.process = Some(Box::new(ProcessRef { executable: Some(opener.into()), ..Default::default() }));
         }
         let e = b.endpoint("ws03", 20.0, EventKind::Module, LogSource::Sysmon, "driver-load", "6", &[]);
         endpoint_fields(e).target = Some("C:\\Windows\\System32\\drivers\\ntfs.sys".into());
@@ -1049,12 +1049,13 @@ mod tests {
     fn commands_and_auditd() {
         let mut b = Bundle::default();
         let e = b.endpoint("ws05", 1.0, EventKind::Process, LogSource::Security, "process-start", "4688", &[]);
-        e.process = Some(ProcessRef {
+        e.process = Some(Box::new(ProcessRef {
             command_line: Some("powershell.exe -command \"Set-MpPreference -DisableRealtimeMonitoring $true\"".into()),
             ..Default::default()
-        });
+        }));
         let e = b.endpoint("ws05", 2.0, EventKind::Process, LogSource::Security, "process-start", "4688", &[]);
-        e.process = Some(ProcessRef { command_line: Some("sc query WinDefend".into()), ..Default::default() });
+        e.process =
+            Some(Box::new(ProcessRef { command_line: Some("sc query WinDefend".into()), ..Default::default() }));
         let e = b.endpoint(
             "lnx1",
             3.0,

@@ -341,7 +341,7 @@ mod tests {
     fn clear(b: &mut Bundle, host: &str, at: f64, code: &str, log: &str) {
         let source = if code == "1102" { LogSource::Security } else { LogSource::System };
         let e = b.endpoint(host, at, EventKind::Audit, source, "log-cleared", code, &[]);
-        e.process = Some(ProcessRef { user: Some("CORP\\admin".into()), ..Default::default() });
+        e.process = Some(Box::new(ProcessRef { user: Some("CORP\\admin".into()), ..Default::default() }));
         endpoint_fields(e).target = Some(log.into());
     }
 

@@ -348,12 +348,12 @@ mod tests {
 
     fn start(b: &mut Bundle, host: &str, at: f64, source: LogSource, image: &str, cmd: &str) {
         let e = b.endpoint(host, at, EventKind::Process, source, "process-start", "1", &[]);
-        e.process = Some(ProcessRef {
+        e.process = Some(Box::new(ProcessRef {
             pid: Some(4242),
             executable: Some(image.into()),
             command_line: Some(cmd.into()),
             ..ProcessRef::default()
-        });
+        }));
         endpoint_fields(e).target = Some(image.into());
     }
 

@@ -342,7 +342,7 @@ mod tests {
 
     fn start(b: &mut Bundle, host: &str, at: f64, exe: &str) {
         let e = b.endpoint(host, at, EventKind::Process, LogSource::Auditd, "process-start", "SYSCALL:execve", &[]);
-        e.process = Some(ProcessRef { executable: Some(exe.into()), ..ProcessRef::default() });
+        e.process = Some(Box::new(ProcessRef { executable: Some(exe.into()), ..ProcessRef::default() }));
     }
 
     #[test]
@@ -385,7 +385,8 @@ mod tests {
             "SYSCALL:connect",
             &[],
         );
-        e.process = Some(ProcessRef { pid: Some(9), executable: Some("/dev/shm/k".into()), ..ProcessRef::default() });
+        e.process =
+            Some(Box::new(ProcessRef { pid: Some(9), executable: Some("/dev/shm/k".into()), ..ProcessRef::default() }));
         let x = super::super::testkit::endpoint_fields(e);
         x.destination_ip = Some(ip("198.51.100.9"));
         x.destination_port = Some(443);

@@ -123,7 +123,7 @@ impl Bundle {
         self.app(
             f,
             EventKind::Dns,
-            Fields::Dns(DnsFields {
+            Fields::Dns(Box::new(DnsFields {
                 transaction_id: f as u16,
                 query: name.into(),
                 qtype: code,
@@ -136,7 +136,7 @@ impl Bundle {
                 response_seen: true,
                 anomalies: Vec::new(),
                 netbios_suffix: None,
-            }),
+            })),
         );
         f
     }

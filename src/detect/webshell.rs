@@ -680,7 +680,7 @@ mod tests {
 
     fn spawn(b: &mut Bundle, at: f64, parent: &str, parent_cmd: &str, image: &str, cmd: &str) {
         let e = b.endpoint("WEB01", at, EventKind::Process, LogSource::Sysmon, "process-start", "1", &[]);
-        e.process = Some(ProcessRef {
+        e.process = Some(Box::new(ProcessRef {
             pid: Some(4000 + at as u64),
             executable: Some(image.into()),
             command_line: Some(cmd.into()),
@@ -688,7 +688,7 @@ mod tests {
             parent_executable: Some(parent.into()),
             parent_command_line: Some(parent_cmd.into()),
             ..ProcessRef::default()
-        });
+        }));
         endpoint_fields(e).target = Some(image.into());
     }
 

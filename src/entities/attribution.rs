@@ -107,7 +107,7 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
         let Some((flow_id, method)) = joined else { continue };
         rate.attributed += 1;
         out.events.insert(i, flow_id.clone());
-        let Some(process) = e.process.clone() else { continue };
+        let Some(process) = e.process.as_deref().cloned() else { continue };
         // The process that opened the flow outranks the one that accepted it (both ends can
         // be managed hosts); otherwise the first record in timeline order wins.
         let rank = u8::from(x.action == "network-accept");
@@ -223,7 +223,7 @@ mod tests {
                 community_id: cid.into(),
                 flow_id: None,
             }),
-            process: Some(ProcessRef { pid: Some(pid), ..ProcessRef::default() }),
+            process: Some(Box::new(ProcessRef { pid: Some(pid), ..ProcessRef::default() })),
             provenance: Provenance { file: 1, locator: Locator::Record(pid) },
             fields: Fields::Endpoint(Box::new(f)),
         }

@@ -30,10 +30,10 @@ pub fn link(events: &mut [&mut Event]) -> usize {
             continue;
         }
         if let Some(pid) = p.pid {
-            by_pid.entry((host_of(e), pid)).or_default().push(Node { start: e.ts, process: p.clone() });
+            by_pid.entry((host_of(e), pid)).or_default().push(Node { start: e.ts, process: (**p).clone() });
         }
         if let Some(guid) = &p.entity_id {
-            by_guid.insert(guid.clone(), p.clone());
+            by_guid.insert(guid.clone(), (**p).clone());
         }
     }
     let latest_before = |host: &str, pid: u64, ts: i64| -> Option<&ProcessRef> {
@@ -101,7 +101,7 @@ mod tests {
             kind,
             host: Some(HostRef { name: Some("web1".into()), ip: None }),
             net: None,
-            process: Some(p),
+            process: Some(Box::new(p)),
             provenance: Provenance { file: 0, locator: Locator::Line(ts as u64) },
             fields: Fields::Endpoint(Box::new(EndpointFields::new(LogSource::Auditd, action, String::new()))),
         }

@@ -310,7 +310,7 @@ pub struct DhcpFields {
 #[serde(untagged)]
 pub enum Fields {
     Flow(Box<FlowRecord>),
-    Dns(DnsFields),
+    Dns(Box<DnsFields>),
     Http(Box<HttpFields>),
     Tls(Box<TlsFields>),
     Ssh(SshFields),
@@ -329,7 +329,7 @@ pub struct Event {
     pub kind: EventKind,
     pub host: Option<HostRef>,
     pub net: Option<NetTuple>,
-    pub process: Option<ProcessRef>,
+    pub process: Option<Box<ProcessRef>>,
     pub provenance: Provenance,
     pub fields: Fields,
 }

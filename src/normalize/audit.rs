@@ -68,7 +68,7 @@ pub fn map_event(ev: &AuditEvent, file: u32, host: Option<&str>) -> Event {
         kind,
         host: node.map(|n| HostRef { name: Some(n.to_string()), ip: None }),
         net: None,
-        process: (!process.is_empty()).then_some(process),
+        process: (!process.is_empty()).then(|| Box::new(process)),
         provenance: Provenance { file, locator: Locator::Line(ev.first_line) },
         fields: Fields::Endpoint(Box::new(fields)),
     }

@@ -23,7 +23,7 @@ pub fn flow_event(flow: &FlowRecord) -> Event {
             community_id: flow.community_id.clone(),
             flow_id: Some(flow.id.clone()),
         }),
-        process: flow.process.as_ref().map(|a| a.process.clone()),
+        process: flow.process.as_ref().map(|a| Box::new(a.process.clone())),
         provenance: Provenance { file: flow.file, locator: Locator::Packet(flow.first_packet) },
         fields: Fields::Flow(Box::new(flow.clone())),
     }
@@ -61,7 +61,7 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
             (
                 EventKind::Dns,
                 d.at,
-                Fields::Dns(DnsFields {
+                Fields::Dns(Box::new(DnsFields {
                     transaction_id: d.id,
                     qtype_name: dns::qtype_name(d.qtype).into_owned(),
                     rcode_name: d.rcode.map(|r| dns::rcode_name(r).into_owned()),
@@ -74,7 +74,7 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
                     rtt,
                     response_seen: d.response_at.is_some(),
                     anomalies: d.anomalies.iter().map(|s| s.to_string()).collect(),
-                }),
+                })),
             )
         }
         AppRecord::Http(h) => {

@@ -244,7 +244,7 @@ pub fn map_record(r: WinRecord, meta: RecordMeta) -> Event {
         kind,
         host,
         net,
-        process: (!process.is_empty()).then_some(process),
+        process: (!process.is_empty()).then(|| Box::new(process)),
         provenance: Provenance { file: meta.file, locator: Locator::Record(meta.record_id) },
         fields: Fields::Endpoint(Box::new(fields)),
     }

@@ -269,7 +269,7 @@ fn endpoint(e: &Event) -> Option<&crate::model::EndpointFields> {
     }
 }
 fn process(e: &Event) -> Option<&crate::model::ProcessRef> {
-    e.process.as_ref()
+    e.process.as_deref()
 }
 /// The endpoint event's target when the event is of `kind`.
 fn target_of<'a>(e: &'a Event, kinds: &[EventKind]) -> Value<'a> {
