@@ -148,8 +148,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Check { hunt, expect, expect_path, .. } => {
             let owned = detection_input(&mut ingest, &attributions, cfg);
             let input = owned.input(cfg, &ctx);
-            let baseline = crate::detect::learn(&input, hunt)?;
-            let found = crate::detect::run(&input, &baseline, hunt);
+            let found = crate::detect::hunt(&input, hunt)?;
             clock.lap("detect");
             let incidents = crate::chains::build(&found.findings, &hunt.thresholds.section("severity"));
             let result = crate::check::evaluate(expect, &found.findings, &incidents);
@@ -265,11 +264,11 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 }
                 None => detection_input(&mut ingest, &attributions, cfg),
             };
+            clock.lap("assemble");
             let input = owned.input(cfg, &ctx);
-            let baseline = crate::detect::learn(&input, hunt)?;
-            clock.lap("baseline");
-            let found = crate::detect::run(&input, &baseline, hunt);
+            let found = crate::detect::hunt(&input, hunt)?;
             clock.lap("detect");
+            print_hunt_timings(&found, cfg.timings);
             let incidents = crate::chains::build(&found.findings, &hunt.thresholds.section("severity"));
             if fail_on.is_some_and(|s| incidents.iter().any(|i| i.severity >= s)) {
                 outcome = Outcome::Findings;
@@ -394,18 +393,25 @@ fn detect_bundle(
     let owned = detection_input(ingest, attributions, cfg);
     clock.lap("assemble");
     let input = owned.input(cfg, ctx);
-    let baseline = crate::detect::learn(&input, hunt)?;
-    clock.lap("baseline");
-    let found = crate::detect::run(&input, &baseline, hunt);
+    let found = crate::detect::hunt(&input, hunt)?;
     clock.lap("detect");
-    if cfg.timings {
-        for (id, secs) in &found.timings {
-            eprintln!("seam: timing detector {id} {secs:.3}s");
-        }
-    }
+    print_hunt_timings(&found, cfg.timings);
     // Freeing the inputs one allocation at a time would only delay the exit.
     std::mem::forget(owned);
     Ok(found)
+}
+
+/// `--timings`: the parts of the detect stage.
+fn print_hunt_timings(found: &crate::detect::Hunt, on: bool) {
+    if !on {
+        return;
+    }
+    for (stage, secs) in &found.stages {
+        eprintln!("seam: timing detect:{stage} {secs:.3}s");
+    }
+    for (id, secs) in &found.timings {
+        eprintln!("seam: timing detector {id} {secs:.3}s");
+    }
 }
 
 /// The timeline as `seam timeline` renders it.
@@ -642,7 +648,7 @@ fn ingest_one(
 ) -> Ingested {
     let mut diags = Diagnostics::new();
     let label = file.display.as_str();
-    let hasher = Arc::new(Mutex::new(Sha256::new()));
+    let (feed, hashing) = if hash { Some(HashFeed::start()).unzip() } else { (None, None) };
     let hashed_bytes = Arc::new(Mutex::new(0u64));
     let mut result = Ingested::default();
     let streamed = file.kind.is_capture() || file.kind == EvidenceKind::Auditd;
@@ -655,8 +661,7 @@ fn ingest_one(
                 return result;
             }
         };
-        let tap =
-            Tap { inner: raw, hasher: hash.then(|| hasher.clone()), count: hashed_bytes.clone(), bar: bar.clone() };
+        let tap = Tap { inner: raw, hash: feed, count: hashed_bytes.clone(), bar: bar.clone() };
         let reader: Box<dyn Read + Send> = if file.gzip {
             Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, tap)))
         } else {
@@ -676,13 +681,14 @@ fn ingest_one(
             result.events = events;
         }
     } else {
+        drop(feed);
         bar.inc(file.size);
     }
-    if hash {
+    if let Some(hashing) = hashing {
         let complete = *hashed_bytes.lock().unwrap_or_else(|e| e.into_inner()) == file.size;
-        result.sha256 = if complete && streamed {
-            let h = std::mem::take(&mut *hasher.lock().unwrap_or_else(|e| e.into_inner()));
-            Some(evidence::hex(&h.finalize()))
+        let digest = hashing.join().ok();
+        result.sha256 = if let Some(digest) = digest.filter(|_| complete && streamed) {
+            Some(evidence::hex(&digest))
         } else {
             evidence::sha256_file(&file.path)
                 .map_err(|e| diags.push(label, None, DiagKind::Unreadable, e.to_string()))
@@ -888,7 +894,7 @@ pub fn read_and_decode<R: Read>(
 /// Counts, hashes and reports progress on the raw bytes of an evidence file as it is read.
 struct Tap {
     inner: std::fs::File,
-    hasher: Option<Arc<Mutex<Sha256>>>,
+    hash: Option<HashFeed>,
     count: Arc<Mutex<u64>>,
     bar: ProgressBar,
 }
@@ -896,12 +902,65 @@ struct Tap {
 impl Read for Tap {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(h) = &self.hasher {
-            h.lock().unwrap_or_else(|e| e.into_inner()).update(&buf[..n]);
+        if let Some(h) = &mut self.hash {
+            h.feed(&buf[..n]);
         }
         *self.count.lock().unwrap_or_else(|e| e.into_inner()) += n as u64;
         self.bar.inc(n as u64);
         Ok(n)
+    }
+}
+
+/// Bytes handed to the hashing thread at a time.
+const HASH_CHUNK: usize = 1 << 20;
+
+/// Feeds a file's bytes, as they are read, to SHA-256 on a thread of its own: hashing a large
+/// capture costs about as much as decoding it, and on the reading thread it would hold up every
+/// decoder behind it. Buffers go back and forth rather than being allocated per chunk.
+struct HashFeed {
+    pending: Vec<u8>,
+    to_hasher: std::sync::mpsc::SyncSender<Vec<u8>>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+type Sha256Digest = sha2::digest::Output<Sha256>;
+
+impl HashFeed {
+    /// The feed and the thread that returns the digest of everything fed once the feed is dropped.
+    fn start() -> (HashFeed, std::thread::JoinHandle<Sha256Digest>) {
+        let (to_hasher, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            for mut chunk in chunks {
+                h.update(&chunk);
+                chunk.clear();
+                let _ = give_back.send(chunk);
+            }
+            h.finalize()
+        });
+        (HashFeed { pending: Vec::with_capacity(HASH_CHUNK), to_hasher, spare }, thread)
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= HASH_CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_CHUNK));
+        let full = std::mem::replace(&mut self.pending, next);
+        let _ = self.to_hasher.send(full);
+    }
+}
+
+impl Drop for HashFeed {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            self.flush();
+        }
     }
 }
 

@@ -47,8 +47,22 @@ pub struct DetectInput<'a> {
     pub files: &'a [String],
 }
 
-impl<'a> DetectCtx<'a> {
-    pub fn new(input: &DetectInput<'a>, baseline: &'a Baseline, thresholds: &'a Thresholds) -> DetectCtx<'a> {
+/// The indexes of a [`DetectCtx`], which need no baseline: built while the baseline is learnt.
+pub struct Index<'a> {
+    dns: Vec<&'a Event>,
+    client_dns: Vec<&'a Event>,
+    http: Vec<&'a Event>,
+    tls: Vec<&'a Event>,
+    stratum: Vec<&'a Event>,
+    ssh: Vec<&'a Event>,
+    endpoint: Vec<&'a Event>,
+    assets: HashMap<IpAddr, &'a Asset>,
+    flow_by_id: FxHashMap<&'a str, usize>,
+    names: Vec<Option<&'a str>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn build(input: &DetectInput<'a>) -> Index<'a> {
         let mut by_kind: HashMap<EventKind, Vec<&'a Event>> = HashMap::new();
         let mut endpoint = Vec::new();
         for e in input.events {
@@ -66,10 +80,42 @@ impl<'a> DetectCtx<'a> {
             take(EventKind::Stratum),
             take(EventKind::Ssh),
         );
-        let flow_by_id: FxHashMap<&str, usize> =
-            input.flows.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
-        let names = flow_names(input.flows, &flow_by_id, &dns, &http, &tls);
-        let client_dns = client_lookups(&dns, input.internal);
+        let ((flow_by_id, names), client_dns) = rayon::join(
+            || {
+                let flow_by_id: FxHashMap<&str, usize> =
+                    input.flows.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+                let names = flow_names(input.flows, &flow_by_id, &dns, &http, &tls);
+                (flow_by_id, names)
+            },
+            || client_lookups(&dns, input.internal),
+        );
+        Index {
+            dns,
+            client_dns,
+            http,
+            tls,
+            stratum,
+            ssh,
+            endpoint,
+            assets: input.assets.iter().map(|a| (a.ip, a)).collect(),
+            flow_by_id,
+            names,
+        }
+    }
+}
+
+impl<'a> DetectCtx<'a> {
+    pub fn new(input: &DetectInput<'a>, baseline: &'a Baseline, thresholds: &'a Thresholds) -> DetectCtx<'a> {
+        DetectCtx::with_index(input, Index::build(input), baseline, thresholds)
+    }
+
+    pub fn with_index(
+        input: &DetectInput<'a>,
+        index: Index<'a>,
+        baseline: &'a Baseline,
+        thresholds: &'a Thresholds,
+    ) -> DetectCtx<'a> {
+        let Index { dns, client_dns, http, tls, stratum, ssh, endpoint, assets, flow_by_id, names } = index;
         DetectCtx {
             flows: input.flows,
             client_dns,
@@ -83,7 +129,7 @@ impl<'a> DetectCtx<'a> {
             baseline,
             thresholds,
             files: input.files,
-            assets: input.assets.iter().map(|a| (a.ip, a)).collect(),
+            assets,
             flow_by_id,
             names,
         }

@@ -119,13 +119,9 @@ impl Detector for DnsTunnel {
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
         let config: Config = ctx.thresholds.section(self.id());
-        let groups = group_lookups(ctx);
+        let groups = group_lookups(ctx, config.min_queries);
         let contacts = Contacts::of(ctx, &groups);
-        groups
-            .iter()
-            .filter(|(_, g)| g.queries >= config.min_queries)
-            .filter_map(|((host, zone), g)| judge(ctx, &config, &contacts, *host, zone, g))
-            .collect()
+        groups.iter().filter_map(|((host, zone), g)| judge(ctx, &config, &contacts, *host, zone, g)).collect()
     }
 }
 
@@ -161,7 +157,8 @@ fn skipped(name: &str) -> bool {
     name.is_empty() || !name.contains('.') || name.ends_with(".arpa") || name.ends_with(".local")
 }
 
-fn group_lookups<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, String), Group<'a>> {
+/// The groups of at least `min_queries` lookups, ordered by host and zone.
+fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, String), Group<'a>)> {
     // Names repeat: each distinct query is normalised and cut to its zone once, and zones are
     // numbered so that a lookup's group is found without copying its name.
     let mut zones: Vec<String> = Vec::new();
@@ -227,7 +224,14 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, String), Group<'a
         }
         g.events.push(e);
     }
-    groups.into_iter().map(|((host, id), g)| ((host, zones.get(id).cloned().unwrap_or_default()), g)).collect()
+    // Most groups are a handful of lookups: they are dropped before anything is copied.
+    let mut judged: Vec<((IpAddr, String), Group<'a>)> = groups
+        .into_iter()
+        .filter(|(_, g)| g.queries >= min_queries)
+        .map(|((host, id), g)| ((host, zones.get(id).cloned().unwrap_or_default()), g))
+        .collect();
+    judged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    judged
 }
 
 /// What the hosts with lookups to judge connected to, outside DNS.
@@ -239,8 +243,8 @@ struct Contacts {
 }
 
 impl Contacts {
-    fn of(ctx: &DetectCtx<'_>, groups: &BTreeMap<(IpAddr, String), Group<'_>>) -> Contacts {
-        let hosts: FxHashSet<IpAddr> = groups.keys().map(|(h, _)| *h).collect();
+    fn of(ctx: &DetectCtx<'_>, groups: &[((IpAddr, String), Group<'_>)]) -> Contacts {
+        let hosts: FxHashSet<IpAddr> = groups.iter().map(|((h, _), _)| *h).collect();
         let mut pairs = FxHashSet::default();
         let mut names: FxHashSet<(IpAddr, &str)> = FxHashSet::default();
         for (i, f) in ctx.flows.iter().enumerate() {
@@ -597,8 +601,8 @@ mod tests {
         let t = Thresholds::defaults();
         let baseline = crate::detect::Baseline::learn(&input, t.section("baseline"));
         let ctx = DetectCtx::new(&input, &baseline, &t);
-        let groups = group_lookups(&ctx);
-        let g = groups.values().next().expect("one group");
+        let groups = group_lookups(&ctx, 1);
+        let (_, g) = groups.first().expect("one group");
         assert_eq!(g.queries, MAX_SUBDOMAINS as u64 + 5);
         assert_eq!(g.subdomains.len(), MAX_SUBDOMAINS);
         assert_eq!(g.untracked, 2);

@@ -103,6 +103,9 @@ pub struct Hunt {
     pub allowed: u64,
     /// Seconds each detector ran, for `--timings`.
     pub timings: Vec<(&'static str, f64)>,
+    /// Seconds spent learning the baseline, building the indexes (the two run side by side)
+    /// and running the detectors, for `--timings`.
+    pub stages: Vec<(&'static str, f64)>,
 }
 
 /// Learns the bundle's baseline, consults the saved one when given.
@@ -114,15 +117,37 @@ pub fn learn(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Baseline, base
     }
 }
 
-/// Learns the baseline, then runs the selected detectors and finishes their findings.
+/// Learns the baseline while the detectors' indexes are built, then runs the selected
+/// detectors and finishes their findings.
 pub fn hunt(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Hunt, baseline::BaselineError> {
-    let baseline = learn(input, cfg)?;
-    Ok(run(input, &baseline, cfg))
+    let t0 = std::time::Instant::now();
+    let (baseline, (index, index_secs)) = rayon::join(
+        || learn(input, cfg).map(|b| (b, t0.elapsed().as_secs_f64())),
+        || {
+            let t = std::time::Instant::now();
+            (ctx::Index::build(input), t.elapsed().as_secs_f64())
+        },
+    );
+    let (baseline, baseline_secs) = baseline?;
+    let hunt = run_indexed(input, index, &baseline, cfg);
+    let mut stages = vec![("baseline", baseline_secs), ("index", index_secs)];
+    stages.extend(hunt.stages);
+    Ok(Hunt { stages, ..hunt })
 }
 
 /// Runs the selected detectors against a learned baseline and finishes their findings.
 pub fn run(input: &DetectInput<'_>, baseline: &Baseline, cfg: &HuntConfig) -> Hunt {
-    let ctx = DetectCtx::new(input, baseline, &cfg.thresholds);
+    run_indexed(input, ctx::Index::build(input), baseline, cfg)
+}
+
+fn run_indexed<'a>(
+    input: &DetectInput<'a>,
+    index: ctx::Index<'a>,
+    baseline: &'a Baseline,
+    cfg: &'a HuntConfig,
+) -> Hunt {
+    let ctx = DetectCtx::with_index(input, index, baseline, &cfg.thresholds);
+    let t0 = std::time::Instant::now();
     let selected: Vec<&dyn Detector> = DETECTORS
         .iter()
         .copied()
@@ -137,8 +162,9 @@ pub fn run(input: &DetectInput<'_>, baseline: &Baseline, cfg: &HuntConfig) -> Hu
         })
         .collect();
     let timings = selected.iter().zip(&runs).map(|(d, (_, t))| (d.id(), *t)).collect();
+    let stages = vec![("detectors", t0.elapsed().as_secs_f64())];
     let findings = runs.into_iter().flat_map(|(f, _)| f).collect();
-    Hunt { timings, ..finish(findings, &cfg.allow, &cfg.thresholds.section("severity")) }
+    Hunt { timings, stages, ..finish(findings, &cfg.allow, &cfg.thresholds.section("severity")) }
 }
 
 /// Severity from score, stable ids, the allowlist, the deterministic order.
@@ -165,7 +191,7 @@ pub fn finish(findings: Vec<Finding>, allow: &Allowlist, cuts: &SeverityCuts) ->
             f.id = format!("{}-{n}", f.id);
         }
     }
-    Hunt { findings, allowed, timings: Vec::new() }
+    Hunt { findings, allowed, timings: Vec::new(), stages: Vec::new() }
 }
 
 impl Default for SeverityCuts {

@@ -14,6 +14,7 @@ use crate::timeline::RowCtx;
 use crate::util::escape::terminal_safe;
 use crate::util::time::rfc3339;
 use comfy_table::{presets, ContentArrangement, Table};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -115,7 +116,8 @@ impl Summary {
     pub fn build(inventory: &[InventoryEntry], flows: &[FlowRecord], events: &[Event]) -> Summary {
         let first = inventory.iter().filter_map(|e| e.first_ts).min();
         let last = inventory.iter().filter_map(|e| e.last_ts).max();
-        let mut hosts: BTreeMap<IpAddr, (HostSummary, BTreeSet<IpAddr>, BTreeSet<&'static str>)> = BTreeMap::new();
+        let mut hosts: FxHashMap<IpAddr, (HostSummary, FxHashSet<IpAddr>, BTreeSet<&'static str>)> =
+            FxHashMap::default();
         for f in flows {
             let failed = f.conn_state.is_failed_attempt();
             {
@@ -147,24 +149,25 @@ impl Summary {
             (b.internal, b.bytes_out + b.bytes_in, &a.ip).cmp(&(a.internal, a.bytes_out + a.bytes_in, &b.ip))
         });
 
-        let mut dns: BTreeMap<String, u64> = BTreeMap::new();
-        let mut sni: BTreeMap<String, u64> = BTreeMap::new();
-        let mut http_hosts: BTreeMap<String, u64> = BTreeMap::new();
+        // Counted by name as seen, folded to lower case once per distinct name at the end.
+        let mut dns: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut sni: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut http_hosts: FxHashMap<&str, u64> = FxHashMap::default();
         let mut notable = Vec::new();
         let mut endpoints: BTreeMap<String, (EndpointHost, BTreeSet<&'static str>, i64, i64)> = BTreeMap::new();
         for e in events {
             let file = inventory.get(e.provenance.file as usize).map_or("?", |f| f.path.as_str());
-            let evidence = format!("{file} {} {}", e.provenance.locator.kind(), e.provenance.locator.value());
+            let evidence = || format!("{file} {} {}", e.provenance.locator.kind(), e.provenance.locator.value());
             match &e.fields {
-                Fields::Dns(d) => *dns.entry(d.query.to_lowercase()).or_default() += 1,
+                Fields::Dns(d) => *dns.entry(&d.query).or_default() += 1,
                 Fields::Tls(t) => {
                     if let Some(n) = t.server_name.as_ref().filter(|n| !n.is_empty()) {
-                        *sni.entry(n.to_lowercase()).or_default() += 1;
+                        *sni.entry(n).or_default() += 1;
                     }
                 }
                 Fields::Http(h) => {
                     if let Some(host) = &h.host {
-                        *http_hosts.entry(host.to_lowercase()).or_default() += 1;
+                        *http_hosts.entry(host).or_default() += 1;
                     }
                     for (dir, kind, len) in [
                         ("downloaded", &h.response_body_type, h.response_body_len),
@@ -182,7 +185,7 @@ impl Summary {
                                     h.host.as_deref().unwrap_or(""),
                                     h.uri
                                 ),
-                                evidence: evidence.clone(),
+                                evidence: evidence(),
                             });
                         }
                     }
@@ -191,7 +194,7 @@ impl Summary {
                     ts: e.ts,
                     time: rfc3339(e.ts),
                     what: format!("ssh session {}", crate::timeline::schema::message(e).trim_start_matches("ssh ")),
-                    evidence: evidence.clone(),
+                    evidence: evidence(),
                 }),
                 Fields::Stratum(s) => notable.push(Notable {
                     ts: e.ts,
@@ -201,7 +204,7 @@ impl Summary {
                         s.methods.join(","),
                         s.agent.as_deref().unwrap_or("-")
                     ),
-                    evidence: evidence.clone(),
+                    evidence: evidence(),
                 }),
                 Fields::Endpoint(x) => {
                     let name = e.host.as_ref().and_then(|h| h.name.clone()).unwrap_or_else(|| "(unnamed)".into());
@@ -229,7 +232,7 @@ impl Summary {
                                 e.host.as_ref().and_then(|h| h.name.as_deref()).unwrap_or("-"),
                                 crate::timeline::schema::message(e)
                             ),
-                            evidence: evidence.clone(),
+                            evidence: evidence(),
                         });
                     }
                 }
@@ -290,7 +293,14 @@ fn is_notable_endpoint(kind: EventKind, x: &EndpointFields) -> bool {
     }
 }
 
-fn top(m: BTreeMap<String, u64>) -> Ranked {
+/// The most frequent names, case folded (names that differ only in case count as one).
+fn top(seen: FxHashMap<&str, u64>) -> Ranked {
+    let mut m: FxHashMap<String, u64> = FxHashMap::default();
+    for (name, n) in seen {
+        let folded = name.is_ascii() && !name.bytes().any(|b| b.is_ascii_uppercase());
+        let name = if folded { name.to_string() } else { name.to_lowercase() };
+        *m.entry(name).or_default() += n;
+    }
     let distinct = m.len();
     let mut v: Vec<Count> = m.into_iter().map(|(name, count)| Count { name, count }).collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
