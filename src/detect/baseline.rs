@@ -90,9 +90,35 @@ pub struct Baseline {
     pub prior: Option<Box<Baseline>>,
 }
 
+/// The distinct hosts seen with one key. Most keys (a one-off name, a rare address) are seen
+/// from one host only: that host is kept inline, and a set is made for the second.
+enum Hosts {
+    One(IpAddr),
+    Many(FxHashSet<IpAddr>),
+}
+
+impl Hosts {
+    fn insert(&mut self, host: IpAddr) {
+        match self {
+            Hosts::One(first) if *first != host => *self = Hosts::Many([*first, host].into_iter().collect()),
+            Hosts::One(_) => {}
+            Hosts::Many(set) => {
+                set.insert(host);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Hosts::One(_) => 1,
+            Hosts::Many(set) => set.len(),
+        }
+    }
+}
+
 /// Accumulates distinct hosts per key.
 struct Tally<K> {
-    hosts: FxHashMap<K, (FxHashSet<IpAddr>, u64, Timestamp)>,
+    hosts: FxHashMap<K, (Hosts, u64, Timestamp)>,
 }
 
 impl<K: std::hash::Hash + Eq> Tally<K> {
@@ -100,7 +126,7 @@ impl<K: std::hash::Hash + Eq> Tally<K> {
         Tally { hosts: FxHashMap::default() }
     }
     fn add(&mut self, key: K, host: IpAddr, ts: Timestamp) {
-        let e = self.hosts.entry(key).or_insert_with(|| (FxHashSet::default(), 0, ts));
+        let e = self.hosts.entry(key).or_insert_with(|| (Hosts::One(host), 0, ts));
         e.0.insert(host);
         e.1 += 1;
         e.2 = e.2.min(ts);
@@ -127,16 +153,75 @@ impl Tally<String> {
     }
 }
 
+/// Prevalence of the names internal hosts used: FQDNs, registrable domains, JA4s, user agents.
+struct Names {
+    fqdns: Tally<String>,
+    domains: Tally<String>,
+    ja4s: Tally<String>,
+    uas: Tally<String>,
+}
+
+impl Names {
+    fn learn(input: &DetectInput<'_>) -> Names {
+        let mut n = Names { fqdns: Tally::new(), domains: Tally::new(), ja4s: Tally::new(), uas: Tally::new() };
+        // Names repeat: each distinct one is normalised and cut to its domain once.
+        let mut parsed: FxHashMap<&str, (String, String)> = FxHashMap::default();
+        for e in input.events {
+            let Some(net) = &e.net else { continue };
+            if !input.internal.contains(net.src_ip) {
+                continue;
+            }
+            let host = net.src_ip;
+            let name = match &e.fields {
+                Fields::Dns(d) => Some(d.query.as_str()),
+                Fields::Tls(t) => {
+                    if let Some(ja4) = &t.ja4 {
+                        n.ja4s.add_str(ja4, host, e.ts);
+                    }
+                    t.server_name.as_deref()
+                }
+                Fields::Http(h) => {
+                    if let Some(ua) = &h.user_agent {
+                        n.uas.add_str(ua, host, e.ts);
+                    }
+                    h.host.as_deref()
+                }
+                _ => None,
+            };
+            let Some(raw) = name.filter(|n| !n.is_empty()) else { continue };
+            let (fqdn, zone) = parsed.entry(raw).or_insert_with(|| {
+                let n = domain::normalize(raw);
+                let z = domain::registrable(&n);
+                (n, z)
+            });
+            if !fqdn.is_empty() {
+                n.domains.add_str(zone, host, e.ts);
+                n.fqdns.add_str(fqdn, host, e.ts);
+            }
+        }
+        n
+    }
+}
+
 impl Baseline {
     /// Learns the baseline of a bundle.
     pub fn learn(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
+        // Flows and named events are tallied side by side.
+        let (from_flows, names) = rayon::join(|| Self::learn_flows(input, thresholds), || Names::learn(input));
+        Baseline {
+            fqdns: names.fqdns.finish(),
+            domains: names.domains.finish(),
+            ja4s: names.ja4s.finish(),
+            user_agents: names.uas.finish(),
+            ..from_flows
+        }
+    }
+
+    /// What the flows teach: prevalence of addresses, host profiles, internal pairs.
+    fn learn_flows(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
         let internal = input.internal;
         let flows = input.flows;
         let mut ips = Tally::new();
-        let mut fqdns = Tally::new();
-        let mut domains = Tally::new();
-        let mut ja4s = Tally::new();
-        let mut uas = Tally::new();
         let mut originators: FxHashSet<IpAddr> = FxHashSet::default();
         let mut internal_pairs: FxHashMap<(IpAddr, IpAddr, u16), Timestamp> = FxHashMap::default();
         let mut per_peer: FxHashMap<(IpAddr, IpAddr), u64> = FxHashMap::default();
@@ -154,7 +239,12 @@ impl Baseline {
             let p = hosts.entry(f.orig_ip).or_default();
             *p.ports.entry(f.resp_port).or_default() += 1;
             for s in &f.services {
-                *p.services.entry(s.as_str().to_string()).or_default() += 1;
+                match p.services.get_mut(s.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        p.services.insert(s.as_str().to_string(), 1);
+                    }
+                }
             }
             let hour = per_hour.entry((f.orig_ip, f.start.div_euclid(HOUR))).or_default();
             hour.0 += 1;
@@ -164,41 +254,6 @@ impl Baseline {
                 *first = (*first).min(f.start);
             } else {
                 *per_peer.entry((f.orig_ip, f.resp_ip)).or_default() += f.orig.bytes;
-            }
-        }
-        // Names repeat: each distinct one is normalised and cut to its domain once.
-        let mut parsed: FxHashMap<&str, (String, String)> = FxHashMap::default();
-        for e in input.events {
-            let Some(net) = &e.net else { continue };
-            if !internal.contains(net.src_ip) {
-                continue;
-            }
-            let host = net.src_ip;
-            let name = match &e.fields {
-                Fields::Dns(d) => Some(d.query.as_str()),
-                Fields::Tls(t) => {
-                    if let Some(ja4) = &t.ja4 {
-                        ja4s.add_str(ja4, host, e.ts);
-                    }
-                    t.server_name.as_deref()
-                }
-                Fields::Http(h) => {
-                    if let Some(ua) = &h.user_agent {
-                        uas.add_str(ua, host, e.ts);
-                    }
-                    h.host.as_deref()
-                }
-                _ => None,
-            };
-            let Some(raw) = name.filter(|n| !n.is_empty()) else { continue };
-            let (fqdn, zone) = parsed.entry(raw).or_insert_with(|| {
-                let n = domain::normalize(raw);
-                let z = domain::registrable(&n);
-                (n, z)
-            });
-            if !fqdn.is_empty() {
-                domains.add_str(zone, host, e.ts);
-                fqdns.add_str(fqdn, host, e.ts);
             }
         }
         let mut peer_bytes: FxHashMap<IpAddr, Vec<f64>> = FxHashMap::default();
@@ -225,10 +280,10 @@ impl Baseline {
             start: if flows.is_empty() { 0 } else { start },
             end: if flows.is_empty() { 0 } else { end },
             ips: ips.finish(),
-            fqdns: fqdns.finish(),
-            domains: domains.finish(),
-            ja4s: ja4s.finish(),
-            user_agents: uas.finish(),
+            fqdns: FxHashMap::default(),
+            domains: FxHashMap::default(),
+            ja4s: FxHashMap::default(),
+            user_agents: FxHashMap::default(),
             hosts,
             internal_pairs,
             thresholds,
