@@ -143,6 +143,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                     dest.label()
                 );
             }
+            std::mem::forget(owned);
         }
         Task::HuntInfo { .. } => {}
         Task::Check { hunt, expect, expect_path, .. } => {
@@ -160,6 +161,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 Err(e) if !e.is_broken_pipe() => return Err(e.into()),
                 _ => {}
             }
+            std::mem::forget(owned);
         }
         Task::Inventory { out, .. } => emit(
             out,
@@ -289,6 +291,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             if let Some(dest) = html {
                 dest.write_all(&crate::report::html::render(&summary, &inventory, &owned.assets, &diags))?;
             }
+            // Like `ingest` below: not freed one allocation at a time just before the exit.
+            std::mem::forget(owned);
+            std::mem::forget(summary);
         }
     }
     clock.lap("output");

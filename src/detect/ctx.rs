@@ -337,14 +337,19 @@ fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Eve
         .filter(|n| internal.contains(n.src_ip) && internal.contains(n.dst_ip))
         .map(|n| n.dst_ip)
         .collect();
-    let mut asked: FxHashMap<(IpAddr, String), i64> = FxHashMap::default();
+    let mut asked: FxHashMap<(IpAddr, std::borrow::Cow<'a, str>), i64> = FxHashMap::default();
     let mut out = Vec::with_capacity(dns.len());
     for &e in dns {
         let (Some(net), Fields::Dns(d)) = (&e.net, &e.fields) else {
             out.push(e);
             continue;
         };
-        let name = d.query.to_ascii_lowercase();
+        // Names are nearly always lower case already: copied only when they are not.
+        let name: std::borrow::Cow<'a, str> = if d.query.bytes().any(|b| b.is_ascii_uppercase()) {
+            d.query.to_ascii_lowercase().into()
+        } else {
+            d.query.as_str().into()
+        };
         if resolvers.contains(&net.src_ip) {
             let forwarded =
                 asked.get(&(net.src_ip, name.clone())).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);

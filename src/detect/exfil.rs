@@ -110,11 +110,13 @@ impl Detector for Exfil {
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
         let config: Config = ctx.thresholds.section(self.id());
-        pairs(ctx)
-            .iter()
+        // Most pairs are small: they are dropped before the rest are put in order.
+        let mut judged: Vec<((IpAddr, IpAddr), Pair<'_>)> = pairs(ctx)
+            .into_iter()
             .filter(|(_, p)| p.out as f64 >= config.min_out_bytes || p.upload_bytes as f64 >= config.upload_low)
-            .filter_map(|(&(host, peer), p)| judge(ctx, &config, host, peer, p))
-            .collect()
+            .collect();
+        judged.sort_unstable_by_key(|(k, _)| *k);
+        judged.iter().filter_map(|((host, peer), p)| judge(ctx, &config, *host, *peer, p)).collect()
     }
 }
 
@@ -150,8 +152,8 @@ fn is_noise(ip: IpAddr) -> bool {
     }
 }
 
-fn pairs<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, IpAddr), Pair<'a>> {
-    let mut pairs: BTreeMap<(IpAddr, IpAddr), Pair<'a>> = BTreeMap::new();
+fn pairs<'a>(ctx: &DetectCtx<'a>) -> rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> {
+    let mut pairs: rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> = rustc_hash::FxHashMap::default();
     for (i, f) in ctx.flows.iter().enumerate() {
         if !ctx.is_internal(f.orig_ip) || ctx.is_internal(f.resp_ip) || is_noise(f.resp_ip) {
             continue;
@@ -195,7 +197,7 @@ fn pairs<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<(IpAddr, IpAddr), Pair<'a>> {
             p.archive_bodies += 1;
         }
         if let Some(ua) = &h.user_agent {
-            if p.user_agents.len() < MAX_NAMES {
+            if p.user_agents.len() < MAX_NAMES && !p.user_agents.contains(ua) {
                 p.user_agents.insert(ua.clone());
             }
         }
