@@ -6,7 +6,7 @@ use super::finding::{EvidenceRef, FindingHost, FindingProcess};
 use super::thresholds::Thresholds;
 use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, Locator};
 use crate::util::net::InternalNets;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -299,16 +299,24 @@ fn flow_names<'a>(
             }
         }
     }
+    // Only the flows still unnamed look at DNS answers: only their addresses are kept.
+    let unnamed: FxHashSet<(IpAddr, IpAddr)> =
+        flows.iter().zip(&names).filter(|(_, n)| n.is_none()).map(|(f, _)| (f.orig_ip, f.resp_ip)).collect();
+    let unnamed_peers: FxHashSet<IpAddr> = unnamed.iter().map(|&(_, resp)| resp).collect();
     // (client, address) → answers in time order; address → any answer.
     let mut answered: FxHashMap<(IpAddr, IpAddr), Vec<(i64, &'a str)>> = FxHashMap::default();
     let mut any: FxHashMap<IpAddr, &'a str> = FxHashMap::default();
     for e in dns {
         let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
         for a in &d.answers {
-            if let Ok(ip) = a.parse::<IpAddr>() {
-                answered.entry((net.src_ip, ip)).or_default().push((e.ts, d.query.as_str()));
-                any.entry(ip).or_insert(d.query.as_str());
+            let Ok(ip) = a.parse::<IpAddr>() else { continue };
+            if !unnamed_peers.contains(&ip) {
+                continue;
             }
+            if unnamed.contains(&(net.src_ip, ip)) {
+                answered.entry((net.src_ip, ip)).or_default().push((e.ts, d.query.as_str()));
+            }
+            any.entry(ip).or_insert(d.query.as_str());
         }
     }
     for (i, f) in flows.iter().enumerate() {

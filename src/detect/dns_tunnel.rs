@@ -164,32 +164,42 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, Str
     let mut zones: Vec<String> = Vec::new();
     let mut zone_ids: FxHashMap<String, usize> = FxHashMap::default();
     let mut parsed: FxHashMap<&str, Option<(String, usize)>> = FxHashMap::default();
-    let mut groups: FxHashMap<(IpAddr, usize), Group<'a>> = FxHashMap::default();
+    // First each lookup's group and the size of every group; then the measures, for the
+    // groups large enough to judge only (most are a handful of lookups).
+    let mut sizes: FxHashMap<(IpAddr, usize), u64> = FxHashMap::default();
+    let mut keys: Vec<Option<(IpAddr, usize)>> = Vec::with_capacity(ctx.client_dns.len());
     for &e in &ctx.client_dns {
-        let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
-        if !ctx.is_internal(net.src_ip) {
-            continue;
-        }
-        let Some((name, zone_id)) = parsed
-            .entry(d.query.as_str())
-            .or_insert_with(|| {
-                let name = domain::normalize(&d.query);
-                (!skipped(&name)).then(|| {
-                    let zone = domain::registrable(&name);
-                    let id = *zone_ids.entry(zone).or_insert_with_key(|z| {
-                        zones.push(z.clone());
-                        zones.len() - 1
-                    });
-                    (name, id)
+        let key = match (&e.fields, &e.net) {
+            (Fields::Dns(d), Some(net)) if ctx.is_internal(net.src_ip) => parsed
+                .entry(d.query.as_str())
+                .or_insert_with(|| {
+                    let name = domain::normalize(&d.query);
+                    (!skipped(&name)).then(|| {
+                        let zone = domain::registrable(&name);
+                        let id = *zone_ids.entry(zone).or_insert_with_key(|z| {
+                            zones.push(z.clone());
+                            zones.len() - 1
+                        });
+                        (name, id)
+                    })
                 })
-            })
-            .as_ref()
-        else {
-            continue;
+                .as_ref()
+                .map(|&(_, zone_id)| (net.src_ip, zone_id)),
+            _ => None,
         };
+        if let Some(key) = key {
+            *sizes.entry(key).or_default() += 1;
+        }
+        keys.push(key);
+    }
+    let mut groups: FxHashMap<(IpAddr, usize), Group<'a>> = FxHashMap::default();
+    for (&e, key) in ctx.client_dns.iter().zip(&keys) {
+        let Some(key) = key.filter(|k| sizes.get(k).is_some_and(|&n| n >= min_queries)) else { continue };
+        let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
+        let Some(Some((name, zone_id))) = parsed.get(d.query.as_str()) else { continue };
         let zone = zones.get(*zone_id).map(String::as_str).unwrap_or_default();
         let sub = domain::subdomain(name, zone);
-        let g = groups.entry((net.src_ip, *zone_id)).or_default();
+        let g = groups.entry(key).or_default();
         if g.queries == 0 {
             g.first = e.ts;
         }
@@ -224,12 +234,8 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, Str
         }
         g.events.push(e);
     }
-    // Most groups are a handful of lookups: they are dropped before anything is copied.
-    let mut judged: Vec<((IpAddr, String), Group<'a>)> = groups
-        .into_iter()
-        .filter(|(_, g)| g.queries >= min_queries)
-        .map(|((host, id), g)| ((host, zones.get(id).cloned().unwrap_or_default()), g))
-        .collect();
+    let mut judged: Vec<((IpAddr, String), Group<'a>)> =
+        groups.into_iter().map(|((host, id), g)| ((host, zones.get(id).cloned().unwrap_or_default()), g)).collect();
     judged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     judged
 }

@@ -40,7 +40,7 @@
 use super::stats::log_ramp;
 use super::transfer::{self, size_text, NameKind};
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
-use crate::model::{Event, Fields};
+use crate::model::{Event, Fields, FlowRecord, HttpFields};
 use crate::util::Timestamp;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -110,11 +110,7 @@ impl Detector for Exfil {
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
         let config: Config = ctx.thresholds.section(self.id());
-        // Most pairs are small: they are dropped before the rest are put in order.
-        let mut judged: Vec<((IpAddr, IpAddr), Pair<'_>)> = pairs(ctx)
-            .into_iter()
-            .filter(|(_, p)| p.out as f64 >= config.min_out_bytes || p.upload_bytes as f64 >= config.upload_low)
-            .collect();
+        let mut judged: Vec<((IpAddr, IpAddr), Pair<'_>)> = pairs(ctx, &config).into_iter().collect();
         judged.sort_unstable_by_key(|(k, _)| *k);
         judged.iter().filter_map(|((host, peer), p)| judge(ctx, &config, *host, *peer, p)).collect()
     }
@@ -152,10 +148,42 @@ fn is_noise(ip: IpAddr) -> bool {
     }
 }
 
-fn pairs<'a>(ctx: &DetectCtx<'a>) -> rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> {
+/// An internal host's flow to an external peer.
+fn outbound(ctx: &DetectCtx<'_>, f: &FlowRecord) -> bool {
+    ctx.is_internal(f.orig_ip) && !ctx.is_internal(f.resp_ip) && !is_noise(f.resp_ip)
+}
+
+/// An HTTP request that uploads a body, and the index of its flow.
+fn upload<'a>(ctx: &DetectCtx<'a>, e: &'a Event) -> Option<(&'a HttpFields, usize)> {
+    let Fields::Http(h) = &e.fields else { return None };
+    let upload = h.method.eq_ignore_ascii_case("POST") || h.method.eq_ignore_ascii_case("PUT");
+    if !upload || h.request_body_len == 0 {
+        return None;
+    }
+    let i = e.net.as_ref().and_then(|n| n.flow_id.as_deref()).and_then(|id| ctx.flow_index(id))?;
+    Some((h, i))
+}
+
+/// The pairs that sent enough, out or in uploads, to be judged. Totals come first, so that the
+/// many small pairs never get the full record.
+fn pairs<'a>(ctx: &DetectCtx<'a>, config: &Config) -> rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> {
+    let mut totals: rustc_hash::FxHashMap<(IpAddr, IpAddr), (u64, u64)> = rustc_hash::FxHashMap::default();
+    for f in ctx.flows.iter().filter(|f| outbound(ctx, f)) {
+        totals.entry((f.orig_ip, f.resp_ip)).or_default().0 += f.orig.bytes;
+    }
+    for &e in &ctx.http {
+        let Some((h, i)) = upload(ctx, e) else { continue };
+        let Some(f) = ctx.flows.get(i) else { continue };
+        if let Some(t) = totals.get_mut(&(f.orig_ip, f.resp_ip)) {
+            t.1 += h.request_body_len;
+        }
+    }
+    let judged = |k: &(IpAddr, IpAddr)| {
+        totals.get(k).is_some_and(|&(out, up)| out as f64 >= config.min_out_bytes || up as f64 >= config.upload_low)
+    };
     let mut pairs: rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> = rustc_hash::FxHashMap::default();
     for (i, f) in ctx.flows.iter().enumerate() {
-        if !ctx.is_internal(f.orig_ip) || ctx.is_internal(f.resp_ip) || is_noise(f.resp_ip) {
+        if !outbound(ctx, f) || !judged(&(f.orig_ip, f.resp_ip)) {
             continue;
         }
         let p = pairs.entry((f.orig_ip, f.resp_ip)).or_default();
@@ -174,14 +202,7 @@ fn pairs<'a>(ctx: &DetectCtx<'a>) -> rustc_hash::FxHashMap<(IpAddr, IpAddr), Pai
         }
     }
     for &e in &ctx.http {
-        let Fields::Http(h) = &e.fields else { continue };
-        let upload = h.method.eq_ignore_ascii_case("POST") || h.method.eq_ignore_ascii_case("PUT");
-        if !upload || h.request_body_len == 0 {
-            continue;
-        }
-        let Some(i) = e.net.as_ref().and_then(|n| n.flow_id.as_deref()).and_then(|id| ctx.flow_index(id)) else {
-            continue;
-        };
+        let Some((h, i)) = upload(ctx, e) else { continue };
         let Some(f) = ctx.flows.get(i) else { continue };
         let Some(p) = pairs.get_mut(&(f.orig_ip, f.resp_ip)) else { continue };
         p.uploads.push(e);
