@@ -61,6 +61,7 @@ use super::stats::{mad, median, quartiles, ramp};
 use super::{check, domain, DetectCtx, Detector, Finding, Thresholds};
 use crate::model::{FlowRecord, Service};
 use crate::util::Timestamp;
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -189,36 +190,46 @@ fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     let Some(window) = Window::of(ctx) else { return Vec::new() };
     let outgoing: Vec<usize> = (0..ctx.flows.len()).filter(|&i| is_outgoing(ctx, &ctx.flows[i])).collect();
 
-    let mut by_name: BTreeMap<(IpAddr, String), Vec<usize>> = BTreeMap::new();
+    // Names repeat: each distinct one is normalised once (addresses used as names are not names).
+    let mut normal: FxHashMap<&str, Option<String>> = FxHashMap::default();
+    for raw in outgoing.iter().filter_map(|&i| ctx.name_of(i)) {
+        normal.entry(raw).or_insert_with(|| Some(domain::normalize(raw)).filter(|n| n.parse::<IpAddr>().is_err()));
+    }
+    let mut by_name: FxHashMap<(IpAddr, &str), Vec<usize>> = FxHashMap::default();
     for &i in &outgoing {
-        if let Some(name) = ctx.name_of(i).map(domain::normalize).filter(|n| n.parse::<IpAddr>().is_err()) {
-            by_name.entry((ctx.flows[i].orig_ip, name)).or_default().push(i);
-        }
+        let Some(Some(name)) = ctx.name_of(i).and_then(|raw| normal.get(raw)) else { continue };
+        by_name.entry((ctx.flows[i].orig_ip, name.as_str())).or_default().push(i);
     }
     let mut claimed = vec![false; ctx.flows.len()];
     let mut findings = Vec::new();
-    for ((host, name), flows) in by_name {
-        if unique_seconds(ctx, &flows) < config.min_connections {
-            continue;
-        }
+    for ((host, name), flows) in regular_enough(ctx, config, by_name) {
         for &i in &flows {
             claimed[i] = true;
         }
-        findings.extend(judge(ctx, config, &window, host, Target::Name(name), &flows));
+        findings.extend(judge(ctx, config, &window, host, Target::Name(name.to_string()), &flows));
     }
 
-    let mut by_address: BTreeMap<(IpAddr, IpAddr), Vec<usize>> = BTreeMap::new();
+    let mut by_address: FxHashMap<(IpAddr, IpAddr), Vec<usize>> = FxHashMap::default();
     for &i in outgoing.iter().filter(|&&i| !claimed[i]) {
         let f = &ctx.flows[i];
         by_address.entry((f.orig_ip, f.resp_ip)).or_default().push(i);
     }
-    for ((host, peer), flows) in by_address {
-        if unique_seconds(ctx, &flows) < config.min_connections {
-            continue;
-        }
+    for ((host, peer), flows) in regular_enough(ctx, config, by_address) {
         findings.extend(judge(ctx, config, &window, host, Target::Address(peer), &flows));
     }
     findings
+}
+
+/// The groups with enough connections to judge, in the order of their keys.
+fn regular_enough<K: Ord>(
+    ctx: &DetectCtx<'_>,
+    config: &Config,
+    groups: FxHashMap<K, Vec<usize>>,
+) -> Vec<(K, Vec<usize>)> {
+    let mut kept: Vec<(K, Vec<usize>)> =
+        groups.into_iter().filter(|(_, flows)| unique_seconds(ctx, flows) >= config.min_connections).collect();
+    kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    kept
 }
 
 /// An internal host opening a flow to an external, unicast address.

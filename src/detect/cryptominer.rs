@@ -139,9 +139,11 @@ impl Detector for Cryptominer {
     }
 }
 
-/// The pool a name belongs to, if any.
+/// The pool a name belongs to, if any: the name itself or one of its parent domains is one of
+/// [`POOLS`] (compared without case).
 pub fn pool_of(name: &str) -> Option<&'static str> {
-    POOLS.iter().copied().find(|p| domain::matches(name, p))
+    static SET: std::sync::LazyLock<domain::DomainSet> = std::sync::LazyLock::new(|| domain::DomainSet::new(POOLS));
+    SET.find(name)
 }
 
 /// Who the host mined with.

@@ -58,9 +58,80 @@ pub fn matches(name: &str, pattern: &str) -> bool {
         && name[name.len() - pattern.len()..].eq_ignore_ascii_case(pattern)
 }
 
+/// A fixed list of domains, each matching itself and its subdomains without regard to case (as
+/// [`matches`] does), found by looking up a name's parent domains of the lengths the list has
+/// rather than by trying every entry: it runs for every name and flow of a capture.
+pub struct DomainSet {
+    by_name: rustc_hash::FxHashMap<String, &'static str>,
+    /// Fewest and most labels of an entry.
+    labels: (usize, usize),
+}
+
+impl DomainSet {
+    pub fn new(domains: &[&'static str]) -> DomainSet {
+        let clean = |d: &'static str| d.strip_prefix("*.").unwrap_or(d).trim_end_matches('.');
+        let counts = domains.iter().map(|d| clean(d).split('.').count());
+        let labels = (counts.clone().min().unwrap_or(1), counts.max().unwrap_or(0));
+        let by_name = domains.iter().map(|d| (clean(d).to_ascii_lowercase(), *d)).collect();
+        DomainSet { by_name, labels }
+    }
+
+    /// The entry `name` is, or is a subdomain of.
+    pub fn find(&self, name: &str) -> Option<&'static str> {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let lower;
+        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = name.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            name
+        };
+        // The parent domains of `labels.0` to `labels.1` labels, shortest first.
+        let mut start = name.len();
+        let mut labels = 0;
+        while labels < self.labels.1 {
+            start = name[..start].rfind('.').unwrap_or(0);
+            labels += 1;
+            let suffix = if start == 0 { name } else { &name[start + 1..] };
+            if labels >= self.labels.0 {
+                if let Some(entry) = self.by_name.get(suffix) {
+                    return Some(entry);
+                }
+            }
+            if start == 0 {
+                return None;
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domain_sets_match_names_and_their_subdomains() {
+        let set = DomainSet::new(&["example.com", "*.deep.example.org", "a.b"]);
+        for (name, want) in [
+            ("example.com", Some("example.com")),
+            ("WWW.Example.COM.", Some("example.com")),
+            ("x.y.example.com", Some("example.com")),
+            ("notexample.com", None),
+            ("com", None),
+            ("", None),
+            ("deep.example.org", Some("*.deep.example.org")),
+            ("x.deep.example.org", Some("*.deep.example.org")),
+            ("example.org", None),
+            ("a.b", Some("a.b")),
+            ("..a.b", Some("a.b")),
+            ("b", None),
+        ] {
+            assert_eq!(set.find(name), want, "{name}");
+            let linear = ["example.com", "*.deep.example.org", "a.b"].into_iter().find(|p| matches(name, p));
+            assert_eq!(set.find(name), linear, "{name} as matches() has it");
+        }
+    }
 
     #[test]
     fn registrable_parts() {

@@ -74,7 +74,8 @@ pub struct Oast;
 
 /// The service a name belongs to, if any.
 pub fn service_of(name: &str) -> Option<&'static str> {
-    SERVICES.iter().copied().find(|s| domain::matches(name, s))
+    static SET: std::sync::LazyLock<domain::DomainSet> = std::sync::LazyLock::new(|| domain::DomainSet::new(SERVICES));
+    SET.find(name)
 }
 
 /// How much a label looks like a generated interaction id, in [0, 1].
@@ -122,8 +123,10 @@ impl Detector for Oast {
                 Fields::Tls(t) => (t.server_name.as_deref(), false),
                 _ => (None, false),
             };
-            let Some(name) = name.map(domain::normalize) else { continue };
-            let Some(service) = service_of(&name) else { continue };
+            // Matched before it is copied: matching ignores case, as normalising would.
+            let Some(raw) = name else { continue };
+            let Some(service) = service_of(raw.trim_end_matches('.')) else { continue };
+            let name = domain::normalize(raw);
             let g = groups.entry((net.src_ip, service)).or_insert_with(|| Group {
                 first: e.ts,
                 last: e.ts,
