@@ -741,6 +741,8 @@ fn read_audit<R: Read>(
             "events still open when the pending-event limit was reached were closed early (they may lack records)",
         );
     }
+    // Held until the run ends: the room left from growing is given back.
+    events.shrink_to_fit();
     let first_ts = events.iter().map(|e| e.ts).min();
     let last_ts = events.iter().map(|e| e.ts).max();
     let mut notes = vec![format!("{} events from {records} records", events.len())];
@@ -1078,7 +1080,12 @@ fn timeline_events(ingest: &mut [Ingested], filter: &TimelineFilter, attribution
             r.events.len() + net
         })
         .sum();
-    let mut events: Vec<Event> = Vec::with_capacity(total);
+    // The largest endpoint log's events become the timeline's vector, so that they are moved,
+    // not copied (ties in the sort stay in file order: a file's events keep their order).
+    let largest = ingest.iter_mut().max_by_key(|r| r.events.len());
+    let mut events: Vec<Event> = largest.map(|r| std::mem::take(&mut r.events)).unwrap_or_default();
+    events.retain(|e| filter.matches(e));
+    events.reserve_exact(total.saturating_sub(events.len()));
     for (file, r) in ingest.iter_mut().enumerate() {
         events.extend(std::mem::take(&mut r.events).into_iter().filter(|e| filter.matches(e)));
         let Some(out) = r.flows.as_mut() else { continue };
