@@ -27,7 +27,16 @@ pub fn endpoint_text(ip: IpAddr, port: u16) -> String {
 
 /// ECS spelling of a MAC address: upper-case hex pairs joined by hyphens (`00-1A-2B-3C-4D-5E`).
 pub fn mac_text(m: [u8; 6]) -> String {
-    m.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join("-")
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(17);
+    for (i, b) in m.iter().enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// An address block (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128).
@@ -80,6 +89,12 @@ impl InternalNets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mac_addresses_are_written_as_ecs_spells_them() {
+        assert_eq!(mac_text([0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e]), "00-1A-2B-3C-4D-5E");
+        assert_eq!(mac_text([0xff; 6]), "FF-FF-FF-FF-FF-FF");
+    }
 
     #[test]
     fn blocks() {
