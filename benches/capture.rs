@@ -38,7 +38,7 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{check_dev_null, cpus, last_line, mb, parse_size, target_dir, which};
+use common::{check_dev_null, cpus, last_line, mb, parse_size, stage_secs, target_dir, which};
 use etherparse::{IpHeaders, PacketBuilder, PacketBuilderStep, VlanId};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -194,13 +194,7 @@ fn hunt_share(seam: &Path, file: &Path, threads: &[String], runs: usize) {
             return;
         };
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let stage = |name: &str| -> f64 {
-            stderr
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("seam: timing {name} ")))
-                .and_then(|v| v.trim_end_matches('s').parse().ok())
-                .unwrap_or(0.0)
-        };
+        let stage = |name: &str| stage_secs(&stderr, name).unwrap_or(0.0);
         let read = stage("read");
         let hunting = stage("correlate") + stage("assemble") + stage("baseline") + stage("detect");
         let share = if read > 0.0 { 100.0 * hunting / read } else { f64::NAN };

@@ -50,6 +50,12 @@ pub fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
+/// Seconds of a stage as `seam --timings` prints it on stderr (`seam: timing read 1.234s`).
+pub fn stage_secs(stderr: &str, stage: &str) -> Option<f64> {
+    let prefix = format!("seam: timing {stage} ");
+    stderr.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim_end_matches('s').parse().ok())
+}
+
 /// The last non-blank line of a tool's output, for error messages.
 pub fn last_line(s: &str) -> &str {
     s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()

@@ -37,7 +37,7 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{check_dev_null, cpus, last_line, mb, parse_size, target_dir, which};
+use common::{check_dev_null, cpus, last_line, mb, parse_size, stage_secs, target_dir, which};
 use seam::synth::auditd::{generate_background, AuditWriterOptions, BackgroundConfig, LogFormat};
 use seam::synth::evtx::{write_evtx, DataValue, EvtxEvent, Guid, Sid};
 use seam::synth::rng::Rng;
@@ -193,13 +193,7 @@ fn correlation(seam: &Path, cfg: &BenchConfig) -> io::Result<()> {
         .stderr(Stdio::piped())
         .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let stage = |name: &str| -> f64 {
-        stderr
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("seam: timing {name} ")))
-            .and_then(|v| v.trim_end_matches('s').parse().ok())
-            .unwrap_or(f64::NAN)
-    };
+    let stage = |name: &str| stage_secs(&stderr, name).unwrap_or(f64::NAN);
     let (read, correlate) = (stage("read"), stage("correlate"));
     for f in &files {
         println!("  input {}", f.display());

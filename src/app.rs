@@ -1049,15 +1049,9 @@ fn link_name(link: u32) -> String {
 
 /// Moves every capture's flows out of the ingest results, in one deterministic order.
 fn take_flows(ingest: &mut [Ingested]) -> Vec<FlowRecord> {
-    let mut parts = ingest.iter_mut().filter_map(|r| r.flows.as_mut()).map(|o| std::mem::take(&mut o.flows));
-    // One capture's flows are moved, not copied (they come out of the flow table in this order
-    // already); several are appended into one vector of the exact size.
-    let mut flows = parts.next().unwrap_or_default();
-    let rest: Vec<Vec<FlowRecord>> = parts.collect();
-    if !rest.is_empty() {
-        flows.reserve_exact(rest.iter().map(Vec::len).sum());
-        rest.into_iter().for_each(|p| flows.extend(p));
-    }
+    // One capture's flows are moved, not copied, and come out of the flow table in this order.
+    let mut flows =
+        crate::util::concat(ingest.iter_mut().filter_map(|r| r.flows.as_mut()).map(|o| std::mem::take(&mut o.flows)));
     if !flows.is_sorted_by(|a, b| flow_order(a, b).is_le()) {
         flows.sort_by(flow_order);
     }

@@ -352,12 +352,7 @@ fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Eve
             out.push(e);
             continue;
         };
-        // Names are nearly always lower case already: copied only when they are not.
-        let name: std::borrow::Cow<'a, str> = if d.query.bytes().any(|b| b.is_ascii_uppercase()) {
-            d.query.to_ascii_lowercase().into()
-        } else {
-            d.query.as_str().into()
-        };
+        let name = super::domain::ascii_lower(&d.query);
         if resolvers.contains(&net.src_ip) {
             let forwarded =
                 asked.get(&(net.src_ip, name.clone())).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);

@@ -7,6 +7,16 @@ pub fn normalize(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// `name` in ASCII lower case, copied only when it has upper-case letters (names nearly
+/// always come lower case already).
+pub fn ascii_lower(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    }
+}
+
 /// `host:port` → `host`, `[2001:db8::1]:443` → `2001:db8::1` (an HTTP Host header's name).
 pub fn strip_port(h: &str) -> &str {
     if let Some(rest) = h.strip_prefix('[') {
@@ -78,14 +88,8 @@ impl DomainSet {
 
     /// The entry `name` is, or is a subdomain of.
     pub fn find(&self, name: &str) -> Option<&'static str> {
-        let name = name.strip_suffix('.').unwrap_or(name);
-        let lower;
-        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            lower = name.to_ascii_lowercase();
-            lower.as_str()
-        } else {
-            name
-        };
+        let name = ascii_lower(name.strip_suffix('.').unwrap_or(name));
+        let name = name.as_ref();
         // The parent domains of `labels.0` to `labels.1` labels, shortest first.
         let mut start = name.len();
         let mut labels = 0;

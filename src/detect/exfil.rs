@@ -37,10 +37,11 @@
 //! flows with the peer (an established channel the uploads rode along); T1048 Exfiltration Over
 //! Alternative Protocol otherwise.
 
+use super::beacon::is_outgoing;
 use super::stats::log_ramp;
 use super::transfer::{self, size_text, NameKind};
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
-use crate::model::{Event, Fields, FlowRecord, HttpFields};
+use crate::model::{Event, Fields, HttpFields};
 use crate::util::Timestamp;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -140,19 +141,6 @@ struct Pair<'a> {
     user_agents: BTreeSet<String>,
 }
 
-/// Broadcast and multicast are nobody's destination.
-fn is_noise(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified(),
-        IpAddr::V6(v6) => v6.is_multicast() || v6.is_unspecified(),
-    }
-}
-
-/// An internal host's flow to an external peer.
-fn outbound(ctx: &DetectCtx<'_>, f: &FlowRecord) -> bool {
-    ctx.is_internal(f.orig_ip) && !ctx.is_internal(f.resp_ip) && !is_noise(f.resp_ip)
-}
-
 /// An HTTP request that uploads a body, and the index of its flow.
 fn upload<'a>(ctx: &DetectCtx<'a>, e: &'a Event) -> Option<(&'a HttpFields, usize)> {
     let Fields::Http(h) = &e.fields else { return None };
@@ -168,7 +156,7 @@ fn upload<'a>(ctx: &DetectCtx<'a>, e: &'a Event) -> Option<(&'a HttpFields, usiz
 /// many small pairs never get the full record.
 fn pairs<'a>(ctx: &DetectCtx<'a>, config: &Config) -> rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> {
     let mut totals: rustc_hash::FxHashMap<(IpAddr, IpAddr), (u64, u64)> = rustc_hash::FxHashMap::default();
-    for f in ctx.flows.iter().filter(|f| outbound(ctx, f)) {
+    for f in ctx.flows.iter().filter(|f| is_outgoing(ctx, f)) {
         totals.entry((f.orig_ip, f.resp_ip)).or_default().0 += f.orig.bytes;
     }
     for &e in &ctx.http {
@@ -183,7 +171,7 @@ fn pairs<'a>(ctx: &DetectCtx<'a>, config: &Config) -> rustc_hash::FxHashMap<(IpA
     };
     let mut pairs: rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> = rustc_hash::FxHashMap::default();
     for (i, f) in ctx.flows.iter().enumerate() {
-        if !outbound(ctx, f) || !judged(&(f.orig_ip, f.resp_ip)) {
+        if !is_outgoing(ctx, f) || !judged(&(f.orig_ip, f.resp_ip)) {
             continue;
         }
         let p = pairs.entry((f.orig_ip, f.resp_ip)).or_default();

@@ -239,27 +239,8 @@ impl Bundle {
             process: None,
             provenance: Provenance { file: 1, locator: Locator::Record(record) },
             fields: Fields::Endpoint(Box::new(crate::model::EndpointFields {
-                source,
-                action,
-                code: code.into(),
-                provider: None,
-                channel: None,
-                outcome: None,
-                written: None,
-                user: None,
-                user_id: None,
-                logon_type: None,
-                logon_id: None,
-                source_ip: None,
-                source_port: None,
-                destination_ip: None,
-                destination_port: None,
-                source_host: None,
-                target: None,
-                details: None,
-                clock_offset: None,
-                carved: false,
                 data: pairs,
+                ..crate::model::EndpointFields::new(source, action, code.into())
             })),
         });
         self.events.last_mut().expect("just pushed")
@@ -268,25 +249,9 @@ impl Bundle {
     /// An internal host as `seam assets` would list it (name, managed, roles, telemetry).
     pub fn asset(&mut self, ip_text: &str, name: Option<&str>, managed: bool) -> &mut crate::model::Asset {
         self.assets.push(crate::model::Asset {
-            ip: ip(ip_text),
             names: name.map(|n| vec![n.to_string()]).unwrap_or_default(),
-            macs: Vec::new(),
-            other_addresses: Vec::new(),
             managed,
-            roles: Vec::new(),
-            first_seen: T0,
-            last_seen: T0,
-            flows_out: 0,
-            flows_in: 0,
-            bytes_out: 0,
-            bytes_in: 0,
-            peers: 0,
-            telemetry_first: None,
-            telemetry_last: None,
-            clock_offset: None,
-            telemetry: Vec::new(),
-            active: Vec::new(),
-            silent_while_active: None,
+            ..crate::model::Asset::new(ip(ip_text), T0)
         });
         self.assets.last_mut().expect("just pushed")
     }

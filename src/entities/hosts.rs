@@ -63,27 +63,7 @@ fn entry<'a>(
         return None;
     }
     let acc = hosts.entry(ip).or_insert_with(|| Acc {
-        asset: Asset {
-            ip,
-            names: Vec::new(),
-            macs: Vec::new(),
-            other_addresses: Vec::new(),
-            managed: false,
-            roles: Vec::new(),
-            first_seen: ts,
-            last_seen: ts,
-            flows_out: 0,
-            flows_in: 0,
-            bytes_out: 0,
-            bytes_in: 0,
-            peers: 0,
-            telemetry_first: None,
-            telemetry_last: None,
-            clock_offset: None,
-            telemetry: Vec::new(),
-            active: Vec::new(),
-            silent_while_active: None,
-        },
+        asset: Asset::new(ip, ts),
         peers: BTreeSet::new(),
         macs: BTreeSet::new(),
         roles: BTreeSet::new(),

@@ -8,9 +8,9 @@
 //! shards' outputs and sorting with the same total order as a single table gives byte-identical
 //! results whatever the shard count.
 
-use super::table::{record_at, FlowOutput, PacketIn};
+use super::table::{record_at, FlowOutput, FlowStats, PacketIn};
 use crate::decode::packet::{LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW};
-use crate::util::Timestamp;
+use crate::util::{concat, Timestamp};
 
 /// Packet bytes buffered per batch before it is handed to a shard.
 pub const BATCH_BYTES: usize = 1 << 20;
@@ -123,19 +123,14 @@ fn pair_hash(ip: &[u8]) -> Option<u64> {
 
 /// Joins shard outputs into what one table would have produced.
 pub fn merge(parts: Vec<FlowOutput>) -> FlowOutput {
-    // The largest part is the base, so its vectors are extended in place, not copied.
-    let mut parts = parts;
-    parts.sort_by_key(|p| std::cmp::Reverse(p.flows.len() + p.app.len()));
-    let mut parts = parts.into_iter();
-    let mut out = parts.next().unwrap_or_default();
-    let rest: Vec<FlowOutput> = parts.collect();
-    out.flows.reserve_exact(rest.iter().map(|p| p.flows.len()).sum());
-    out.app.reserve_exact(rest.iter().map(|p| p.app.len()).sum());
-    for part in rest {
-        out.flows.extend(part.flows);
-        out.app.extend(part.app);
-        out.stats.add(&part.stats);
+    let mut stats = FlowStats::default();
+    let (mut flows, mut app) = (Vec::with_capacity(parts.len()), Vec::with_capacity(parts.len()));
+    for part in parts {
+        stats.add(&part.stats);
+        flows.push(part.flows);
+        app.push(part.app);
     }
+    let mut out = FlowOutput { flows: concat(flows), app: concat(app), stats };
     // The key is unique (a flow's first packet is its own), so an in-place unstable sort gives
     // the one order, without the stable sort's buffer of half the flows.
     out.flows.sort_unstable_by(|a, b| (a.start, a.first_packet, &a.id).cmp(&(b.start, b.first_packet, &b.id)));

@@ -47,3 +47,30 @@ pub struct Asset {
     /// silent (nanoseconds) — the basis for "the agent went quiet while the host kept talking".
     pub silent_while_active: Option<i64>,
 }
+
+impl Asset {
+    /// An unmanaged host first and last seen at `ts`, with nothing counted yet.
+    pub fn new(ip: IpAddr, ts: Timestamp) -> Asset {
+        Asset {
+            ip,
+            names: Vec::new(),
+            macs: Vec::new(),
+            other_addresses: Vec::new(),
+            managed: false,
+            roles: Vec::new(),
+            first_seen: ts,
+            last_seen: ts,
+            flows_out: 0,
+            flows_in: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            peers: 0,
+            telemetry_first: None,
+            telemetry_last: None,
+            clock_offset: None,
+            telemetry: Vec::new(),
+            active: Vec::new(),
+            silent_while_active: None,
+        }
+    }
+}

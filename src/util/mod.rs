@@ -8,3 +8,29 @@ pub mod time;
 
 pub use cursor::{Cursor, CursorError};
 pub use time::Timestamp;
+
+/// The parts joined into one vector. The largest is extended in place, so it is moved rather
+/// than copied, after room for exactly the others is made; it comes first, the others follow in
+/// their order.
+pub fn concat<T>(parts: impl IntoIterator<Item = Vec<T>>) -> Vec<T> {
+    let mut parts: Vec<Vec<T>> = parts.into_iter().collect();
+    let Some(largest) = (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i))) else {
+        return Vec::new();
+    };
+    let mut out = parts.remove(largest);
+    out.reserve_exact(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend(part);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn concat_keeps_every_element_largest_part_first() {
+        assert_eq!(super::concat(vec![vec![1], vec![2, 3, 4], vec![5, 6]]), vec![2, 3, 4, 1, 5, 6]);
+        assert_eq!(super::concat(Vec::<Vec<u8>>::new()), Vec::<u8>::new());
+        assert_eq!(super::concat(vec![vec![7, 8]]), vec![7, 8]);
+    }
+}
