@@ -129,23 +129,14 @@ pub fn hunt(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Hunt, baseline:
         },
     );
     let (baseline, baseline_secs) = baseline?;
-    let hunt = run_indexed(input, index, &baseline, cfg);
+    let hunt = run(input, index, &baseline, cfg);
     let mut stages = vec![("baseline", baseline_secs), ("index", index_secs)];
     stages.extend(hunt.stages);
     Ok(Hunt { stages, ..hunt })
 }
 
 /// Runs the selected detectors against a learned baseline and finishes their findings.
-pub fn run(input: &DetectInput<'_>, baseline: &Baseline, cfg: &HuntConfig) -> Hunt {
-    run_indexed(input, ctx::Index::build(input), baseline, cfg)
-}
-
-fn run_indexed<'a>(
-    input: &DetectInput<'a>,
-    index: ctx::Index<'a>,
-    baseline: &'a Baseline,
-    cfg: &'a HuntConfig,
-) -> Hunt {
+fn run<'a>(input: &DetectInput<'a>, index: ctx::Index<'a>, baseline: &'a Baseline, cfg: &'a HuntConfig) -> Hunt {
     let ctx = DetectCtx::with_index(input, index, baseline, &cfg.thresholds);
     let t0 = std::time::Instant::now();
     let selected: Vec<&dyn Detector> = DETECTORS
