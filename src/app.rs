@@ -121,12 +121,10 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let shown: Vec<Finding> =
                 found.findings.into_iter().filter(|f| f.severity >= report.min_severity).collect();
             let mut sink = out.dest.open()?;
-            match crate::report::findings::write(&shown, &diags, &ctx, out.format, out.width, out.color, &mut sink)
-                .and_then(|()| sink.commit())
-            {
-                Err(e) if !e.is_broken_pipe() => return Err(e.into()),
-                _ => {}
-            }
+            unless_pipe_closed(
+                crate::report::findings::write(&shown, &diags, &ctx, out.format, out.width, out.color, &mut sink)
+                    .and_then(|()| sink.commit()),
+            )?;
         }
         Task::Learn { hunt, dest, .. } => {
             let owned = detection_input(&mut ingest, &attributions, cfg);
@@ -157,10 +155,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 outcome = Outcome::ExpectationsFailed;
             }
             let text = crate::report::check::text(&result, &expect_path.display().to_string());
-            match crate::report::Destination::Stdout.write_all(text.as_bytes()) {
-                Err(e) if !e.is_broken_pipe() => return Err(e.into()),
-                _ => {}
-            }
+            unless_pipe_closed(crate::report::Destination::Stdout.write_all(text.as_bytes()))?;
             std::mem::forget(owned);
         }
         Task::Inventory { out, .. } => emit(
@@ -284,10 +279,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let bytes = crate::report::investigate::render(
                 &summary, &inventory, &diags, &ctx, out.format, out.width, out.color,
             )?;
-            match out.dest.write_all(&bytes) {
-                Err(e) if !e.is_broken_pipe() => return Err(e.into()),
-                _ => {}
-            }
+            unless_pipe_closed(out.dest.write_all(&bytes))?;
             if let Some(dest) = html {
                 dest.write_all(&crate::report::html::render(&summary, &inventory, &owned.assets, &diags))?;
             }
@@ -444,7 +436,12 @@ fn emit<T: Sync>(out: &OutputConfig, r: &Rendered<'_, T>) -> Result<()> {
         bail!("--format timesketch is only available for timelines");
     }
     let mut sink = out.dest.open()?;
-    match render(r, out.format, &mut sink).and_then(|()| sink.commit()) {
+    unless_pipe_closed(render(r, out.format, &mut sink).and_then(|()| sink.commit()))
+}
+
+/// A reader that stopped reading (`seam … | head`) is not an error; any other write error is.
+fn unless_pipe_closed(written: Result<(), crate::report::ReportError>) -> Result<()> {
+    match written {
         Err(e) if e.is_broken_pipe() => Ok(()),
         other => Ok(other?),
     }
