@@ -395,6 +395,14 @@ impl<'a> Pairs<'a> {
                     }
                     i = close + 1;
                 }
+                // The enriched socket address, `SADDR={ saddr_fam=inet laddr=… lport=… }`, is
+                // one value, braces included, as `ausearch -i` prints it.
+                Some(b'{') if mode == Mode::Interpreted => {
+                    let close = b.get(v..).and_then(|r| r.iter().position(|&c| c == b'}')).map(|p| v + p + 1);
+                    let end = close.unwrap_or_else(|| next_space(b, v));
+                    self.push(name, [v, end], mode, false);
+                    i = end;
+                }
                 Some(_) => {
                     let end = next_space(b, v);
                     self.push(name, [v, end], mode, false);
@@ -1029,6 +1037,20 @@ mod tests {
 
         let crlf = line("node=n1 type=EOE msg=audit(1700000000.123:4567): \r\n");
         assert_eq!((crlf.node.as_deref(), crlf.record_type.as_str(), crlf.fields.len()), (Some("n1"), "EOE", 0));
+    }
+
+    #[test]
+    fn enriched_socket_address_is_one_value() {
+        let l = line(
+            "type=SOCKADDR msg=audit(1700000000.123:4567): saddr=0200A6AB5917083A0000000000000000\x1dSADDR={ \
+             saddr_fam=inet laddr=89.23.8.58 lport=42667 } EXTRA=x",
+        );
+        let interp: Vec<(&str, &str)> = l.interpreted.iter().collect();
+        assert_eq!(interp, [("SADDR", "{ saddr_fam=inet laddr=89.23.8.58 lport=42667 }"), ("EXTRA", "x")]);
+        // An unclosed brace runs to the next space, as any other value.
+        let cut = line("type=SOCKADDR msg=audit(1700000000.123:4567): saddr=01\x1dSADDR={ fam=netlink");
+        let interp: Vec<(&str, &str)> = cut.interpreted.iter().collect();
+        assert_eq!(interp, [("SADDR", "{"), ("fam", "netlink")]);
     }
 
     #[test]

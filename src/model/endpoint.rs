@@ -146,6 +146,11 @@ impl Pairs {
         Pairs { text, spans: Vec::with_capacity(pairs) }
     }
 
+    /// An empty set with room for `pairs` pairs whose names and values total `text` bytes.
+    pub fn with_capacity(pairs: usize, text: usize) -> Pairs {
+        Pairs { text: String::with_capacity(text), spans: Vec::with_capacity(pairs) }
+    }
+
     pub fn len(&self) -> usize {
         self.spans.len()
     }

@@ -352,10 +352,20 @@ fn join_argv(argv: &[String]) -> String {
 /// Every field of every record as `TYPE.key` (`TYPE[n].key` for the n-th repeat of a type),
 /// enriched values as `TYPE.KEY` (audit writes interpreted names in capitals).
 fn flatten(ev: &AuditEvent) -> Pairs {
+    let records = || ev.records.iter().filter(|r| r.record_type != "EOE");
+    // Sized exactly first (a prefix is at most `TYPE[nn].`), so the buffers are allocated once.
+    let (mut pairs, mut text) = (0, 0);
+    for r in records() {
+        let prefix = r.record_type.len() + 6;
+        for (k, v) in r.fields.iter().chain(r.interpreted.iter()) {
+            pairs += 1;
+            text += prefix + k.len() + v.len();
+        }
+    }
     let mut seen: Vec<(&str, usize)> = Vec::new();
-    let mut out = Pairs::new();
+    let mut out = Pairs::with_capacity(pairs, text);
     let mut name = String::new();
-    for r in ev.records.iter().filter(|r| r.record_type != "EOE") {
+    for r in records() {
         let t = r.record_type.as_str();
         let n = match seen.iter_mut().find(|(k, _)| *k == t) {
             Some((_, n)) => {
@@ -367,11 +377,17 @@ fn flatten(ev: &AuditEvent) -> Pairs {
                 0
             }
         };
-        let prefix = if n == 0 { t.to_string() } else { format!("{t}[{n}]") };
+        name.clear();
+        name.push_str(t);
+        if n > 0 {
+            name.push('[');
+            name.push_str(&n.to_string());
+            name.push(']');
+        }
+        name.push('.');
+        let prefix = name.len();
         for (k, v) in r.fields.iter().chain(r.interpreted.iter()) {
-            name.clear();
-            name.push_str(&prefix);
-            name.push('.');
+            name.truncate(prefix);
             name.push_str(k);
             out.push(&name, v);
         }
