@@ -73,7 +73,6 @@
 )]
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
@@ -523,7 +522,12 @@ fn decode_server_hello(body: &[u8]) -> Result<ServerHello, &'static str> {
     let extensions: Vec<u16> = raw_extensions.iter().map(|&(t, _)| t).collect();
     let version = ext.selected_version.unwrap_or(legacy_version);
 
-    let ja3s = format!("{legacy_version},{cipher_suite},{}", join_decimal(extensions.iter().copied(), '-'));
+    let mut ja3s = String::with_capacity(12 + 6 * extensions.len());
+    push_decimal(&mut ja3s, legacy_version);
+    ja3s.push(',');
+    push_decimal(&mut ja3s, cipher_suite);
+    ja3s.push(',');
+    push_joined_decimal(&mut ja3s, extensions.iter().copied());
     let ja4s = ja4_server(version, cipher_suite, &extensions, ext.alpn);
     Ok(ServerHello {
         legacy_version,
@@ -682,13 +686,19 @@ fn ja3_string(
     point_formats: &[u8],
 ) -> String {
     let no_grease = |v: &&u16| !is_grease(**v);
-    format!(
-        "{legacy_version},{},{},{},{}",
-        join_decimal(ciphers.iter().filter(no_grease).copied(), '-'),
-        join_decimal(extensions.iter().filter(no_grease).copied(), '-'),
-        join_decimal(groups.iter().filter(no_grease).copied(), '-'),
-        join_decimal(point_formats.iter().copied(), '-'),
-    )
+    // At most six characters per value ("65535-"); one allocation, no formatting machinery.
+    let mut out =
+        String::with_capacity(6 * (1 + ciphers.len() + extensions.len() + groups.len() + point_formats.len()));
+    push_decimal(&mut out, legacy_version);
+    out.push(',');
+    push_joined_decimal(&mut out, ciphers.iter().filter(no_grease).copied());
+    out.push(',');
+    push_joined_decimal(&mut out, extensions.iter().filter(no_grease).copied());
+    out.push(',');
+    push_joined_decimal(&mut out, groups.iter().filter(no_grease).copied());
+    out.push(',');
+    push_joined_decimal(&mut out, point_formats.iter().map(|&p| u16::from(p)));
+    out
 }
 
 /// What JA4 reads from a ClientHello. Raw ALPN bytes are needed (not the
@@ -797,27 +807,52 @@ fn without_grease(values: &[u16]) -> Vec<u16> {
     values.iter().copied().filter(|&v| !is_grease(v)).collect()
 }
 
-fn join_decimal<T: std::fmt::Display>(values: impl Iterator<Item = T>, sep: char) -> String {
-    let mut out = String::new();
+/// `values` in decimal, joined by '-'.
+fn push_joined_decimal(out: &mut String, values: impl Iterator<Item = u16>) {
     for (i, v) in values.enumerate() {
         if i > 0 {
-            out.push(sep);
+            out.push('-');
         }
-        // Writing into a String can't fail.
-        let _ = write!(out, "{v}");
+        push_decimal(out, v);
     }
-    out
 }
 
+fn push_decimal(out: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut n = v;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Four lowercase hex digits of each value, joined by ','.
 fn join_hex(values: &[u16]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(values.len() * 5);
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(out, "{v:04x}");
+        for b in v.to_be_bytes() {
+            push_hex_byte(&mut out, b);
+        }
     }
     out
+}
+
+fn push_hex_byte(out: &mut String, b: u8) {
+    out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+    out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
 }
 
 fn md5_hex(text: &str) -> String {
@@ -827,9 +862,9 @@ fn md5_hex(text: &str) -> String {
 
 /// Lowercase hex of the first `n` bytes of `bytes`.
 fn hex_prefix(bytes: &[u8], n: usize) -> String {
-    let mut out = String::new();
-    for b in bytes.iter().take(n) {
-        let _ = write!(out, "{b:02x}");
+    let mut out = String::with_capacity(2 * n.min(bytes.len()));
+    for &b in bytes.iter().take(n) {
+        push_hex_byte(&mut out, b);
     }
     out
 }
