@@ -522,7 +522,7 @@ fn decode_server_hello(body: &[u8]) -> Result<ServerHello, &'static str> {
     let extensions: Vec<u16> = raw_extensions.iter().map(|&(t, _)| t).collect();
     let version = ext.selected_version.unwrap_or(legacy_version);
 
-    let mut ja3s = String::with_capacity(12 + 6 * extensions.len());
+    let mut ja3s = String::with_capacity(extensions.len().saturating_mul(6).saturating_add(12));
     push_decimal(&mut ja3s, legacy_version);
     ja3s.push(',');
     push_decimal(&mut ja3s, cipher_suite);
@@ -687,8 +687,11 @@ fn ja3_string(
 ) -> String {
     let no_grease = |v: &&u16| !is_grease(**v);
     // At most six characters per value ("65535-"); one allocation, no formatting machinery.
-    let mut out =
-        String::with_capacity(6 * (1 + ciphers.len() + extensions.len() + groups.len() + point_formats.len()));
+    let mut out = String::with_capacity(
+        [ciphers.len(), extensions.len(), groups.len(), point_formats.len(), 1]
+            .iter()
+            .fold(0usize, |n, &l| n.saturating_add(l.saturating_mul(6))),
+    );
     push_decimal(&mut out, legacy_version);
     out.push(',');
     push_joined_decimal(&mut out, ciphers.iter().filter(no_grease).copied());
@@ -818,27 +821,19 @@ fn push_joined_decimal(out: &mut String, values: impl Iterator<Item = u16>) {
 }
 
 fn push_decimal(out: &mut String, v: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut n = v;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+    let mut started = false;
+    for div in [10_000u16, 1_000, 100, 10, 1] {
+        let digit = v.checked_div(div).and_then(|q| q.checked_rem(10)).unwrap_or(0);
+        if digit != 0 || started || div == 1 {
+            started = true;
+            out.push(hex_digit(digit as u8));
         }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
     }
 }
 
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-
 /// Four lowercase hex digits of each value, joined by ','.
 fn join_hex(values: &[u16]) -> String {
-    let mut out = String::with_capacity(values.len() * 5);
+    let mut out = String::with_capacity(values.len().saturating_mul(5));
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -851,8 +846,8 @@ fn join_hex(values: &[u16]) -> String {
 }
 
 fn push_hex_byte(out: &mut String, b: u8) {
-    out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-    out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+    out.push(hex_digit(b >> 4));
+    out.push(hex_digit(b & 0x0f));
 }
 
 fn md5_hex(text: &str) -> String {
@@ -862,7 +857,7 @@ fn md5_hex(text: &str) -> String {
 
 /// Lowercase hex of the first `n` bytes of `bytes`.
 fn hex_prefix(bytes: &[u8], n: usize) -> String {
-    let mut out = String::with_capacity(2 * n.min(bytes.len()));
+    let mut out = String::with_capacity(n.min(bytes.len()).saturating_mul(2));
     for &b in bytes.iter().take(n) {
         push_hex_byte(&mut out, b);
     }
