@@ -19,8 +19,9 @@ use crate::normalize::net::{app_event, app_event_owned, flow_event};
 use crate::normalize::winevt::{map_record, RecordMeta};
 use crate::report::{render, Format, Rendered};
 use crate::sources::auditd::read_lines;
+use crate::sources::buffer::{self, StreamBuf};
 use crate::sources::evtx::{read_evtx, EvtxInput};
-use crate::sources::{read_capture, CaptureSummary};
+use crate::sources::{read_capture_from, CaptureSummary};
 use crate::timeline::schema::{self, ASSET_COLUMNS, EVENT_COLUMNS, FLOW_COLUMNS, INVENTORY_COLUMNS};
 use crate::timeline::{sort_events, RowCtx, TimelineFilter};
 use crate::util::Timestamp;
@@ -650,19 +651,26 @@ fn ingest_one(
 ) -> Ingested {
     let mut diags = Diagnostics::new();
     let label = file.display.as_str();
-    let (feed, hashing) = if hash { Some(HashFeed::start()).unzip() } else { (None, None) };
-    let hashed_bytes = Arc::new(Mutex::new(0u64));
     let mut result = Ingested::default();
     let streamed = file.kind.is_capture() || file.kind == EvidenceKind::Auditd;
-    if streamed {
-        let raw = match std::fs::File::open(&file.path) {
-            Ok(f) => f,
+    let raw = if streamed {
+        match std::fs::File::open(&file.path) {
+            Ok(f) => Some(f),
             Err(e) => {
                 diags.push(label, None, DiagKind::Unreadable, e.to_string());
                 result.diags = diags;
                 return result;
             }
-        };
+        }
+    } else {
+        None
+    };
+    if let Some(map) = raw.as_ref().filter(|_| file.kind.is_capture() && !file.gzip).and_then(buffer::map_file) {
+        return ingest_mapped(file, map, decode.then_some(flow_cfg), hash, shards, bar, diags);
+    }
+    let (feed, hashing) = if hash { Some(HashFeed::start()).unzip() } else { (None, None) };
+    let hashed_bytes = Arc::new(Mutex::new(0u64));
+    if let Some(raw) = raw {
         let tap = Tap { inner: raw, hash: feed, count: hashed_bytes.clone(), bar: bar.clone() };
         let reader: Box<dyn Read + Send> = if file.gzip {
             Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, tap)))
@@ -810,6 +818,11 @@ impl LineBatch {
     }
 }
 
+/// How far (in bytes of the file) the reader gets past a shard's oldest unsent packet before
+/// the batch is sent anyway: well inside [`buffer::RELEASE_LAG`], so that pages are given
+/// back only after the shards have read them.
+const STALE_BATCH_BYTES: u64 = 8 << 20;
+
 /// Captures smaller than this are decoded on one thread; splitting costs more than it saves.
 const SHARD_MIN_BYTES: u64 = 64 << 20;
 
@@ -823,19 +836,35 @@ pub fn read_and_decode<R: Read>(
     shards: usize,
     diags: &mut Diagnostics,
 ) -> (CaptureSummary, Option<FlowOutput>) {
+    decode_capture(StreamBuf::new(reader), file, label, flow_cfg, shards, diags)
+}
+
+/// [`read_and_decode`] over a buffer already set up. For a mapped file the shards read each
+/// packet where it lies in the map: nothing is copied.
+pub fn decode_capture<R: Read>(
+    reader: StreamBuf<R>,
+    file: &EvidenceFile,
+    label: &str,
+    flow_cfg: Option<FlowConfig>,
+    shards: usize,
+    diags: &mut Diagnostics,
+) -> (CaptureSummary, Option<FlowOutput>) {
     let Some(cfg) = flow_cfg else {
-        return (read_capture(reader, label, diags, |_| {}), None);
+        return (read_capture_from(reader, label, diags, |_| {}), None);
     };
     if shards <= 1 {
         let mut table = FlowTable::new(file.id, cfg);
         let mut packet_diags = Diagnostics::new();
-        let summary = read_capture(reader, label, diags, |p| {
+        let summary = read_capture_from(reader, label, diags, |p| {
             let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
             table.process(packet, label, &mut packet_diags);
         });
         diags.merge(packet_diags);
         return (summary, Some(table.finish()));
     }
+    let map = reader.map();
+    let mapped: &[u8] = map.as_deref().map_or(&[], |m| &m[..]);
+    let new_batch = || if map.is_some() { Batch::for_map() } else { Batch::with_capacity() };
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
@@ -850,7 +879,7 @@ pub fn read_and_decode<R: Read>(
                 let mut table = FlowTable::new(file.id, cfg);
                 let mut d = Diagnostics::new();
                 for mut batch in rx {
-                    for (clock, p) in batch.packets() {
+                    for (clock, p) in batch.packets(mapped) {
                         table.advance_clock(clock);
                         table.process(p, label, &mut d);
                     }
@@ -861,16 +890,39 @@ pub fn read_and_decode<R: Read>(
             }));
         }
         drop(give_back);
-        let mut batches: Vec<Batch> = (0..shards).map(|_| Batch::with_capacity()).collect();
+        let mut batches: Vec<Batch> = (0..shards).map(|_| new_batch()).collect();
         let mut clock = Timestamp::MIN;
-        let summary = read_capture(reader, label, diags, |p| {
+        let base = mapped.as_ptr() as usize;
+        let summary = read_capture_from(reader, label, diags, |p| {
             clock = clock.max(p.ts);
             let k = shard_of(p.link, p.data, shards);
-            batches[k].push(clock, PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset });
-            if batches[k].is_full() {
-                let next = recycled.try_recv().unwrap_or_else(|_| Batch::with_capacity());
-                let full = std::mem::replace(&mut batches[k], next);
-                let _ = senders[k].send(full);
+            let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
+            // Where the packet lies in the map, when it does (always, for a mapped file).
+            let at = (p.data.as_ptr() as usize).wrapping_sub(base);
+            if at.checked_add(p.data.len()).is_some_and(|end| end <= mapped.len()) && !mapped.is_empty() {
+                batches[k].push_mapped(clock, packet, at);
+            } else {
+                batches[k].push(clock, packet);
+            }
+            // A batch is sent when full, and, reading a map, before its first packet falls so
+            // far behind the reader that the packet's pages could be given back.
+            let stale = |b: &Batch| {
+                !mapped.is_empty() && b.first_offset().is_some_and(|o| p.offset.saturating_sub(o) > STALE_BATCH_BYTES)
+            };
+            let send = |batches: &mut [Batch], j: usize| {
+                let next = recycled.try_recv().unwrap_or_else(|_| new_batch());
+                let full = std::mem::replace(&mut batches[j], next);
+                let _ = senders[j].send(full);
+            };
+            if batches[k].is_full() || stale(&batches[k]) {
+                send(&mut batches, k);
+            }
+            if p.index % 1024 == 0 {
+                for j in 0..shards {
+                    if j != k && stale(&batches[j]) {
+                        send(&mut batches, j);
+                    }
+                }
             }
         });
         for (k, batch) in batches.into_iter().enumerate() {
@@ -913,6 +965,46 @@ impl Read for Tap {
         self.bar.inc(n as u64);
         Ok(n)
     }
+}
+
+/// [`ingest_one`] for a regular capture file: parsed where it lies in its map, with no read
+/// copies, and hashed on a thread of its own through a second map, not from copies of its bytes.
+fn ingest_mapped(
+    file: &EvidenceFile,
+    map: memmap2::Mmap,
+    flow_cfg: Option<FlowConfig>,
+    hash: bool,
+    shards: usize,
+    bar: &ProgressBar,
+    mut diags: Diagnostics,
+) -> Ingested {
+    let label = file.display.as_str();
+    let hashing = hash.then(|| {
+        let path = file.path.clone();
+        std::thread::spawn(move || hash_mapped(&path))
+    });
+    let progress = bar.clone();
+    let buf = StreamBuf::mapped(Arc::new(map), Box::new(move |bytes: &[u8]| progress.inc(bytes.len() as u64)));
+    let (summary, flows) = decode_capture(buf, file, label, flow_cfg, shards, &mut diags);
+    if let Some(out) = &flows {
+        out.report(label, &mut diags);
+    }
+    let sha256 = hashing.and_then(|h| match h.join() {
+        Ok(Some((digest, len))) if len == file.size => Some(evidence::hex(&digest)),
+        _ => evidence::sha256_file(&file.path)
+            .map_err(|e| diags.push(label, None, DiagKind::Unreadable, e.to_string()))
+            .ok(),
+    });
+    Ingested { flows, summary: Some(summary), sha256, diags, ..Ingested::default() }
+}
+
+/// SHA-256 of a file read through a map of its own, and the number of bytes hashed; `None`
+/// when it cannot be mapped.
+fn hash_mapped(path: &std::path::Path) -> Option<(Sha256Digest, u64)> {
+    let map = buffer::map_file(&std::fs::File::open(path).ok()?)?;
+    let mut h = Sha256::new();
+    buffer::each_step(&map, |step| h.update(step));
+    Some((h.finalize(), map.len() as u64))
 }
 
 /// Bytes handed to the hashing thread at a time.

@@ -291,9 +291,26 @@ fn sharded_decoding_equals_one_table() {
             seam::app::read_and_decode(reader, pcap, &pcap.display, Some(Default::default()), shards, &mut d);
         (summary, out.expect("flows"), d)
     };
+    // The same file memory-mapped: the shards read packets where they lie in the map.
+    let mapped = |shards: usize| {
+        let mut d = Diagnostics::new();
+        let file = std::fs::File::open(&pcap.path).expect("open");
+        let map = seam::sources::buffer::map_file(&file).expect("a regular file maps");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(0u64));
+        let count = seen.clone();
+        let buf = seam::sources::buffer::StreamBuf::mapped(
+            std::sync::Arc::new(map),
+            Box::new(move |b: &[u8]| *count.lock().expect("count") += b.len() as u64),
+        );
+        let (summary, out) =
+            seam::app::decode_capture(buf, pcap, &pcap.display, Some(Default::default()), shards, &mut d);
+        assert_eq!(*seen.lock().expect("count"), pcap.size, "every byte is released once");
+        (summary, out.expect("flows"), d)
+    };
     let (s1, one, d1) = run(1);
-    for shards in [2, 3, 5] {
-        let (s, many, d) = run(shards);
+    for (shards, (s, many, d)) in
+        [2, 3, 5].into_iter().flat_map(|n| [(n, run(n)), (n, mapped(n))]).chain([(1, mapped(1))])
+    {
         assert_eq!(s, s1);
         assert_eq!(many.flows, one.flows, "flows differ with {shards} shards");
         assert_eq!(many.app, one.app, "application records differ with {shards} shards");

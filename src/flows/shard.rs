@@ -17,11 +17,14 @@ pub const BATCH_BYTES: usize = 1 << 20;
 /// Packets per batch at most.
 pub const BATCH_PACKETS: usize = 4096;
 
-/// Packets copied out of the read buffer for one shard.
+/// Packets for one shard: copied out of the read buffer, or, for a mapped file, where they lie
+/// in the map.
 #[derive(Debug, Default)]
 pub struct Batch {
     data: Vec<u8>,
     meta: Vec<Meta>,
+    /// Packet bytes in the batch, copied or not.
+    bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -32,13 +35,20 @@ struct Meta {
     index: u64,
     link: u32,
     offset: u64,
+    /// Where the packet's bytes start: in `data`, or in the map when `in_map`.
     start: usize,
     len: usize,
+    in_map: bool,
 }
 
 impl Batch {
     pub fn with_capacity() -> Self {
-        Batch { data: Vec::with_capacity(BATCH_BYTES + 65_536), meta: Vec::with_capacity(BATCH_PACKETS) }
+        Batch { data: Vec::with_capacity(BATCH_BYTES + 65_536), meta: Vec::with_capacity(BATCH_PACKETS), bytes: 0 }
+    }
+
+    /// A batch that only refers to packets in a map: no copy buffer.
+    pub fn for_map() -> Self {
+        Batch { data: Vec::new(), meta: Vec::with_capacity(BATCH_PACKETS), bytes: 0 }
     }
 
     /// Adds a packet with the reader's clock at that packet (see
@@ -46,22 +56,39 @@ impl Batch {
     pub fn push(&mut self, clock: Timestamp, p: PacketIn<'_>) {
         let start = self.data.len();
         self.data.extend_from_slice(p.data);
+        self.add(clock, p, start, false);
+    }
+
+    /// Adds a packet whose bytes are at `start` in the map the batch's reader will be given.
+    pub fn push_mapped(&mut self, clock: Timestamp, p: PacketIn<'_>, start: usize) {
+        self.add(clock, p, start, true);
+    }
+
+    fn add(&mut self, clock: Timestamp, p: PacketIn<'_>, start: usize, in_map: bool) {
         let len = p.data.len();
-        self.meta.push(Meta { clock, ts: p.ts, index: p.index, link: p.link, offset: p.offset, start, len });
+        self.bytes = self.bytes.saturating_add(len);
+        self.meta.push(Meta { clock, ts: p.ts, index: p.index, link: p.link, offset: p.offset, start, len, in_map });
     }
 
     pub fn is_full(&self) -> bool {
-        self.data.len() >= BATCH_BYTES || self.meta.len() >= BATCH_PACKETS
+        self.bytes >= BATCH_BYTES || self.meta.len() >= BATCH_PACKETS
+    }
+
+    /// Stream offset of the first packet's record.
+    pub fn first_offset(&self) -> Option<u64> {
+        self.meta.first().map(|m| m.offset)
     }
 
     pub fn is_empty(&self) -> bool {
         self.meta.is_empty()
     }
 
-    /// The packets with the reader's clock, in the order they were pushed.
-    pub fn packets(&self) -> impl Iterator<Item = (Timestamp, PacketIn<'_>)> {
-        self.meta.iter().map(|m| {
-            let data = self.data.get(m.start..m.start + m.len).unwrap_or_default();
+    /// The packets with the reader's clock, in the order they were pushed; `map` is the mapped
+    /// file packets were pushed from with [`Batch::push_mapped`] (empty when none were).
+    pub fn packets<'a>(&'a self, map: &'a [u8]) -> impl Iterator<Item = (Timestamp, PacketIn<'a>)> {
+        self.meta.iter().map(move |m| {
+            let from = if m.in_map { map } else { self.data.as_slice() };
+            let data = from.get(m.start..m.start.saturating_add(m.len)).unwrap_or_default();
             (m.clock, PacketIn { ts: m.ts, index: m.index, link: m.link, data, offset: m.offset })
         })
     }
@@ -69,6 +96,7 @@ impl Batch {
     pub fn clear(&mut self) {
         self.data.clear();
         self.meta.clear();
+        self.bytes = 0;
     }
 }
 
@@ -172,7 +200,7 @@ mod tests {
         b.push(5, PacketIn { ts: 5, index: 1, link: 1, data: b"abc", offset: 24 });
         b.push(7, PacketIn { ts: 6, index: 2, link: 1, data: b"de", offset: 43 });
         let got: Vec<(i64, i64, u64, Vec<u8>)> =
-            b.packets().map(|(c, p)| (c, p.ts, p.index, p.data.to_vec())).collect();
+            b.packets(&[]).map(|(c, p)| (c, p.ts, p.index, p.data.to_vec())).collect();
         assert_eq!(got, vec![(5, 5, 1, b"abc".to_vec()), (7, 6, 2, b"de".to_vec())]);
     }
 }

@@ -10,7 +10,7 @@ pub mod buffer;
 pub mod evtx;
 pub mod pcap;
 
-pub use pcap::{read_capture, CaptureFormat, CaptureSummary, LinkType, RawPacket};
+pub use pcap::{read_capture, read_capture_from, CaptureFormat, CaptureSummary, LinkType, RawPacket};
 
 /// Marks a read error as coming from a decompression layer (gzip) under the source, so that it
 /// is reported as a decompression problem rather than an unreadable file.

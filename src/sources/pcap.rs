@@ -83,9 +83,29 @@ pub fn read_capture<R: Read, F: FnMut(&RawPacket<'_>)>(
     reader: R,
     label: &str,
     diags: &mut Diagnostics,
+    on_packet: F,
+) -> CaptureSummary {
+    read_capture_from(StreamBuf::new(reader), label, diags, on_packet)
+}
+
+/// [`read_capture`] over a buffer already set up, such as a mapped file's.
+pub fn read_capture_from<R: Read, F: FnMut(&RawPacket<'_>)>(
+    mut buf: StreamBuf<R>,
+    label: &str,
+    diags: &mut Diagnostics,
     mut on_packet: F,
 ) -> CaptureSummary {
-    let mut buf = StreamBuf::new(reader);
+    let summary = read_buffered(&mut buf, label, diags, &mut on_packet);
+    buf.finish();
+    summary
+}
+
+fn read_buffered<R: Read, F: FnMut(&RawPacket<'_>)>(
+    buf: &mut StreamBuf<R>,
+    label: &str,
+    diags: &mut Diagnostics,
+    on_packet: &mut F,
+) -> CaptureSummary {
     let mut summary = CaptureSummary::default();
     let mut ctx = Ctx { label, diags, summary: &mut summary };
     match buf.fill(12) {
@@ -101,10 +121,10 @@ pub fn read_capture<R: Read, F: FnMut(&RawPacket<'_>)>(
     }
     if buf.data().starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
         ctx.summary.format = Some(CaptureFormat::Pcapng);
-        read_pcapng(&mut buf, &mut ctx, &mut on_packet);
+        read_pcapng(buf, &mut ctx, on_packet);
     } else {
         ctx.summary.format = Some(CaptureFormat::Pcap);
-        read_pcap(&mut buf, &mut ctx, &mut on_packet);
+        read_pcap(buf, &mut ctx, on_packet);
     }
     summary.stream_bytes = buf.offset();
     summary
