@@ -98,7 +98,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         | Task::Assets { flow, .. } => (*flow, true),
     };
     let mut clock = StageClock::new(cfg.timings);
-    let mut ingest = ingest(&files, flow_cfg, decode, hash, &cfg.log_hosts, cfg.quiet);
+    let reading = Reading { flow: flow_cfg, decode, hash, mmap: cfg.mmap };
+    let mut ingest = ingest(&files, &reading, &cfg.log_hosts, cfg.quiet);
     clock.lap("read");
     for r in &ingest {
         diags.merge(r.diags.clone());
@@ -470,14 +471,20 @@ pub struct LogSummary {
     pub notes: Vec<String>,
 }
 
-fn ingest(
-    files: &[EvidenceFile],
-    flow_cfg: FlowConfig,
+/// How evidence files are read.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    flow: FlowConfig,
+    /// Whether captures are decoded into flows (not for the inventory alone).
     decode: bool,
+    /// Whether every file's SHA-256 is computed.
     hash: bool,
-    log_hosts: &[(PathBuf, String)],
-    quiet: bool,
-) -> Vec<Ingested> {
+    /// Whether regular capture files may be memory-mapped.
+    mmap: bool,
+}
+
+fn ingest(files: &[EvidenceFile], reading: &Reading, log_hosts: &[(PathBuf, String)], quiet: bool) -> Vec<Ingested> {
+    let hash = reading.hash;
     let total: u64 = files.iter().map(|f| f.size).sum();
     let bar = if quiet || !std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
@@ -513,7 +520,7 @@ fn ingest(
             .filter(|(_, f)| !is_evtx(f))
             .map(|(i, f)| {
                 let shards = if f.size >= SHARD_MIN_BYTES { per_file } else { 1 };
-                (i, ingest_one(f, flow_cfg, decode, hash, shards, host_override(f, log_hosts), &bar))
+                (i, ingest_one(f, reading, shards, host_override(f, log_hosts), &bar))
             })
             .collect();
         let logs = logs.join().unwrap_or_else(|_| {
@@ -642,13 +649,12 @@ fn open_log(file: &EvidenceFile) -> std::io::Result<Box<dyn EvtxInput>> {
 
 fn ingest_one(
     file: &EvidenceFile,
-    flow_cfg: FlowConfig,
-    decode: bool,
-    hash: bool,
+    reading: &Reading,
     shards: usize,
     log_host: Option<&str>,
     bar: &ProgressBar,
 ) -> Ingested {
+    let Reading { flow: flow_cfg, decode, hash, mmap } = *reading;
     let mut diags = Diagnostics::new();
     let label = file.display.as_str();
     let mut result = Ingested::default();
@@ -665,7 +671,8 @@ fn ingest_one(
     } else {
         None
     };
-    if let Some(map) = raw.as_ref().filter(|_| file.kind.is_capture() && !file.gzip).and_then(buffer::map_file) {
+    if let Some(map) = raw.as_ref().filter(|_| mmap && file.kind.is_capture() && !file.gzip).and_then(buffer::map_file)
+    {
         return ingest_mapped(file, map, decode.then_some(flow_cfg), hash, shards, bar, diags);
     }
     let (feed, hashing) = if hash { Some(HashFeed::start()).unzip() } else { (None, None) };

@@ -60,6 +60,14 @@ pub struct GlobalArgs {
     /// Print how long each stage took on stderr (reading, correlation, detection, output)
     #[arg(long, global = true)]
     pub timings: bool,
+
+    /// Read capture files with read() instead of memory-mapping them
+    ///
+    /// Captures are mapped and parsed where they lie, which is faster. A mapped file that
+    /// shrinks while seam reads it (truncated by another program, or on a network share that
+    /// changes under it) ends the run with SIGBUS; use this for evidence that may change.
+    #[arg(long, global = true)]
+    pub no_mmap: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -421,6 +429,8 @@ pub struct RunConfig {
     pub quiet: bool,
     pub strict: bool,
     pub timings: bool,
+    /// Whether capture files may be memory-mapped (not `--no-mmap`).
+    pub mmap: bool,
     /// Host names for endpoint logs by file (`--log-host`).
     pub log_hosts: Vec<(PathBuf, String)>,
     /// Clock-skew handling of endpoint logs.
@@ -630,6 +640,7 @@ impl RunConfig {
             quiet: g.quiet,
             strict: g.strict,
             timings: g.timings,
+            mmap: !g.no_mmap,
             log_hosts,
             skew,
             knowledge,

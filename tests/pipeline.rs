@@ -278,6 +278,25 @@ fn gzip_capture_renamed_to_txt_is_still_a_capture() {
 }
 
 #[test]
+fn mapped_and_read_captures_give_the_same_answer() {
+    let pcap = demo().join("network.pcap");
+    let path = pcap.to_str().expect("path");
+    let mapped = jsonl(&["flows", path]);
+    let read = jsonl(&["--no-mmap", "flows", path]);
+    assert!(mapped.len() > 500);
+    assert_eq!(mapped, read);
+    let hashes = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["inventory", path]);
+        jsonl(&args).iter().map(|r| get(r, "file.hash.sha256").to_string()).collect::<Vec<_>>()
+    };
+    let sha = hashes(&[]);
+    assert_eq!(sha.len(), 1);
+    assert_eq!(sha[0].trim_matches('"').len(), 64, "{sha:?}");
+    assert_eq!(sha, hashes(&["--no-mmap"]));
+}
+
+#[test]
 fn sharded_decoding_equals_one_table() {
     use seam::diag::Diagnostics;
     use seam::evidence;
