@@ -162,12 +162,35 @@ impl Value<'_> {
         use std::io::Write;
         let _ = match self {
             Value::Null => write!(out, "null"),
-            Value::Time(t) => serde_json::to_writer(&mut *out, &rfc3339(*t)).map_err(std::io::Error::other),
-            Value::Int(n) => write!(out, "{n}"),
-            Value::UInt(n) => write!(out, "{n}"),
+            Value::Time(t) => {
+                // Digits, '-', ':', '.', 'T' and 'Z' need no escaping.
+                out.push(b'"');
+                crate::util::time::write_rfc3339(*t, out);
+                out.push(b'"');
+                Ok(())
+            }
+            Value::Int(n) => {
+                out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
+                Ok(())
+            }
+            Value::UInt(n) => {
+                out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
+                Ok(())
+            }
             Value::Float(f) => serde_json::to_writer(&mut *out, f).map_err(std::io::Error::other),
             Value::Bool(b) => write!(out, "{b}"),
             Value::Str(s) => serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other),
+            Value::Ip(std::net::IpAddr::V4(v4)) => {
+                out.push(b'"');
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(itoa::Buffer::new().format(octet).as_bytes());
+                }
+                out.push(b'"');
+                Ok(())
+            }
             Value::Ip(ip) => write!(out, "\"{ip}\""),
             Value::List(items) => serde_json::to_writer(&mut *out, items).map_err(std::io::Error::other),
             Value::Map(pairs) => {

@@ -3,7 +3,7 @@
 //! That covers 1677–2262, every capture and log a responder will meet; values outside it are
 //! clamped by the sources and flagged there, never wrapped.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDateTime};
 
 /// UTC nanoseconds since the Unix epoch.
 pub type Timestamp = i64;
@@ -19,9 +19,63 @@ pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Timestamp {
 
 /// RFC 3339 with a `Z` suffix and as many fractional digits as needed (0, 3, 6 or 9).
 pub fn rfc3339(ts: Timestamp) -> String {
-    let dt = DateTime::<Utc>::from_timestamp(ts.div_euclid(NANOS_PER_SEC), ts.rem_euclid(NANOS_PER_SEC) as u32)
-        .unwrap_or_default();
-    dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let mut out = Vec::with_capacity(30);
+    write_rfc3339(ts, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`rfc3339`] appended to `out` without an intermediate string: timelines write one or two
+/// per row. Every `i64` of nanoseconds falls in years 1677–2262, so the year always has four
+/// digits.
+pub fn write_rfc3339(ts: Timestamp, out: &mut Vec<u8>) {
+    let secs = ts.div_euclid(NANOS_PER_SEC);
+    let nanos = ts.rem_euclid(NANOS_PER_SEC);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400);
+    push_digits(out, year, 4);
+    out.push(b'-');
+    push_digits(out, month, 2);
+    out.push(b'-');
+    push_digits(out, day, 2);
+    out.push(b'T');
+    push_digits(out, of_day / 3600, 2);
+    out.push(b':');
+    push_digits(out, of_day / 60 % 60, 2);
+    out.push(b':');
+    push_digits(out, of_day % 60, 2);
+    if nanos != 0 {
+        out.push(b'.');
+        if nanos % 1_000_000 == 0 {
+            push_digits(out, nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            push_digits(out, nanos / 1_000, 6);
+        } else {
+            push_digits(out, nanos, 9);
+        }
+    }
+    out.push(b'Z');
+}
+
+/// The last `width` decimal digits of `n` (≥ 0), zero-padded.
+fn push_digits(out: &mut Vec<u8>, n: i64, width: u32) {
+    for place in (0..width).rev() {
+        out.push(b'0' + (n / 10i64.pow(place) % 10) as u8);
+    }
+}
+
+/// Proleptic Gregorian (year, month, day) of a count of days since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Seconds with six decimals, as Zeek writes `ts` and `duration`.
@@ -84,6 +138,34 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_500_000_000_123_456_000), "2017-07-14T02:40:00.123456Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    /// The hand-written formatter agrees with chrono's RFC 3339 (`AutoSi`, `Z`) everywhere an
+    /// `i64` of nanoseconds reaches: both ends, leap days, century years, every precision.
+    #[test]
+    fn formatting_matches_chrono() {
+        let chrono_form = |ts: i64| {
+            DateTime::from_timestamp(ts.div_euclid(NANOS_PER_SEC), ts.rem_euclid(NANOS_PER_SEC) as u32)
+                .map(|dt| dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        };
+        let mut cases = vec![i64::MIN, i64::MAX, 0, -1, 1, 951_782_400 * NANOS_PER_SEC, 4_107_542_400 * NANOS_PER_SEC];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ts = x as i64;
+            // Every precision: whole seconds, milliseconds, microseconds, nanoseconds.
+            cases.extend([
+                ts,
+                ts - ts.rem_euclid(1_000),
+                ts - ts.rem_euclid(1_000_000),
+                ts - ts.rem_euclid(NANOS_PER_SEC),
+            ]);
+        }
+        for ts in cases {
+            assert_eq!(Some(rfc3339(ts)), chrono_form(ts), "{ts}");
+        }
     }
 
     #[test]
