@@ -183,9 +183,13 @@ impl Pairs {
         PairsIter { pairs: self, spans: self.spans.iter() }
     }
 
-    /// The first value of `name`.
+    /// The first value of `name`. Names are compared as bytes, and only the match is sliced
+    /// as text: lookups are made many times per event while it is mapped.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+        let bytes = self.text.as_bytes();
+        let want = name.as_bytes();
+        let span = self.spans.iter().find(|s| bytes.get(s.name[0] as usize..s.name[1] as usize) == Some(want))?;
+        Some(self.slice(span.value))
     }
 
     /// Owned pairs.
