@@ -9,74 +9,87 @@
 //! names only its pid learns its image and command line.
 
 use crate::model::{Event, EventKind, ProcessRef};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-/// One process start.
-#[derive(Debug, Clone)]
-struct Node {
-    start: i64,
-    process: ProcessRef,
-}
+/// Starts of one pid on one host: (time, index of the event), in time order.
+type Starts = Vec<(i64, usize)>;
 
 /// Fills in what the process tree knows: parents of process starts, images of processes
 /// named by pid only. `events` must be in timeline order.
+///
+/// The tree refers to the process starts by index, so nothing is copied to build it; an event's
+/// process is copied only when the tree gives it something it lacks. Every lookup sees the
+/// events as they were before any was filled.
 pub fn link(events: &mut [&mut Event]) -> usize {
-    // (host, pid) → starts of that pid on that host, in time order.
-    let mut by_pid: HashMap<(String, u64), Vec<Node>> = HashMap::new();
-    let mut by_guid: HashMap<String, ProcessRef> = HashMap::new();
-    for e in events.iter() {
-        let (EventKind::Process, Some(p)) = (e.kind, &e.process) else { continue };
-        if !is_start(e) {
-            continue;
-        }
-        if let Some(pid) = p.pid {
-            by_pid.entry((host_of(e), pid)).or_default().push(Node { start: e.ts, process: (**p).clone() });
-        }
-        if let Some(guid) = &p.entity_id {
-            by_guid.insert(guid.clone(), (**p).clone());
-        }
-    }
-    let latest_before = |host: &str, pid: u64, ts: i64| -> Option<&ProcessRef> {
-        let starts = by_pid.get(&(host.to_string(), pid))?;
-        starts.iter().rev().find(|n| n.start <= ts).map(|n| &n.process)
-    };
-    let mut filled = 0;
-    for e in events.iter_mut() {
-        let Some(p) = &e.process else { continue };
-        let start = e.kind == EventKind::Process && is_start(e);
-        // Only events missing something the tree can give are looked up (and copied).
-        let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
-        let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
-        if !wants_parent && !wants_self {
-            continue;
-        }
-        let host = host_of(e);
-        let mut update = p.clone();
-        if wants_parent {
-            let parent = p
-                .parent_entity_id
-                .as_ref()
-                .and_then(|g| by_guid.get(g))
-                .or_else(|| p.parent_pid.and_then(|pp| latest_before(&host, pp, e.ts.saturating_sub(1))));
-            if let Some(parent) = parent {
-                update.parent_executable = update.parent_executable.or_else(|| parent.executable.clone());
-                update.parent_command_line = update.parent_command_line.or_else(|| parent.command_line.clone());
-                update.parent_entity_id = update.parent_entity_id.or_else(|| parent.entity_id.clone());
+    let updates: Vec<(usize, ProcessRef)> = {
+        let events: &[&mut Event] = events;
+        let process = |i: usize| events.get(i).and_then(|e| e.process.as_deref());
+        // host → pid → starts of that pid on that host (time, index), in time order.
+        let mut by_pid: HashMap<Cow<'_, str>, HashMap<u64, Starts>> = HashMap::new();
+        let mut by_guid: HashMap<&str, usize> = HashMap::new();
+        for (i, e) in events.iter().enumerate() {
+            let (EventKind::Process, Some(p)) = (e.kind, &e.process) else { continue };
+            if !is_start(e) {
+                continue;
             }
-        } else if let Some(known) = p
-            .entity_id
-            .as_ref()
-            .and_then(|g| by_guid.get(g))
-            .or_else(|| p.pid.and_then(|pid| latest_before(&host, pid, e.ts)))
-        {
-            update.executable = update.executable.or_else(|| known.executable.clone());
-            update.command_line = update.command_line.or_else(|| known.command_line.clone());
-            update.entity_id = update.entity_id.or_else(|| known.entity_id.clone());
-            update.parent_pid = update.parent_pid.or(known.parent_pid);
+            if let Some(pid) = p.pid {
+                by_pid.entry(host_of(e)).or_default().entry(pid).or_default().push((e.ts, i));
+            }
+            if let Some(guid) = &p.entity_id {
+                by_guid.insert(guid.as_str(), i);
+            }
         }
-        if &update != p {
-            filled += 1;
-            e.process = Some(update);
+        let latest_before = |host: &str, pid: u64, ts: i64| -> Option<&ProcessRef> {
+            let starts = by_pid.get(host)?.get(&pid)?;
+            starts.iter().rev().find(|(start, _)| *start <= ts).and_then(|&(_, i)| process(i))
+        };
+        let by_guid = |guid: &Option<String>| guid.as_deref().and_then(|g| by_guid.get(g)).and_then(|&i| process(i));
+        let mut updates = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let Some(p) = e.process.as_deref() else { continue };
+            let start = e.kind == EventKind::Process && is_start(e);
+            // Only events missing something the tree can give are looked up (and copied).
+            let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
+            let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
+            if wants_parent {
+                let parent = by_guid(&p.parent_entity_id)
+                    .or_else(|| p.parent_pid.and_then(|pp| latest_before(&host_of(e), pp, e.ts.saturating_sub(1))));
+                let Some(parent) = parent else { continue };
+                let gives = (p.parent_executable.is_none() && parent.executable.is_some())
+                    || (p.parent_command_line.is_none() && parent.command_line.is_some())
+                    || (p.parent_entity_id.is_none() && parent.entity_id.is_some());
+                if gives {
+                    let mut update = p.clone();
+                    update.parent_executable = update.parent_executable.or_else(|| parent.executable.clone());
+                    update.parent_command_line = update.parent_command_line.or_else(|| parent.command_line.clone());
+                    update.parent_entity_id = update.parent_entity_id.or_else(|| parent.entity_id.clone());
+                    updates.push((i, update));
+                }
+            } else if wants_self {
+                let known =
+                    by_guid(&p.entity_id).or_else(|| p.pid.and_then(|pid| latest_before(&host_of(e), pid, e.ts)));
+                let Some(known) = known else { continue };
+                let gives = (p.executable.is_none() && known.executable.is_some())
+                    || (p.command_line.is_none() && known.command_line.is_some())
+                    || (p.entity_id.is_none() && known.entity_id.is_some())
+                    || (p.parent_pid.is_none() && known.parent_pid.is_some());
+                if gives {
+                    let mut update = p.clone();
+                    update.executable = update.executable.or_else(|| known.executable.clone());
+                    update.command_line = update.command_line.or_else(|| known.command_line.clone());
+                    update.entity_id = update.entity_id.or_else(|| known.entity_id.clone());
+                    update.parent_pid = update.parent_pid.or(known.parent_pid);
+                    updates.push((i, update));
+                }
+            }
+        }
+        updates
+    };
+    let filled = updates.len();
+    for (i, update) in updates {
+        if let Some(e) = events.get_mut(i) {
+            e.process = Some(Box::new(update));
         }
     }
     filled
@@ -86,8 +99,14 @@ fn is_start(e: &Event) -> bool {
     matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.action == "process-start")
 }
 
-fn host_of(e: &Event) -> String {
-    e.host.as_ref().and_then(|h| h.name.clone()).unwrap_or_default().to_ascii_lowercase()
+/// The host a process runs on, lower-cased (copied only when it has capitals).
+fn host_of(e: &Event) -> Cow<'_, str> {
+    let name = e.host.as_ref().and_then(|h| h.name.as_deref()).unwrap_or_default();
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 #[cfg(test)]
