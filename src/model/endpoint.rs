@@ -121,7 +121,8 @@ pub struct Attribution {
 /// Name → text pairs in order, duplicates kept, stored in one string: a record's fields cost
 /// two allocations, not two per field (an audit event has forty). A parser may keep its input
 /// line as the buffer and point names and values into it ([`Pairs::with_text`],
-/// [`Pairs::push_span`]).
+/// [`Pairs::push_span`]). Names added with [`Pairs::push`] are kept once for the whole run
+/// (see [`super::names`]) rather than in every event's buffer.
 #[derive(Clone, Default)]
 pub struct Pairs {
     text: String,
@@ -131,9 +132,13 @@ pub struct Pairs {
 
 #[derive(Debug, Clone, Copy)]
 struct PairSpan {
+    /// A range of the buffer, or `[NAMED, n]` for name number `n` of [`super::names`].
     name: [u32; 2],
     value: [u32; 2],
 }
+
+/// Marks a span's name as a number in the shared name table (no buffer is that long).
+const NAMED: u32 = u32::MAX;
 
 impl Pairs {
     pub fn new() -> Pairs {
@@ -161,7 +166,10 @@ impl Pairs {
 
     /// Appends a pair.
     pub fn push(&mut self, name: &str, value: &str) {
-        let name = self.append(name);
+        let name = match super::names::intern(name) {
+            Some(n) => [NAMED, n],
+            None => self.append(name),
+        };
         let value = self.append(value);
         self.push_span(name, value);
     }
@@ -186,9 +194,8 @@ impl Pairs {
     /// The first value of `name`. Names are compared as bytes, and only the match is sliced
     /// as text: lookups are made many times per event while it is mapped.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let bytes = self.text.as_bytes();
         let want = name.as_bytes();
-        let span = self.spans.iter().find(|s| bytes.get(s.name[0] as usize..s.name[1] as usize) == Some(want))?;
+        let span = self.spans.iter().find(|s| self.name_bytes(s.name) == Some(want))?;
         Some(self.slice(span.value))
     }
 
@@ -199,6 +206,21 @@ impl Pairs {
 
     fn slice(&self, [start, end]: [u32; 2]) -> &str {
         self.text.get(start as usize..end as usize).unwrap_or_default()
+    }
+
+    fn name(&self, span: [u32; 2]) -> &str {
+        match span {
+            [NAMED, n] => super::names::resolve(n),
+            range => self.slice(range),
+        }
+    }
+
+    /// A name's bytes without checking character boundaries (for comparing).
+    fn name_bytes(&self, span: [u32; 2]) -> Option<&[u8]> {
+        match span {
+            [NAMED, n] => Some(super::names::resolve(n).as_bytes()),
+            [start, end] => self.text.as_bytes().get(start as usize..end as usize),
+        }
     }
 }
 
@@ -218,7 +240,7 @@ impl<'a> Iterator for PairsIter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.spans.next()?;
-        Some((self.pairs.slice(s.name), self.pairs.slice(s.value)))
+        Some((self.pairs.name(s.name), self.pairs.slice(s.value)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -11,6 +11,7 @@ pub mod asset;
 pub mod endpoint;
 pub mod event;
 pub mod flow;
+pub mod names;
 
 pub use asset::Asset;
 pub use endpoint::*;

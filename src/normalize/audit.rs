@@ -353,13 +353,13 @@ fn join_argv(argv: &[String]) -> String {
 /// enriched values as `TYPE.KEY` (audit writes interpreted names in capitals).
 fn flatten(ev: &AuditEvent) -> Pairs {
     let records = || ev.records.iter().filter(|r| r.record_type != "EOE");
-    // Sized exactly first (a prefix is at most `TYPE[nn].`), so the buffers are allocated once.
+    // Sized first, so the buffers are allocated once. The buffer holds the values: names are
+    // kept once for the whole run (see `model::names`).
     let (mut pairs, mut text) = (0, 0);
     for r in records() {
-        let prefix = r.record_type.len() + 6;
-        for (k, v) in r.fields.iter().chain(r.interpreted.iter()) {
+        for (_, v) in r.fields.iter().chain(r.interpreted.iter()) {
             pairs += 1;
-            text += prefix + k.len() + v.len();
+            text += v.len();
         }
     }
     let mut seen: Vec<(&str, usize)> = Vec::new();

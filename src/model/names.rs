@@ -1,0 +1,79 @@
+//! Field names shared by every event: an audit log's events all repeat `SYSCALL.arch`,
+//! `SYSCALL.exe`, … and an event log's `Image`, `CommandLine`, …, so [`Pairs`] keeps each
+//! distinct name once for the whole run and refers to it by number instead of copying it into
+//! every event (for audit events, names are two thirds of the text).
+//!
+//! The table is append-only and bounded: at most [`CAPACITY`] names of at most [`MAX_LEN`]
+//! bytes, so hostile input with endless distinct names costs at most a few MB here; names that
+//! do not fit are stored in the event, as before. Numbers are never written anywhere, so
+//! output does not depend on the order names were first met (which varies with threads).
+//!
+//! [`Pairs`]: super::Pairs
+
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::sync::{Mutex, OnceLock};
+
+/// Names the table holds at most.
+pub const CAPACITY: usize = 1 << 16;
+/// Longest name kept in the table.
+pub const MAX_LEN: usize = 128;
+
+static NAMES: [OnceLock<&'static str>; CAPACITY] = [const { OnceLock::new() }; CAPACITY];
+
+/// Name → number, for threads that have not met a name yet.
+static INDEX: Mutex<Option<FxHashMap<&'static str, u32>>> = Mutex::new(None);
+
+thread_local! {
+    /// This thread's view of [`INDEX`]: looked up first, without a lock.
+    static LOCAL: RefCell<FxHashMap<&'static str, u32>> = RefCell::new(FxHashMap::default());
+}
+
+/// The number of `name`, adding it to the table if needed; `None` when it is too long or the
+/// table is full.
+pub fn intern(name: &str) -> Option<u32> {
+    if name.len() > MAX_LEN {
+        return None;
+    }
+    if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
+        return Some(id);
+    }
+    let (id, stored) = {
+        let mut index = INDEX.lock().unwrap_or_else(|e| e.into_inner());
+        let index = index.get_or_insert_with(FxHashMap::default);
+        match index.get_key_value(name) {
+            Some((&stored, &id)) => (id, stored),
+            None => {
+                let id = u32::try_from(index.len()).ok().filter(|&id| (id as usize) < CAPACITY)?;
+                // Leaked on purpose: the table lives as long as the process, and is bounded.
+                let stored: &'static str = Box::leak(name.to_owned().into_boxed_str());
+                NAMES.get(id as usize)?.set(stored).ok()?;
+                index.insert(stored, id);
+                (id, stored)
+            }
+        }
+    };
+    LOCAL.with(|l| l.borrow_mut().insert(stored, id));
+    Some(id)
+}
+
+/// The name numbered `id` (empty for a number never handed out).
+pub fn resolve(id: u32) -> &'static str {
+    NAMES.get(id as usize).and_then(OnceLock::get).copied().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_across_threads() {
+        let a = intern("SYSCALL.arch").expect("fits");
+        assert_eq!(intern("SYSCALL.arch"), Some(a));
+        assert_eq!(resolve(a), "SYSCALL.arch");
+        let from_other = std::thread::spawn(|| intern("SYSCALL.arch")).join().expect("thread");
+        assert_eq!(from_other, Some(a), "one number per name, whichever thread met it first");
+        assert_eq!(intern(&"x".repeat(MAX_LEN + 1)), None);
+        assert_eq!(resolve(u32::MAX), "");
+    }
+}
