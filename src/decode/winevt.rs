@@ -257,18 +257,16 @@ impl FlatSeed<'_, '_> {
         self.out.push(key, text);
     }
 
-    fn number(self, n: impl fmt::Display) {
-        use fmt::Write;
-        let mut buf = String::new();
-        let _ = write!(buf, "{n}");
-        self.leaf(&buf);
+    fn integer(self, n: impl itoa::Integer) {
+        self.leaf(itoa::Buffer::new().format(n));
     }
 
-    /// Runs `f` with `suffix` appended to the path.
-    fn with_suffix<R>(&mut self, suffix: fmt::Arguments<'_>, f: impl FnOnce(FlatSeed<'_, '_>) -> R) -> R {
-        use fmt::Write;
+    /// Runs `f` with `parts` appended to the path.
+    fn with_suffix<R>(&mut self, parts: &[&str], f: impl FnOnce(FlatSeed<'_, '_>) -> R) -> R {
         let len = self.path.len();
-        let _ = self.path.write_fmt(suffix);
+        for part in parts {
+            self.path.push_str(part);
+        }
         let r = f(FlatSeed { path: &mut *self.path, out: &mut *self.out });
         self.path.truncate(len);
         r
@@ -298,15 +296,15 @@ impl<'de> Visitor<'de> for FlatSeed<'_, '_> {
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.number(v);
+        self.integer(v);
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.number(v);
+        self.integer(v);
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.number(v);
+        self.leaf(&v.to_string());
         Ok(())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
@@ -319,7 +317,8 @@ impl<'de> Visitor<'de> for FlatSeed<'_, '_> {
         }
         let mut i = 0usize;
         loop {
-            let more = self.with_suffix(format_args!("[{i}]"), |seed| seq.next_element_seed(seed))?;
+            let mut digits = itoa::Buffer::new();
+            let more = self.with_suffix(&["[", digits.format(i), "]"], |seed| seq.next_element_seed(seed))?;
             if more.is_none() {
                 break;
             }
@@ -335,7 +334,7 @@ impl<'de> Visitor<'de> for FlatSeed<'_, '_> {
                 "#attributes" => map.next_value_seed(AttrSeed { path: &mut *self.path, out: &mut *self.out })?,
                 name => {
                     let dot = if self.path.is_empty() { "" } else { "." };
-                    self.with_suffix(format_args!("{dot}{name}"), |seed| map.next_value_seed(seed))?
+                    self.with_suffix(&[dot, name], |seed| map.next_value_seed(seed))?
                 }
             }
         }
@@ -374,7 +373,7 @@ impl<'de> Visitor<'de> for AttrSeed<'_, '_> {
             }
             let mut seed = FlatSeed { path: &mut *self.path, out: &mut *self.out };
             let at = if seed.path.is_empty() { "" } else { "@" };
-            seed.with_suffix(format_args!("{at}{key}"), |seed| map.next_value_seed(seed))?;
+            seed.with_suffix(&[at, &key], |seed| map.next_value_seed(seed))?;
         }
         Ok(())
     }
