@@ -673,7 +673,8 @@ fn ingest_one(
     };
     if let Some(map) = raw.as_ref().filter(|_| mmap && file.kind.is_capture() && !file.gzip).and_then(buffer::map_file)
     {
-        return ingest_mapped(file, map, decode.then_some(flow_cfg), hash, shards, bar, diags);
+        let hash_from = raw.as_ref().filter(|_| hash);
+        return ingest_mapped(file, map, hash_from, decode.then_some(flow_cfg), shards, bar, diags);
     }
     let (feed, hashing) = if hash { Some(HashFeed::start()).unzip() } else { (None, None) };
     let hashed_bytes = Arc::new(Mutex::new(0u64));
@@ -830,6 +831,9 @@ impl LineBatch {
 /// back only after the shards have read them.
 const STALE_BATCH_BYTES: u64 = 8 << 20;
 
+/// Bytes of the file between checks of every shard's batch for staleness.
+const STALE_CHECK_STEP: u64 = 1 << 20;
+
 /// Captures smaller than this are decoded on one thread; splitting costs more than it saves.
 const SHARD_MIN_BYTES: u64 = 64 << 20;
 
@@ -849,7 +853,7 @@ pub fn read_and_decode<R: Read>(
 /// [`read_and_decode`] over a buffer already set up. For a mapped file the shards read each
 /// packet where it lies in the map: nothing is copied.
 pub fn decode_capture<R: Read>(
-    reader: StreamBuf<R>,
+    mut reader: StreamBuf<R>,
     file: &EvidenceFile,
     label: &str,
     flow_cfg: Option<FlowConfig>,
@@ -857,22 +861,25 @@ pub fn decode_capture<R: Read>(
     diags: &mut Diagnostics,
 ) -> (CaptureSummary, Option<FlowOutput>) {
     let Some(cfg) = flow_cfg else {
-        return (read_capture_from(reader, label, diags, |_| {}), None);
+        let summary = read_capture_from(&mut reader, label, diags, |_| {});
+        reader.finish();
+        return (summary, None);
     };
     if shards <= 1 {
         let mut table = FlowTable::new(file.id, cfg);
         let mut packet_diags = Diagnostics::new();
-        let summary = read_capture_from(reader, label, diags, |p| {
+        let summary = read_capture_from(&mut reader, label, diags, |p| {
             let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
             table.process(packet, label, &mut packet_diags);
         });
+        reader.finish();
         diags.merge(packet_diags);
         return (summary, Some(table.finish()));
     }
     let map = reader.map();
     let mapped: &[u8] = map.as_deref().map_or(&[], |m| &m[..]);
     let new_batch = || if map.is_some() { Batch::for_map() } else { Batch::with_capacity() };
-    std::thread::scope(|scope| {
+    let decoded = std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
         // Workers hand their emptied batches back, so the reader refills the same buffers
@@ -900,7 +907,8 @@ pub fn decode_capture<R: Read>(
         let mut batches: Vec<Batch> = (0..shards).map(|_| new_batch()).collect();
         let mut clock = Timestamp::MIN;
         let base = mapped.as_ptr() as usize;
-        let summary = read_capture_from(reader, label, diags, |p| {
+        let mut next_check = 0u64;
+        let summary = read_capture_from(&mut reader, label, diags, |p| {
             clock = clock.max(p.ts);
             let k = shard_of(p.link, p.data, shards);
             let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
@@ -924,7 +932,8 @@ pub fn decode_capture<R: Read>(
             if batches[k].is_full() || stale(&batches[k]) {
                 send(&mut batches, k);
             }
-            if p.index % 1024 == 0 {
+            if p.offset >= next_check {
+                next_check = p.offset.saturating_add(STALE_CHECK_STEP);
                 for j in 0..shards {
                     if j != k && stale(&batches[j]) {
                         send(&mut batches, j);
@@ -951,7 +960,10 @@ pub fn decode_capture<R: Read>(
             }
         }
         (summary, Some(shard::merge(parts)))
-    })
+    });
+    // Only now, with every shard done, are the last pages of a mapped file given back.
+    reader.finish();
+    decoded
 }
 
 /// Counts, hashes and reports progress on the raw bytes of an evidence file as it is read.
@@ -975,20 +987,23 @@ impl Read for Tap {
 }
 
 /// [`ingest_one`] for a regular capture file: parsed where it lies in its map, with no read
-/// copies, and hashed on a thread of its own through a second map, not from copies of its bytes.
+/// copies. With `hash_from` (the open file the map was made from), it is hashed on a thread of
+/// its own through a second map of that same open file — the bytes parsed, whatever happens to
+/// the path meanwhile — not from copies of its bytes.
 fn ingest_mapped(
     file: &EvidenceFile,
     map: memmap2::Mmap,
+    hash_from: Option<&std::fs::File>,
     flow_cfg: Option<FlowConfig>,
-    hash: bool,
     shards: usize,
     bar: &ProgressBar,
     mut diags: Diagnostics,
 ) -> Ingested {
     let label = file.display.as_str();
-    let hashing = hash.then(|| {
-        let path = file.path.clone();
-        std::thread::spawn(move || hash_mapped(&path))
+    let parsed = map.len() as u64;
+    let hashing = hash_from.map(|f| {
+        let handle = f.try_clone();
+        std::thread::spawn(move || handle.ok().as_ref().and_then(hash_mapped))
     });
     let progress = bar.clone();
     let buf = StreamBuf::mapped(Arc::new(map), Box::new(move |bytes: &[u8]| progress.inc(bytes.len() as u64)));
@@ -997,7 +1012,7 @@ fn ingest_mapped(
         out.report(label, &mut diags);
     }
     let sha256 = hashing.and_then(|h| match h.join() {
-        Ok(Some((digest, len))) if len == file.size => Some(evidence::hex(&digest)),
+        Ok(Some((digest, len))) if len == file.size && len == parsed => Some(evidence::hex(&digest)),
         _ => evidence::sha256_file(&file.path)
             .map_err(|e| diags.push(label, None, DiagKind::Unreadable, e.to_string()))
             .ok(),
@@ -1005,10 +1020,10 @@ fn ingest_mapped(
     Ingested { flows, summary: Some(summary), sha256, diags, ..Ingested::default() }
 }
 
-/// SHA-256 of a file read through a map of its own, and the number of bytes hashed; `None`
-/// when it cannot be mapped.
-fn hash_mapped(path: &std::path::Path) -> Option<(Sha256Digest, u64)> {
-    let map = buffer::map_file(&std::fs::File::open(path).ok()?)?;
+/// SHA-256 of an open file read through a map of its own, and the number of bytes hashed;
+/// `None` when it cannot be mapped.
+fn hash_mapped(file: &std::fs::File) -> Option<(Sha256Digest, u64)> {
+    let map = buffer::map_file(file)?;
     let mut h = Sha256::new();
     buffer::each_step(&map, |step| h.update(step));
     Some((h.finalize(), map.len() as u64))

@@ -296,6 +296,46 @@ fn mapped_and_read_captures_give_the_same_answer() {
     assert_eq!(sha, hashes(&["--no-mmap"]));
 }
 
+/// A corrupt record followed by more junk than a resync searches, then good records: a mapped
+/// file holds all of it at once and a read buffer only a window, but both readings give up at
+/// the same place with the same diagnostic.
+#[test]
+fn mapped_and_read_captures_resync_alike() {
+    let record = |sec: u32, data: &[u8]| {
+        let len = (data.len() as u32).to_le_bytes();
+        [&sec.to_le_bytes()[..], &[0; 4], &len, &len, data].concat()
+    };
+    let mut file = [&0xa1b2_c3d4u32.to_le_bytes()[..], &2u16.to_le_bytes(), &4u16.to_le_bytes(), &[0; 8]].concat();
+    file.extend_from_slice(&65_535u32.to_le_bytes());
+    file.extend_from_slice(&1u32.to_le_bytes());
+    let frame = [0u8; 60];
+    file.extend(record(1_700_000_000, &frame));
+    // A record whose length is absurd, then 24 MiB of junk, then 100 good records.
+    file.extend(
+        [&1_700_000_001u32.to_le_bytes()[..], &[0; 4], &[0xff, 0xff, 0xff, 0x7f], &[0xff, 0xff, 0xff, 0x7f]].concat(),
+    );
+    file.extend(std::iter::repeat_n(0xffu8, 24 << 20));
+    for i in 0..100 {
+        file.extend(record(1_700_000_002 + i, &frame));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("damaged.pcap");
+    std::fs::write(&path, &file).expect("write");
+    let run = |extra: &[&str]| {
+        let out = seam()
+            .args(extra)
+            .args(["inventory", path.to_str().expect("path"), "--format", "jsonl"])
+            .output()
+            .expect("run");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (mapped, mapped_diags) = run(&[]);
+    let (read, read_diags) = run(&["--no-mmap"]);
+    assert_eq!(mapped, read);
+    assert_eq!(mapped_diags, read_diags);
+    assert!(mapped_diags.contains("no plausible record in the next 16777216 bytes"), "{mapped_diags}");
+}
+
 #[test]
 fn sharded_decoding_equals_one_table() {
     use seam::diag::Diagnostics;

@@ -396,9 +396,11 @@ impl<'a> Pairs<'a> {
                     i = close + 1;
                 }
                 // The enriched socket address, `SADDR={ saddr_fam=inet laddr=… lport=… }`, is
-                // one value, braces included, as `ausearch -i` prints it.
-                Some(b'{') if mode == Mode::Interpreted => {
-                    let close = b.get(v..).and_then(|r| r.iter().position(|&c| c == b'}')).map(|p| v + p + 1);
+                // one value, braces included, as `ausearch -i` prints it. It ends at the first
+                // " }" (a `}` inside a socket path does not end it); without one, at the next
+                // space like any other value.
+                Some(b'{') if mode == Mode::Interpreted && b.get(start..eq) == Some(b"SADDR") => {
+                    let close = b.get(v..).and_then(|r| r.windows(2).position(|w| w == b" }")).map(|p| v + p + 2);
                     let end = close.unwrap_or_else(|| next_space(b, v));
                     self.push(name, [v, end], mode, false);
                     i = end;
@@ -1051,6 +1053,17 @@ mod tests {
         let cut = line("type=SOCKADDR msg=audit(1700000000.123:4567): saddr=01\x1dSADDR={ fam=netlink");
         let interp: Vec<(&str, &str)> = cut.interpreted.iter().collect();
         assert_eq!(interp, [("SADDR", "{"), ("fam", "netlink")]);
+        // A `}` inside a socket path does not end the address early.
+        let path = line(
+            "type=SOCKADDR msg=audit(1700000000.123:4567): saddr=01\x1dSADDR={ saddr_fam=local path=/tmp/a}b \
+             } AUID=\"alice\"",
+        );
+        let interp: Vec<(&str, &str)> = path.interpreted.iter().collect();
+        assert_eq!(interp, [("SADDR", "{ saddr_fam=local path=/tmp/a}b }"), ("AUID", "alice")]);
+        // Only SADDR takes braces: another field's value ends at the next space.
+        let other = line("type=SOCKADDR msg=audit(1700000000.123:4567): saddr=01\x1dX={ a=1 } AUID=\"bob\"");
+        let names: Vec<&str> = other.interpreted.iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["X", "a", "AUID"]);
     }
 
     #[test]

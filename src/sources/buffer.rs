@@ -7,7 +7,7 @@
 //! time. The lag leaves room for decoding threads that read packets from the map behind the
 //! reader; a page given back too early is only read in again from the page cache.
 
-use memmap2::{Mmap, UncheckedAdvice};
+use memmap2::Mmap;
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -52,18 +52,28 @@ impl Mapped {
             return;
         };
         (self.on_release)(bytes);
-        // SAFETY: the map is a read-only view of a file nothing writes to (see `map_file`).
-        // Dropping its pages changes no byte a reader can see: the next access reads the same
-        // page from the page cache again.
-        #[allow(unsafe_code)]
-        let _ = unsafe { self.map.unchecked_advise_range(UncheckedAdvice::DontNeed, self.released, bytes.len()) };
+        give_back(&self.map, self.released, bytes.len());
         self.released = upto;
     }
 }
 
-/// Page size assumed for releases (the smallest of the platforms seam runs on; on others the
-/// advice fails and the pages simply stay).
+/// Releases are made in whole 4 KiB pages, the smallest page size of the platforms seam runs
+/// on. Where pages are larger the kernel widens the range to whole pages, which the lag behind
+/// the reader leaves room for.
 const PAGE: usize = 4096;
+
+/// Gives back the pages of `len` bytes at `offset` of a map (`MADV_DONTNEED`); the file stays in
+/// the page cache. A no-op where the advice does not exist.
+fn give_back(map: &Mmap, offset: usize, len: usize) {
+    // SAFETY: the map is a shared, read-only view of a file nothing writes to (see `map_file`).
+    // Dropping its pages changes no byte a reader can see: the next access maps the same page
+    // of the page cache again.
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
+    #[cfg(not(unix))]
+    let _ = (map, offset, len);
+}
 
 /// A read-only map of a regular, non-empty file; `None` (so the file is streamed) for anything
 /// else or when mapping fails. Evidence is not expected to change while seam reads it: a file
@@ -77,6 +87,7 @@ pub fn map_file(f: &std::fs::File) -> Option<Mmap> {
     #[allow(unsafe_code)]
     let map = unsafe { Mmap::map(f) };
     let map = map.ok()?;
+    #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
 }
@@ -87,9 +98,7 @@ pub fn each_step(map: &Mmap, mut f: impl FnMut(&[u8])) {
     let mut at = 0usize;
     while let Some(step) = map.get(at..map.len().min(at.saturating_add(RELEASE_STEP))).filter(|s| !s.is_empty()) {
         f(step);
-        // SAFETY: as in `Mapped::release`; `step` is not used after this.
-        #[allow(unsafe_code)]
-        let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, at, step.len()) };
+        give_back(map, at, step.len());
         at += step.len();
     }
 }

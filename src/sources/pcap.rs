@@ -85,27 +85,19 @@ pub fn read_capture<R: Read, F: FnMut(&RawPacket<'_>)>(
     diags: &mut Diagnostics,
     on_packet: F,
 ) -> CaptureSummary {
-    read_capture_from(StreamBuf::new(reader), label, diags, on_packet)
+    let mut buf = StreamBuf::new(reader);
+    read_capture_from(&mut buf, label, diags, on_packet)
 }
 
-/// [`read_capture`] over a buffer already set up, such as a mapped file's.
+/// [`read_capture`] over a buffer already set up, such as a mapped file's. The caller gives
+/// the buffer's last pages back ([`StreamBuf::finish`]) once nothing reads them any more.
 pub fn read_capture_from<R: Read, F: FnMut(&RawPacket<'_>)>(
-    mut buf: StreamBuf<R>,
+    buf: &mut StreamBuf<R>,
     label: &str,
     diags: &mut Diagnostics,
     mut on_packet: F,
 ) -> CaptureSummary {
-    let summary = read_buffered(&mut buf, label, diags, &mut on_packet);
-    buf.finish();
-    summary
-}
-
-fn read_buffered<R: Read, F: FnMut(&RawPacket<'_>)>(
-    buf: &mut StreamBuf<R>,
-    label: &str,
-    diags: &mut Diagnostics,
-    on_packet: &mut F,
-) -> CaptureSummary {
+    let on_packet = &mut on_packet;
     let mut summary = CaptureSummary::default();
     let mut ctx = Ctx { label, diags, summary: &mut summary };
     match buf.fill(12) {
@@ -341,8 +333,7 @@ fn resync_pcap<R: Read>(
     if ctx.fill(buf, RESYNC_WINDOW).is_none() {
         return false;
     }
-    let data = buf.data();
-    let at_eof = buf.at_eof();
+    let (data, at_eof) = resync_window(buf);
     let found = (1..data.len().saturating_sub(hlen - 1)).find(|&p| {
         let Some(hdr) = data.get(p..) else { return false };
         if !layout.plausible(hdr, near_sec) {
@@ -377,6 +368,18 @@ fn resync_pcap<R: Read>(
             buf.consume(n);
             false
         }
+    }
+}
+
+/// The bytes a resync searches and whether they end the stream: exactly [`RESYNC_WINDOW`] of
+/// them (or the rest of the stream), however much the buffer holds — a mapped file holds all of
+/// it, a read buffer a few MB more than asked — so that where seam picks up again, and how much
+/// it searches, does not depend on how the file was read.
+fn resync_window<R: Read>(buf: &StreamBuf<R>) -> (&[u8], bool) {
+    let data = buf.data();
+    match data.get(..RESYNC_WINDOW) {
+        Some(window) if data.len() > RESYNC_WINDOW => (window, false),
+        _ => (data, buf.at_eof()),
     }
 }
 
@@ -653,7 +656,7 @@ fn resync_pcapng<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, big_endian:
     if ctx.fill(buf, RESYNC_WINDOW).is_none() {
         return false;
     }
-    let data = buf.data();
+    let (data, _) = resync_window(buf);
     let word = |at: usize| -> Option<u32> {
         let b = data.get(at..at.checked_add(4)?)?;
         let w = [b[0], b[1], b[2], b[3]];
