@@ -1,6 +1,7 @@
 //! Capture files: classic pcap (µs and ns, both byte orders, Kuznetzov's modified format) and
 //! pcapng (several sections and interfaces, per-interface link type, `if_tsresol` and
-//! `if_tsoffset`, EPB, SPB and the obsolete OPB), read with pcap-parser from a streamed buffer.
+//! `if_tsoffset`, EPB, SPB and the obsolete OPB), read with pcap-parser from a [`StreamBuf`]: the
+//! file's memory map, or a buffer refilled from a stream.
 //!
 //! Output: one [`RawPacket`] per packet record, in file order, with its 1-based index (the frame
 //! number Wireshark shows) and the byte offset of its record. Framing faults never stop the
