@@ -12,6 +12,7 @@
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Names the table holds at most.
@@ -20,6 +21,9 @@ pub const CAPACITY: usize = 1 << 16;
 pub const MAX_LEN: usize = 128;
 
 static NAMES: [OnceLock<&'static str>; CAPACITY] = [const { OnceLock::new() }; CAPACITY];
+
+/// Set once the table is full, so that new names no longer wait for the lock.
+static FULL: AtomicBool = AtomicBool::new(false);
 
 /// Name → number, for threads that have not met a name yet.
 static INDEX: Mutex<Option<FxHashMap<&'static str, u32>>> = Mutex::new(None);
@@ -38,13 +42,19 @@ pub fn intern(name: &str) -> Option<u32> {
     if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
         return Some(id);
     }
+    if FULL.load(Ordering::Relaxed) {
+        return None;
+    }
     let (id, stored) = {
         let mut index = INDEX.lock().unwrap_or_else(|e| e.into_inner());
         let index = index.get_or_insert_with(FxHashMap::default);
         match index.get_key_value(name) {
             Some((&stored, &id)) => (id, stored),
             None => {
-                let id = u32::try_from(index.len()).ok().filter(|&id| (id as usize) < CAPACITY)?;
+                let Some(id) = u32::try_from(index.len()).ok().filter(|&id| (id as usize) < CAPACITY) else {
+                    FULL.store(true, Ordering::Relaxed);
+                    return None;
+                };
                 // Leaked on purpose: the table lives as long as the process, and is bounded.
                 let stored: &'static str = Box::leak(name.to_owned().into_boxed_str());
                 NAMES.get(id as usize)?.set(stored).ok()?;
@@ -67,7 +77,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_across_threads() {
+    fn names_round_trip_across_threads_until_the_table_is_full() {
         let a = intern("SYSCALL.arch").expect("fits");
         assert_eq!(intern("SYSCALL.arch"), Some(a));
         assert_eq!(resolve(a), "SYSCALL.arch");
@@ -75,5 +85,22 @@ mod tests {
         assert_eq!(from_other, Some(a), "one number per name, whichever thread met it first");
         assert_eq!(intern(&"x".repeat(MAX_LEN + 1)), None);
         assert_eq!(resolve(u32::MAX), "");
+
+        // Hostile input with endless distinct names fills the table; past that, names are kept
+        // in each event and read back the same. (This fills the table for the rest of the test
+        // process, which only moves later names into their events: hence one test, in order.)
+        let kept = intern("kept-before-full").expect("fits");
+        let mut i = 0u64;
+        while intern(&format!("filler-{i}")).is_some() {
+            i += 1;
+            assert!(i <= CAPACITY as u64, "the table is bounded");
+        }
+        assert_eq!(intern("never-seen-before"), None);
+        assert_eq!(intern("kept-before-full"), Some(kept), "names already in the table still resolve");
+        let mut pairs = super::super::Pairs::new();
+        pairs.push("never-seen-before", "v1");
+        pairs.push("kept-before-full", "v2");
+        assert_eq!(pairs.get("never-seen-before"), Some("v1"));
+        assert_eq!(pairs.iter().collect::<Vec<_>>(), [("never-seen-before", "v1"), ("kept-before-full", "v2")]);
     }
 }
