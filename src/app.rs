@@ -704,14 +704,8 @@ fn ingest_one(
     }
     if let Some(hashing) = hashing {
         let complete = *hashed_bytes.lock().unwrap_or_else(|e| e.into_inner()) == file.size;
-        let digest = hashing.join().ok();
-        result.sha256 = if let Some(digest) = digest.filter(|_| complete && streamed) {
-            Some(evidence::hex(&digest))
-        } else {
-            evidence::sha256_file(&file.path)
-                .map_err(|e| diags.push(label, None, DiagKind::Unreadable, e.to_string()))
-                .ok()
-        };
+        let digest = hashing.join().ok().filter(|_| complete && streamed);
+        result.sha256 = digest_or_reread(digest, file, &mut diags);
     }
     result.diags = diags;
     result
@@ -1011,13 +1005,22 @@ fn ingest_mapped(
     if let Some(out) = &flows {
         out.report(label, &mut diags);
     }
-    let sha256 = hashing.and_then(|h| match h.join() {
-        Ok(Some((digest, len))) if len == file.size && len == parsed => Some(evidence::hex(&digest)),
-        _ => evidence::sha256_file(&file.path)
-            .map_err(|e| diags.push(label, None, DiagKind::Unreadable, e.to_string()))
-            .ok(),
+    let sha256 = hashing.and_then(|h| {
+        let digest = h.join().ok().flatten().filter(|&(_, len)| len == file.size && len == parsed);
+        digest_or_reread(digest.map(|(d, _)| d), file, &mut diags)
     });
     Ingested { flows, summary: Some(summary), sha256, diags, ..Ingested::default() }
+}
+
+/// The file's SHA-256 as hex: the digest taken while reading when it covered the whole file,
+/// else from a read of its own (an unreadable file is a diagnostic and has none).
+fn digest_or_reread(digest: Option<Sha256Digest>, file: &EvidenceFile, diags: &mut Diagnostics) -> Option<String> {
+    match digest {
+        Some(digest) => Some(evidence::hex(&digest)),
+        None => evidence::sha256_file(&file.path)
+            .map_err(|e| diags.push(&file.display, None, DiagKind::Unreadable, e.to_string()))
+            .ok(),
+    }
 }
 
 /// SHA-256 of an open file read through a map of its own, and the number of bytes hashed;

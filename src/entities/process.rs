@@ -52,36 +52,31 @@ pub fn link(events: &mut [&mut Event]) -> usize {
             // Only events missing something the tree can give are looked up (and copied).
             let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
             let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
-            if wants_parent {
+            let mut update;
+            let filled = if wants_parent {
                 let parent = by_guid(&p.parent_entity_id)
                     .or_else(|| p.parent_pid.and_then(|pp| latest_before(&host_of(e), pp, e.ts.saturating_sub(1))));
                 let Some(parent) = parent else { continue };
-                let gives = (p.parent_executable.is_none() && parent.executable.is_some())
-                    || (p.parent_command_line.is_none() && parent.command_line.is_some())
-                    || (p.parent_entity_id.is_none() && parent.entity_id.is_some());
-                if gives {
-                    let mut update = p.clone();
-                    update.parent_executable = update.parent_executable.or_else(|| parent.executable.clone());
-                    update.parent_command_line = update.parent_command_line.or_else(|| parent.command_line.clone());
-                    update.parent_entity_id = update.parent_entity_id.or_else(|| parent.entity_id.clone());
-                    updates.push((i, update));
-                }
+                update = p.clone();
+                fill(&mut update.parent_executable, &parent.executable)
+                    | fill(&mut update.parent_command_line, &parent.command_line)
+                    | fill(&mut update.parent_entity_id, &parent.entity_id)
             } else if wants_self {
                 let known =
                     by_guid(&p.entity_id).or_else(|| p.pid.and_then(|pid| latest_before(&host_of(e), pid, e.ts)));
                 let Some(known) = known else { continue };
-                let gives = (p.executable.is_none() && known.executable.is_some())
-                    || (p.command_line.is_none() && known.command_line.is_some())
-                    || (p.entity_id.is_none() && known.entity_id.is_some())
-                    || (p.parent_pid.is_none() && known.parent_pid.is_some());
-                if gives {
-                    let mut update = p.clone();
-                    update.executable = update.executable.or_else(|| known.executable.clone());
-                    update.command_line = update.command_line.or_else(|| known.command_line.clone());
-                    update.entity_id = update.entity_id.or_else(|| known.entity_id.clone());
-                    update.parent_pid = update.parent_pid.or(known.parent_pid);
-                    updates.push((i, update));
-                }
+                update = p.clone();
+                let pid = update.parent_pid.is_none() && known.parent_pid.is_some();
+                update.parent_pid = update.parent_pid.or(known.parent_pid);
+                fill(&mut update.executable, &known.executable)
+                    | fill(&mut update.command_line, &known.command_line)
+                    | fill(&mut update.entity_id, &known.entity_id)
+                    | pid
+            } else {
+                continue;
+            };
+            if filled {
+                updates.push((i, update));
             }
         }
         updates
@@ -93,6 +88,15 @@ pub fn link(events: &mut [&mut Event]) -> usize {
         }
     }
     filled
+}
+
+/// Fills an empty `slot` from `from`; whether it did.
+fn fill(slot: &mut Option<String>, from: &Option<String>) -> bool {
+    let fills = slot.is_none() && from.is_some();
+    if fills {
+        slot.clone_from(from);
+    }
+    fills
 }
 
 fn is_start(e: &Event) -> bool {

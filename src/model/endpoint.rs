@@ -151,7 +151,8 @@ impl Pairs {
         Pairs { text, spans: Vec::with_capacity(pairs) }
     }
 
-    /// An empty set with room for `pairs` pairs whose names and values total `text` bytes.
+    /// An empty set with room for `pairs` pairs and `text` bytes of buffer (the values, and any
+    /// names too long or too many for the shared table).
     pub fn with_capacity(pairs: usize, text: usize) -> Pairs {
         Pairs { text: String::with_capacity(text), spans: Vec::with_capacity(pairs) }
     }

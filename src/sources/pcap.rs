@@ -86,8 +86,7 @@ pub fn read_capture<R: Read, F: FnMut(&RawPacket<'_>)>(
     diags: &mut Diagnostics,
     on_packet: F,
 ) -> CaptureSummary {
-    let mut buf = StreamBuf::new(reader);
-    read_capture_from(&mut buf, label, diags, on_packet)
+    read_capture_from(&mut StreamBuf::new(reader), label, diags, on_packet)
 }
 
 /// [`read_capture`] over a buffer already set up, such as a mapped file's. The caller gives
@@ -98,7 +97,6 @@ pub fn read_capture_from<R: Read, F: FnMut(&RawPacket<'_>)>(
     diags: &mut Diagnostics,
     mut on_packet: F,
 ) -> CaptureSummary {
-    let on_packet = &mut on_packet;
     let mut summary = CaptureSummary::default();
     let mut ctx = Ctx { label, diags, summary: &mut summary };
     match buf.fill(12) {
@@ -114,10 +112,10 @@ pub fn read_capture_from<R: Read, F: FnMut(&RawPacket<'_>)>(
     }
     if buf.data().starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
         ctx.summary.format = Some(CaptureFormat::Pcapng);
-        read_pcapng(buf, &mut ctx, on_packet);
+        read_pcapng(buf, &mut ctx, &mut on_packet);
     } else {
         ctx.summary.format = Some(CaptureFormat::Pcap);
-        read_pcap(buf, &mut ctx, on_packet);
+        read_pcap(buf, &mut ctx, &mut on_packet);
     }
     summary.stream_bytes = buf.offset();
     summary
