@@ -68,7 +68,7 @@ pub fn parse_record_json(bytes: &[u8]) -> Result<WinRecord, WinEventError> {
     let envelope: Envelope = serde_json::from_slice(bytes)?;
     let Event { system, event_data, user_data } = envelope.event;
     let sys = system.unwrap_or_default();
-    let event_id = sys.event_id.text.as_deref().and_then(|t| t.trim().parse().ok()).ok_or(WinEventError::NoEventId)?;
+    let event_id = sys.event_id.text.as_ref().and_then(Text::parse).ok_or(WinEventError::NoEventId)?;
     let mut data = event_data.map(|f| f.0).unwrap_or_default();
     if let Some(u) = user_data {
         for (k, v) in u.0.iter() {
@@ -76,21 +76,21 @@ pub fn parse_record_json(bytes: &[u8]) -> Result<WinRecord, WinEventError> {
         }
     }
     Ok(WinRecord {
-        provider: sys.provider.attr("Name").unwrap_or_default().to_string(),
+        provider: sys.provider.attr_str("Name").map(|n| n.into_owned()).unwrap_or_default(),
         event_id,
-        qualifiers: sys.event_id.attr("Qualifiers").and_then(|q| q.parse().ok()),
+        qualifiers: sys.event_id.attr("Qualifiers").and_then(Text::parse_exact),
         version: sys.version.number(),
         level: sys.level.number(),
         task: sys.task.number(),
         opcode: sys.opcode.number(),
-        keywords: sys.keywords.text,
-        time_created: sys.time_created.attr("SystemTime").and_then(parse_system_time),
-        record_id: sys.record_id.text.as_deref().and_then(|t| t.parse().ok()),
-        channel: sys.channel.text.unwrap_or_default(),
-        computer: sys.computer.text.unwrap_or_default(),
-        user_sid: sys.security.attr("UserID").map(str::to_string),
-        process_id: sys.execution.attr("ProcessID").and_then(|p| p.parse().ok()),
-        thread_id: sys.execution.attr("ThreadID").and_then(|p| p.parse().ok()),
+        time_created: sys.time_created.attr_str("SystemTime").and_then(|t| parse_system_time(&t)),
+        record_id: sys.record_id.text.as_ref().and_then(Text::parse_exact),
+        user_sid: sys.security.attr_str("UserID").map(|s| s.into_owned()),
+        process_id: sys.execution.attr("ProcessID").and_then(Text::parse_exact),
+        thread_id: sys.execution.attr("ThreadID").and_then(Text::parse_exact),
+        keywords: sys.keywords.into_string(),
+        channel: sys.channel.into_string().unwrap_or_default(),
+        computer: sys.computer.into_string().unwrap_or_default(),
         data,
     })
 }
@@ -106,15 +106,15 @@ pub fn parse_utc_time(s: &str) -> Option<Timestamp> {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
-    #[serde(rename = "Event")]
-    event: Event,
+struct Envelope<'a> {
+    #[serde(rename = "Event", borrow)]
+    event: Event<'a>,
 }
 
 #[derive(Deserialize)]
-struct Event {
-    #[serde(rename = "System", default)]
-    system: Option<System>,
+struct Event<'a> {
+    #[serde(rename = "System", default, borrow)]
+    system: Option<System<'a>>,
     #[serde(rename = "EventData", default)]
     event_data: Option<Flat>,
     #[serde(rename = "UserData", default)]
@@ -123,70 +123,223 @@ struct Event {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct System {
+struct System<'a> {
     #[serde(rename = "Provider")]
-    provider: Node,
+    #[serde(borrow)]
+    provider: Node<'a>,
     #[serde(rename = "EventID")]
-    event_id: Node,
+    #[serde(borrow)]
+    event_id: Node<'a>,
     #[serde(rename = "Version")]
-    version: Node,
+    #[serde(borrow)]
+    version: Node<'a>,
     #[serde(rename = "Level")]
-    level: Node,
+    #[serde(borrow)]
+    level: Node<'a>,
     #[serde(rename = "Task")]
-    task: Node,
+    #[serde(borrow)]
+    task: Node<'a>,
     #[serde(rename = "Opcode")]
-    opcode: Node,
+    #[serde(borrow)]
+    opcode: Node<'a>,
     #[serde(rename = "Keywords")]
-    keywords: Node,
+    #[serde(borrow)]
+    keywords: Node<'a>,
     #[serde(rename = "TimeCreated")]
-    time_created: Node,
+    #[serde(borrow)]
+    time_created: Node<'a>,
     #[serde(rename = "EventRecordID")]
-    record_id: Node,
+    #[serde(borrow)]
+    record_id: Node<'a>,
     #[serde(rename = "Execution")]
-    execution: Node,
+    #[serde(borrow)]
+    execution: Node<'a>,
     #[serde(rename = "Channel")]
-    channel: Node,
+    #[serde(borrow)]
+    channel: Node<'a>,
     #[serde(rename = "Computer")]
-    computer: Node,
+    #[serde(borrow)]
+    computer: Node<'a>,
     #[serde(rename = "Security")]
-    security: Node,
+    #[serde(borrow)]
+    security: Node<'a>,
 }
 
-/// An XML element as the crate renders it: a scalar, or an object with `#text` and
-/// `#attributes`. Anything else inside is ignored.
+/// An XML element of `System` as the crate renders it: a scalar, or an object with `#text` and
+/// `#attributes`. Anything else inside is ignored. Text and attributes are borrowed from the
+/// record's JSON where they hold no escapes, and numbers kept as numbers, so reading the header
+/// allocates almost nothing.
 #[derive(Default)]
-struct Node {
-    text: Option<String>,
-    attrs: Pairs,
+struct Node<'de> {
+    text: Option<Text<'de>>,
+    /// Attributes with scalar values, in document order (attributes whose value is an object
+    /// or a list have no text to look up).
+    attrs: Vec<(Key<'de>, Text<'de>)>,
 }
 
-impl Node {
-    fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.get(name)
+impl<'de> Node<'de> {
+    fn attr(&self, name: &str) -> Option<&Text<'de>> {
+        self.attrs.iter().find(|(k, _)| k.0 == name).map(|(_, v)| v)
+    }
+    fn attr_str(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.attr(name).map(Text::as_str)
     }
     fn number(&self) -> Option<u32> {
-        self.text.as_deref().and_then(|t| t.trim().parse().ok())
+        self.text.as_ref().and_then(Text::parse)
+    }
+    fn into_string(self) -> Option<String> {
+        self.text.map(Text::into_string)
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
+/// A scalar of the record's JSON: text (borrowed when unescaped) or a number.
+enum Text<'de> {
+    Str(std::borrow::Cow<'de, str>),
+    U64(u64),
+    I64(i64),
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Text::Str(s) => std::borrow::Cow::Borrowed(s.as_ref()),
+            Text::U64(n) => std::borrow::Cow::Owned(itoa::Buffer::new().format(*n).to_owned()),
+            Text::I64(n) => std::borrow::Cow::Owned(itoa::Buffer::new().format(*n).to_owned()),
+        }
+    }
+    fn into_string(self) -> String {
+        match self {
+            Text::Str(s) => s.into_owned(),
+            other => other.as_str().into_owned(),
+        }
+    }
+    /// The value as a number of type `T`, from text (trimmed) or a number that fits.
+    fn parse<T: std::str::FromStr + TryFrom<u64> + TryFrom<i64>>(&self) -> Option<T> {
+        match self {
+            Text::Str(s) => s.trim().parse().ok(),
+            _ => self.parse_exact(),
+        }
+    }
+    /// Like [`Text::parse`], but text must be the number alone.
+    fn parse_exact<T: std::str::FromStr + TryFrom<u64> + TryFrom<i64>>(&self) -> Option<T> {
+        match self {
+            Text::Str(s) => s.parse().ok(),
+            Text::U64(n) => T::try_from(*n).ok(),
+            Text::I64(n) => T::try_from(*n).ok(),
+        }
+    }
+}
+
+/// A JSON scalar as [`Text`]; `None` for null, objects and lists (skipped).
+struct ScalarText;
+
+impl<'de> DeserializeSeed<'de> for ScalarText {
+    type Value = Option<Text<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarText {
+    type Value = Option<Text<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a scalar")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Text::Str(std::borrow::Cow::Borrowed(if v { "true" } else { "false" }))))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Text::I64(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Text::U64(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Text::Str(std::borrow::Cow::Owned(v.to_string()))))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Text::Str(std::borrow::Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Text::Str(std::borrow::Cow::Owned(v.to_owned()))))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// An object key, borrowed from the JSON unless it holds escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Node;
+        struct V<'a>(std::marker::PhantomData<Key<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'a>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'a>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// The `#attributes` object of a `System` element.
+struct AttrList<'de>(Vec<(Key<'de>, Text<'de>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for AttrList<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<AttrList<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = AttrList<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("attributes")
+            }
+            fn visit_unit<E>(self) -> Result<AttrList<'a>, E> {
+                Ok(AttrList(Vec::new()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttrList<'a>, A::Error> {
+                let mut attrs = Vec::new();
+                while let Some(key) = map.next_key::<Key<'a>>()? {
+                    if let Some(value) = map.next_value_seed(ScalarText)? {
+                        attrs.push((key, value));
+                    }
+                }
+                Ok(AttrList(attrs))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Node<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<Node<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Node<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an element")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'a>, A::Error> {
                 let mut node = Node::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match key.as_ref() {
-                        "#text" => node.text = map.next_value::<Scalar>()?.0,
-                        "#attributes" => {
-                            let mut flat = Pairs::new();
-                            map.next_value_seed(FlatSeed { path: &mut String::new(), out: &mut flat })?;
-                            node.attrs = flat;
-                        }
+                while let Some(key) = map.next_key::<Key<'a>>()? {
+                    match key.0.as_ref() {
+                        "#text" => node.text = map.next_value::<Scalar>()?.0.map(|s| Text::Str(s.into())),
+                        "#attributes" => node.attrs = map.next_value::<AttrList<'a>>()?.0,
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -194,30 +347,38 @@ impl<'de> Deserialize<'de> for Node {
                 }
                 Ok(node)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Node<'a>, A::Error> {
+                ScalarText.visit_seq(seq).map(|_| Node::default())
+            }
+            fn visit_unit<E>(self) -> Result<Node<'a>, E> {
                 Ok(Node::default())
             }
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::default())
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node<'a>, E> {
+                ScalarText.visit_bool(v).map(Node::of)
             }
-            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node<'a>, E> {
+                ScalarText.visit_i64(v).map(Node::of)
             }
-            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node<'a>, E> {
+                ScalarText.visit_u64(v).map(Node::of)
             }
-            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node<'a>, E> {
+                ScalarText.visit_f64(v).map(Node::of)
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Node<'a>, E> {
+                ScalarText.visit_borrowed_str(v).map(Node::of)
             }
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node { text: Some(v.to_string()), attrs: Pairs::new() })
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Node<'a>, E> {
+                ScalarText.visit_str(v).map(Node::of)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'de> Node<'de> {
+    fn of(text: Option<Text<'de>>) -> Node<'de> {
+        Node { text, attrs: Vec::new() }
     }
 }
 
@@ -327,7 +488,7 @@ impl<'de> Visitor<'de> for FlatSeed<'_, '_> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             match key.as_ref() {
                 // The element's own text keeps the element's path.
                 "#text" => map.next_value_seed(FlatSeed { path: &mut *self.path, out: &mut *self.out })?,
@@ -366,7 +527,7 @@ impl<'de> Visitor<'de> for AttrSeed<'_, '_> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             if key.starts_with("xmlns") {
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -422,6 +583,19 @@ mod tests {
         let r = parse_record_json(named.as_bytes()).unwrap();
         assert_eq!(r.event_id, 7);
         assert_eq!(r.data.iter().collect::<Vec<_>>(), vec![("Data[0]@Name", "a"), ("Data[0]", "1")]);
+    }
+
+    #[test]
+    fn header_values_read_alike_as_numbers_text_or_escaped_text() {
+        let escaped = r##"{"Event":{"System":{"Provider":{"#attributes":{"N\u0061me":"A\"B","Guid":{"x":1}}},"EventID":" 4624 ","Version":"2","EventRecordID":" 5","Execution":{"#attributes":{"ProcessID":"12","ThreadID":-3}},"Channel":"Sec\u0075rity","Computer":"W\\1","Keywords":7,"Security":{"#attributes":{"UserID":true}}}}}"##;
+        let r = parse_record_json(escaped.as_bytes()).unwrap();
+        assert_eq!(r.provider, "A\"B", "an escaped attribute name and value");
+        assert_eq!((r.event_id, r.version), (4624, Some(2)), "element text is trimmed before it is read as a number");
+        assert_eq!(r.record_id, None, "the record id must be the number alone");
+        assert_eq!((r.process_id, r.thread_id), (Some(12), None), "a negative thread id is no id");
+        assert_eq!((r.channel.as_str(), r.computer.as_str()), ("Security", "W\\1"));
+        assert_eq!(r.keywords.as_deref(), Some("7"));
+        assert_eq!(r.user_sid.as_deref(), Some("true"));
     }
 
     #[test]
