@@ -316,10 +316,22 @@ impl StageClock {
     fn lap(&mut self, stage: &str) {
         let now = std::time::Instant::now();
         if self.on {
-            eprintln!("seam: timing {stage} {:.3}s", (now - self.last).as_secs_f64());
+            let secs = (now - self.last).as_secs_f64();
+            match peak_rss_mib() {
+                Some(peak) => eprintln!("seam: timing {stage} {secs:.3}s (peak RSS so far {peak} MiB)"),
+                None => eprintln!("seam: timing {stage} {secs:.3}s"),
+            }
         }
         self.last = now;
     }
+}
+
+/// The process's peak resident set so far, in MiB, where the system reports it (Linux).
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib / 1024)
 }
 
 /// `seam hunt --list` and `--print-thresholds`.

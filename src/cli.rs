@@ -57,7 +57,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub strict: bool,
 
-    /// Print how long each stage took on stderr (reading, correlation, detection, output)
+    /// Print how long each stage took on stderr (reading, correlation, detection, output), and
+    /// the peak memory so far where the system reports it
     #[arg(long, global = true)]
     pub timings: bool,
 
