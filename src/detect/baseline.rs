@@ -184,7 +184,7 @@ impl Names {
                     if let Some(ua) = &h.user_agent {
                         n.uas.add_str(ua, host, e.ts);
                     }
-                    h.host.as_deref()
+                    h.host.as_deref().map(super::domain::strip_port)
                 }
                 _ => None,
             };

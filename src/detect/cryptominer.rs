@@ -202,7 +202,7 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
             _ => None,
         }))
         .chain(ctx.http.iter().filter_map(|&e| match &e.fields {
-            Fields::Http(h) => h.host.as_deref().map(|n| (e, n)),
+            Fields::Http(h) => h.host.as_deref().map(|n| (e, super::domain::strip_port(n))),
             _ => None,
         }));
     for (e, name) in named {

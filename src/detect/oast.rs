@@ -119,7 +119,7 @@ impl Detector for Oast {
             }
             let (name, lookup) = match &e.fields {
                 Fields::Dns(d) => (Some(d.query.as_str()), true),
-                Fields::Http(h) => (h.host.as_deref(), false),
+                Fields::Http(h) => (h.host.as_deref().map(domain::strip_port), false),
                 Fields::Tls(t) => (t.server_name.as_deref(), false),
                 _ => (None, false),
             };

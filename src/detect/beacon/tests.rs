@@ -331,6 +331,14 @@ fn near_misses_are_not_beacons() {
 
 #[test]
 fn a_periodic_service_every_host_uses_stays_low() {
+    // The service's Host header with and without a port: `name:8080` is the name, and that
+    // name is popular although no other traffic names it.
+    for (port, host_header) in [(80, "update.googleapis.com"), (8080, "telemetry.vendor-cdn.example:8080")] {
+        a_periodic_service_stays_low(port, host_header);
+    }
+}
+
+fn a_periodic_service_stays_low(port: u16, host_header: &str) {
     let mut b = Bundle::default();
     background(&mut b, 10);
     let mut rng = Rng::new(3);
@@ -342,8 +350,8 @@ fn a_periodic_service_every_host_uses_stays_low() {
             b.udp(&host, "162.159.200.1", 123, t, 0.02, 48, 48);
         }
         for t in jittered(&mut rng, offset, 6.0 * 3600.0, 900.0, 0.01) {
-            let f = b.tcp(&host, "142.250.74.3", 80, t, 0.1, 300, 400);
-            b.http(f, "GET", "update.googleapis.com", "/service/update2/json");
+            let f = b.tcp(&host, "142.250.74.3", port, t, 0.1, 300, 400);
+            b.http(f, "GET", host_header, "/service/update2/json");
         }
     }
     assert!(b.run(&Beacon).is_empty(), "not even reported");
