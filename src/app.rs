@@ -575,7 +575,15 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
     let mut result = Ingested::default();
     let label = file.display.as_str();
     let input: Box<dyn EvtxInput> = match open_log(file) {
-        Ok(input) => input,
+        Ok(Opened { input, cut: None }) => input,
+        Ok(Opened { input, cut: Some((kept, e)) }) => {
+            // The chunks decompressed before the fault are still read; the parser reports the
+            // chunk the stream ends in.
+            let what =
+                format!("gzip stream unreadable after {kept} decompressed bytes: {e}; the chunks before it are read");
+            result.diags.push(label, None, DiagKind::Decompression, what);
+            input
+        }
         Err(e) => {
             result.diags.push(label, None, DiagKind::Unreadable, e.to_string());
             return result;
@@ -648,15 +656,24 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
     result
 }
 
-/// Opens an endpoint log for seeking: the file itself, or its decompressed content.
-fn open_log(file: &EvidenceFile) -> std::io::Result<Box<dyn EvtxInput>> {
+/// An endpoint log opened for seeking, and where its gzip stream failed, if it did: how many
+/// bytes were decompressed before the fault, and the fault.
+struct Opened {
+    input: Box<dyn EvtxInput>,
+    cut: Option<(usize, std::io::Error)>,
+}
+
+/// Opens an endpoint log for seeking: the file itself, or its decompressed content (as much of
+/// it as decompresses, when the stream is cut or damaged).
+fn open_log(file: &EvidenceFile) -> std::io::Result<Opened> {
     let raw = std::fs::File::open(&file.path)?;
     if !file.gzip {
-        return Ok(Box::new(raw));
+        return Ok(Opened { input: Box::new(raw), cut: None });
     }
     let mut bytes = Vec::new();
-    flate2::read::MultiGzDecoder::new(std::io::BufReader::new(raw)).read_to_end(&mut bytes)?;
-    Ok(Box::new(std::io::Cursor::new(bytes)))
+    let cut = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(raw)).read_to_end(&mut bytes).err();
+    let cut = cut.map(|e| (bytes.len(), e));
+    Ok(Opened { input: Box::new(std::io::Cursor::new(bytes)), cut })
 }
 
 fn ingest_one(

@@ -555,11 +555,19 @@ impl RunConfig {
                 if let Some(p) = &output.output {
                     report_destination(p, &input.paths, allow_evidence_dir, "-o")?;
                 }
-                let out = output_config(&output, false)?;
+                let out = output_config(&output, false, &input.paths)?;
+                let html_path = html.clone();
                 let html =
                     html.map(|p| report_destination(&p, &input.paths, allow_evidence_dir, "--html")).transpose()?;
-                if html.is_some() && html.as_ref() == Some(&out.dest) {
-                    bail!("--html and -o name the same file");
+                let named =
+                    [("-o", output.output.as_ref()), ("--html", html_path.as_ref()), ("--timeline", timeline.as_ref())];
+                for (i, (flag, path)) in named.iter().enumerate() {
+                    let Some(path) = path else { continue };
+                    for (other, other_path) in named.iter().skip(i + 1) {
+                        if other_path.is_some_and(|o| same_file(path, o)) {
+                            bail!("{flag} and {other} name the same file");
+                        }
+                    }
                 }
                 let timeline = timeline
                     .map(|p| {
@@ -585,15 +593,18 @@ impl RunConfig {
                 expect_path: expect,
             },
             Command::Inventory { input, no_hash, output } => {
-                Task::Inventory { paths: input.paths, hash: !no_hash, out: output_config(&output, false)? }
+                let out = output_config(&output, false, &input.paths)?;
+                Task::Inventory { paths: input.paths, hash: !no_hash, out }
             }
             Command::Flows { input, flow, output } => {
                 // Flow records only: the application records are not listed, so not kept.
                 let flow = FlowConfig { app_records: false, ..flow_config(&flow)? };
-                Task::Flows { paths: input.paths, flow, out: output_config(&output, false)? }
+                let out = output_config(&output, false, &input.paths)?;
+                Task::Flows { paths: input.paths, flow, out }
             }
             Command::Assets { input, flow, output } => {
-                Task::Assets { paths: input.paths, flow: flow_config(&flow)?, out: output_config(&output, false)? }
+                let out = output_config(&output, false, &input.paths)?;
+                Task::Assets { paths: input.paths, flow: flow_config(&flow)?, out }
             }
             Command::Synth { scenario, seed, hours, hosts, output } => {
                 if !(hours > 0.0 && hours <= 24.0 * 14.0) {
@@ -608,33 +619,30 @@ impl RunConfig {
                 if list || print_thresholds {
                     Task::HuntInfo { thresholds: print_thresholds }
                 } else {
+                    let out = output_config(&output, false, &input.paths)?;
                     Task::Hunt {
                         paths: input.paths,
                         flow: flow_config(&flow)?,
                         hunt: Box::new(hunt_config(&detect)?),
                         report: HuntReport { min_severity, fail_on },
-                        out: output_config(&output, false)?,
+                        out,
                     }
                 }
             }
             Command::Learn { input, flow, thresholds, output } => {
                 let detect = DetectArgs { detector: Vec::new(), baseline: None, allow: None, thresholds };
-                if output.is_dir() {
-                    bail!("output path {} is a directory", output.display());
-                }
+                let dest = report_destination(&output, &input.paths, true, "-o")?;
                 Task::Learn {
                     paths: input.paths,
                     flow: flow_config(&flow)?,
                     hunt: Box::new(hunt_config(&detect)?),
-                    dest: Destination::File(output),
+                    dest,
                 }
             }
-            Command::Timeline { input, flow, filter, output } => Task::Timeline {
-                paths: input.paths,
-                flow: flow_config(&flow)?,
-                filter: filter_config(&filter)?,
-                out: output_config(&output, true)?,
-            },
+            Command::Timeline { input, flow, filter, output } => {
+                let out = output_config(&output, true, &input.paths)?;
+                Task::Timeline { paths: input.paths, flow: flow_config(&flow)?, filter: filter_config(&filter)?, out }
+            }
         };
         Ok(RunConfig {
             threads: g.threads,
@@ -800,7 +808,10 @@ fn hunt_config(a: &DetectArgs) -> Result<HuntConfig> {
     Ok(HuntConfig { detectors: a.detector.clone(), allow, thresholds, baseline })
 }
 
-fn output_config(a: &OutputArgs, timesketch_ok: bool) -> Result<OutputConfig> {
+/// Where and how a command writes. A file given with `-o` never replaces evidence: not a file
+/// of the bundle, nor a file inside an evidence directory other than an earlier report (see
+/// [`report_destination`]).
+fn output_config(a: &OutputArgs, timesketch_ok: bool, evidence: &[PathBuf]) -> Result<OutputConfig> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = a.format.unwrap_or(if a.output.is_none() && stdout_tty { Format::Table } else { Format::Jsonl });
     if format == Format::Timesketch && !timesketch_ok {
@@ -810,12 +821,7 @@ fn output_config(a: &OutputArgs, timesketch_ok: bool) -> Result<OutputConfig> {
         bail!("refusing to write {} to a terminal; use -o FILE", format.name());
     }
     let dest = match &a.output {
-        Some(p) => {
-            if p.is_dir() {
-                bail!("output path {} is a directory", p.display());
-            }
-            Destination::File(p.clone())
-        }
+        Some(p) => report_destination(p, evidence, true, "-o")?,
         None => Destination::Stdout,
     };
     let width = terminal_width().unwrap_or(120);
@@ -865,6 +871,16 @@ pub fn report_destination(
         }
     }
     Ok(Destination::File(path.to_path_buf()))
+}
+
+/// Whether two output paths name one file: compared after resolving their directories (`.`,
+/// `..`, symbolic links), as [`report_destination`] resolves them.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(parent.canonicalize().ok()?.join(p.file_name()?))
+    };
+    a == b || resolve(a).is_some_and(|ra| Some(ra) == resolve(b))
 }
 
 /// Whether a file is an earlier report rather than evidence: an HTML or JSON report, or a

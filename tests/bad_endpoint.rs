@@ -182,6 +182,21 @@ fn a_gzip_compressed_log_reads_like_the_plain_one() {
     assert!(diags.is_empty(), "{diags:?}");
 }
 
+#[test]
+fn a_cut_gzip_stream_keeps_the_chunks_decompressed_before_the_cut() {
+    use std::io::Write;
+    let (bytes, per_chunk) = three_chunks();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    gz.write_all(&bytes).unwrap();
+    let gz = gz.finish().unwrap();
+    // Stored blocks: the compressed offset of chunk 2 is past its plain offset, so cutting
+    // there leaves chunks 0 and 1 whole.
+    let cut = &gz[..chunk_offset(2) as usize + 2000];
+    let (dir, _, diags) = check_log("cut.evtx.gz", cut, per_chunk[0] + per_chunk[1]);
+    assert!(diags.iter().any(|d| d.kind == "decompression"), "{diags:?}");
+    assert_eq!(strict_exit_code(dir.path()), 2);
+}
+
 /// The hand-written damaged audit log (see testdata/README.md): a comment, binary junk, a
 /// value that is not UTF-8, lines cut in a quoted value and in the timestamp, a bad timestamp
 /// and a line without `type=`, among the records of three events.

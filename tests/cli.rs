@@ -30,3 +30,40 @@ fn output_to_a_device_writes_in_place() {
     let meta = std::fs::metadata("/dev/null").expect("/dev/null exists");
     assert!(meta.file_type().is_char_device(), "/dev/null is no longer a device");
 }
+
+/// No command's `-o` replaces evidence, whatever the spelling of its path; two outputs of one
+/// investigation may not name one file.
+#[test]
+fn outputs_never_replace_evidence_or_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let pcap = dir.path().join("net.pcap");
+    std::fs::copy(demo.join("network.pcap"), &pcap).expect("copy");
+    let before = std::fs::read(&pcap).expect("read");
+    let spelled = dir.path().join(".").join("net.pcap");
+    for cmd in ["flows", "timeline", "inventory", "assets", "hunt"] {
+        seam()
+            .arg(cmd)
+            .arg(&pcap)
+            .args(["--format", "json", "-o"])
+            .arg(&spelled)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("would overwrite the evidence file"));
+    }
+    seam().arg("learn").arg(&pcap).arg("-o").arg(&pcap).assert().code(2);
+    assert_eq!(std::fs::read(&pcap).expect("read"), before, "the evidence is unchanged");
+    let report = dir.path().join("out").join("r.jsonl");
+    std::fs::create_dir(dir.path().join("out")).expect("mkdir");
+    let same = dir.path().join("out").join("..").join("out").join("r.jsonl");
+    seam()
+        .arg("investigate")
+        .arg(&pcap)
+        .args(["--format", "json", "-o"])
+        .arg(&report)
+        .arg("--timeline")
+        .arg(&same)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("-o and --timeline name the same file"));
+}

@@ -3,7 +3,7 @@
 //! streamed: rows are written as they are rendered, never collected into one buffer.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -49,6 +49,7 @@ impl Destination {
     pub fn open(&self) -> Result<Output, ReportError> {
         match self {
             Destination::Stdout => Ok(Output {
+                terminal: io::stdout().is_terminal(),
                 writer: BufWriter::with_capacity(1 << 16, Box::new(io::stdout())),
                 label: "stdout".into(),
                 rename: None,
@@ -61,6 +62,7 @@ impl Destination {
                     .open(path)
                     .map_err(|source| ReportError::Write { path: path.display().to_string(), source })?;
                 Ok(Output {
+                    terminal: file.is_terminal(),
                     writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
                     label: path.display().to_string(),
                     rename: None,
@@ -73,6 +75,7 @@ impl Destination {
                 let file = File::create(&tmp)
                     .map_err(|source| ReportError::Write { path: tmp.display().to_string(), source })?;
                 Ok(Output {
+                    terminal: false,
                     writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
                     label: path.display().to_string(),
                     rename: Some((tmp, path.clone())),
@@ -92,6 +95,9 @@ impl Destination {
 /// An open output: a buffered writer, and for files the rename that publishes it.
 pub struct Output {
     pub writer: BufWriter<Box<dyn Write>>,
+    /// Whether the output is a terminal: text formats that carry evidence strings raw (CSV)
+    /// escape control characters there, as tables do.
+    pub terminal: bool,
     label: String,
     rename: Option<(PathBuf, PathBuf)>,
 }

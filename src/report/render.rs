@@ -129,7 +129,22 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
         }
         Format::Csv => {
             let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Joined).map_err(frame_err("csv"))?;
-            CsvWriter::new(&mut out.writer).include_header(true).finish(&mut df).map_err(frame_err("csv"))
+            if !out.terminal {
+                return CsvWriter::new(&mut out.writer).include_header(true).finish(&mut df).map_err(frame_err("csv"));
+            }
+            // On a terminal, evidence strings must not drive it: control characters are
+            // escaped line by line, as in tables.
+            let mut text = Vec::new();
+            CsvWriter::new(&mut text).include_header(true).finish(&mut df).map_err(frame_err("csv"))?;
+            for line in String::from_utf8_lossy(&text).split_inclusive('\n') {
+                let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+                let safe = crate::util::escape::terminal_safe(body);
+                out.writer
+                    .write_all(safe.as_bytes())
+                    .and_then(|()| out.writer.write_all(end.as_bytes()))
+                    .map_err(|e| out.error(e))?;
+            }
+            Ok(())
         }
         Format::Parquet => {
             let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Native).map_err(frame_err("parquet"))?;
