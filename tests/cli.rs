@@ -67,3 +67,27 @@ fn outputs_never_replace_evidence_or_each_other() {
         .code(2)
         .stderr(predicates::str::contains("-o and --timeline name the same file"));
 }
+
+/// A file reached under two spellings, through a link, or through a link back up the tree is
+/// read once: volumes and counts do not double.
+#[test]
+fn one_file_reached_twice_is_read_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let ev = dir.path().join("ev");
+    std::fs::create_dir(&ev).expect("mkdir");
+    std::fs::copy(demo.join("network.pcap"), ev.join("net.pcap")).expect("copy");
+    std::os::unix::fs::symlink(ev.join("net.pcap"), ev.join("alias.pcap")).expect("link");
+    std::os::unix::fs::symlink("..", ev.join("up")).expect("link");
+    let count = |args: &[&std::path::Path]| {
+        let out = seam().arg("flows").args(args).args(["--format", "jsonl", "-q"]).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).lines().count()
+    };
+    let once = count(&[&ev.join("net.pcap")]);
+    assert!(once > 0);
+    let spelled = ev.join(".").join("net.pcap");
+    assert_eq!(count(&[&ev, &ev.join("net.pcap"), &spelled, dir.path()]), once);
+    let out = seam().arg("inventory").arg(&ev).args(["--format", "json"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(text.contains("the same file as"), "{text}");
+}

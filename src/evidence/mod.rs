@@ -37,14 +37,33 @@ pub struct EvidenceFile {
     pub size: u64,
 }
 
-/// Walks `paths`, identifies every regular file and returns them sorted by path.
+/// Walks `paths`, identifies every regular file and returns them sorted by path. A file reached
+/// twice (given twice under two spellings, or through a symbolic link) is read once, under its
+/// first path; a directory reached again through a link is not walked again.
 pub fn discover(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<EvidenceFile> {
     let mut found = Vec::new();
+    let mut walked = std::collections::HashSet::new();
     for p in paths {
-        walk(p, 0, &mut found, diags);
+        walk(p, 0, &mut found, &mut walked, diags);
     }
     found.sort();
     found.dedup();
+    // One file, one read: the first path (in sorted order) stands for every other.
+    let mut seen: std::collections::HashMap<FileId, PathBuf> = std::collections::HashMap::new();
+    found.retain(|path| {
+        let Some(id) = file_id(path) else { return true };
+        match seen.get(&id) {
+            Some(first) => {
+                let what = format!("the same file as {}: read once, under that name", first.display());
+                diags.push(&path.display().to_string(), None, DiagKind::Skipped, what);
+                false
+            }
+            None => {
+                seen.insert(id, path.clone());
+                true
+            }
+        }
+    });
     // Ids follow the identified files only, so an unreadable one leaves no hole.
     let mut files = Vec::with_capacity(found.len());
     for path in found {
@@ -55,7 +74,36 @@ pub fn discover(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<EvidenceFile>
     files
 }
 
-fn walk(path: &Path, depth: usize, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+/// What makes a file the same file whatever its path: device and inode where the system has
+/// them, else the resolved path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FileId {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg(not(unix))]
+    Path(PathBuf),
+}
+
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileId::Inode(m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        path.canonicalize().ok().map(FileId::Path)
+    }
+}
+
+fn walk(
+    path: &Path,
+    depth: usize,
+    out: &mut Vec<PathBuf>,
+    walked: &mut std::collections::HashSet<FileId>,
+    diags: &mut Diagnostics,
+) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -75,16 +123,27 @@ fn walk(path: &Path, depth: usize, out: &mut Vec<PathBuf>, diags: &mut Diagnosti
             );
             return;
         }
+        // A directory met again (a link back up the tree, or one given twice) is walked once.
+        if let Some(id) = file_id(path) {
+            if !walked.insert(id) {
+                return;
+            }
+        }
         match std::fs::read_dir(path) {
             Ok(entries) => {
                 let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
                 children.sort();
                 for child in children {
-                    walk(&child, depth + 1, out, diags);
+                    walk(&child, depth + 1, out, walked, diags);
                 }
             }
             Err(e) => diags.push(&path.display().to_string(), None, DiagKind::Unreadable, e.to_string()),
         }
+    } else {
+        // A pipe, socket or device is not read: it could block the walk, and it cannot be
+        // read twice (once to identify, once to decode). Copy its content into a file.
+        let what = "not a regular file or directory (a pipe, socket or device): not read; copy it into a file";
+        diags.push(&path.display().to_string(), None, DiagKind::Unreadable, what);
     }
 }
 
