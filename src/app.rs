@@ -151,7 +151,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let input = owned.input(cfg, &ctx);
             let found = crate::detect::hunt(&input, hunt)?;
             clock.lap("detect");
-            let incidents = crate::chains::build(&found.findings, &hunt.thresholds.section("severity"));
+            let incidents =
+                crate::chains::build(&found.findings, &hunt.thresholds.section("severity"), &cfg.knowledge.internal);
             let result = crate::check::evaluate(expect, &found.findings, &incidents);
             if !result.passed() {
                 outcome = Outcome::ExpectationsFailed;
@@ -268,7 +269,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let found = crate::detect::hunt(&input, hunt)?;
             clock.lap("detect");
             print_hunt_timings(&found, cfg.timings);
-            let incidents = crate::chains::build(&found.findings, &hunt.thresholds.section("severity"));
+            let incidents =
+                crate::chains::build(&found.findings, &hunt.thresholds.section("severity"), &cfg.knowledge.internal);
             if fail_on.is_some_and(|s| incidents.iter().any(|i| i.severity >= s)) {
                 outcome = Outcome::Findings;
             }

@@ -406,7 +406,7 @@ mod tests {
             finding("F4", "beacon", "10.0.0.9", "8.8.8.8", 0.6, 50),
             finding("F5", "long-connection", "10.0.0.7", "8.8.4.4", 0.35, 50),
         ];
-        let incidents = crate::chains::build(&findings, &cuts);
+        let incidents = crate::chains::build(&findings, &cuts, &Default::default());
         let e = Expectations {
             unexpected_above: Some(Severity::Low),
             findings: vec![

@@ -18,6 +18,7 @@
 //! finding ids.
 
 use crate::detect::{Finding, FindingHost, FindingProcess, Peer, Severity, SeverityCuts, Tactic};
+use crate::util::net::InternalNets;
 use crate::util::time::rfc3339;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -124,17 +125,17 @@ fn host_keys(h: &FindingHost) -> Vec<String> {
 }
 
 /// Whether a finding moved the attacker onto its peer (an internal address).
-fn moves_to_peer(f: &Finding) -> bool {
-    let internal_peer = f.peer.ip.is_some_and(crate::util::net::is_internal);
+fn moves_to_peer(f: &Finding, internal: &InternalNets) -> bool {
+    let internal_peer = f.peer.ip.is_some_and(|ip| internal.contains(ip));
     internal_peer
         && (f.detector == "lateral-movement"
             || (f.detector == "suspicious-logon" && f.components.get("network_confirmed").is_some_and(|&c| c > 0.0)))
 }
 
 /// External infrastructure a finding names (for joining hosts that reach the same).
-fn infrastructure(f: &Finding) -> Vec<String> {
+fn infrastructure(f: &Finding, internal: &InternalNets) -> Vec<String> {
     let mut keys = Vec::new();
-    if let Some(ip) = f.peer.ip.filter(|ip| !crate::util::net::is_internal(*ip)) {
+    if let Some(ip) = f.peer.ip.filter(|ip| !internal.contains(*ip)) {
         keys.push(format!("ip:{ip}"));
     }
     if let Some(d) = &f.peer.domain {
@@ -143,15 +144,22 @@ fn infrastructure(f: &Finding) -> Vec<String> {
     keys
 }
 
-/// Groups findings into incidents, highest score first.
-pub fn build(findings: &[Finding], cuts: &SeverityCuts) -> Vec<Incident> {
+/// Groups findings into incidents, highest score first. `internal` says which addresses are
+/// the network's own (the run's `--internal`, else the private ranges).
+pub fn build(findings: &[Finding], cuts: &SeverityCuts, internal: &InternalNets) -> Vec<Incident> {
     let n = findings.len();
     let mut groups = Groups::new(n);
     let mut by_host: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_infra: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut info = Vec::new();
     for (i, f) in findings.iter().enumerate() {
+        // Info findings join no groups of their own accord: they are attached below.
+        if f.severity <= Severity::Info {
+            info.push(i);
+            continue;
+        }
         let mut keys = host_keys(&f.host);
-        if moves_to_peer(f) {
+        if moves_to_peer(f, internal) {
             keys.extend(f.peer.ip.map(|ip| format!("ip:{ip}")));
         }
         for k in keys {
@@ -162,7 +170,7 @@ pub fn build(findings: &[Finding], cuts: &SeverityCuts) -> Vec<Incident> {
                 }
             }
         }
-        for k in infrastructure(f) {
+        for k in infrastructure(f, internal) {
             by_infra.entry(k).or_default().insert(i);
         }
     }
@@ -177,6 +185,13 @@ pub fn build(findings: &[Finding], cuts: &SeverityCuts) -> Vec<Incident> {
             }
         }
     }
+    // An info finding joins the group of its own host, when that host has something above
+    // info; it never links two groups, nor makes one.
+    for i in info {
+        if let Some(&j) = host_keys(&findings[i].host).iter().find_map(|k| by_host.get(k)) {
+            groups.join(i, j);
+        }
+    }
     let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..n {
         let root = groups.find(i);
@@ -185,7 +200,7 @@ pub fn build(findings: &[Finding], cuts: &SeverityCuts) -> Vec<Incident> {
     let mut incidents: Vec<Incident> = members
         .into_values()
         .filter(|m| m.iter().any(|&i| findings[i].severity > Severity::Info))
-        .map(|m| incident(&m.iter().map(|&i| &findings[i]).collect::<Vec<_>>(), cuts))
+        .map(|m| incident(&m.iter().map(|&i| &findings[i]).collect::<Vec<_>>(), cuts, internal))
         .collect();
     incidents.sort_by(|a, b| {
         b.severity
@@ -197,7 +212,7 @@ pub fn build(findings: &[Finding], cuts: &SeverityCuts) -> Vec<Incident> {
     incidents
 }
 
-fn incident(findings: &[&Finding], cuts: &SeverityCuts) -> Incident {
+fn incident(findings: &[&Finding], cuts: &SeverityCuts, internal: &InternalNets) -> Incident {
     let mut stages: Vec<Stage> = findings
         .iter()
         .map(|f| Stage {
@@ -229,7 +244,7 @@ fn incident(findings: &[&Finding], cuts: &SeverityCuts) -> Incident {
     for s in &stages {
         let mut candidates = vec![s.host.clone()];
         if s.detector == "lateral-movement" || s.detector == "suspicious-logon" {
-            if let Some(ip) = s.peer.ip.filter(|ip| crate::util::net::is_internal(*ip)) {
+            if let Some(ip) = s.peer.ip.filter(|ip| internal.contains(*ip)) {
                 candidates.push(FindingHost { ip: Some(ip), name: None, managed: false });
             }
         }
@@ -327,7 +342,7 @@ mod tests {
             finding("F6", "long-connection", Tactic::CommandAndControl, 50, "10.0.0.9", "8.8.8.8", 0.35),
             finding("F7", "unmanaged-asset", Tactic::InitialAccess, 50, "10.0.0.10", "", 0.1),
         ];
-        let incidents = build(&findings, &cuts);
+        let incidents = build(&findings, &cuts, &InternalNets::default());
         assert_eq!(incidents.len(), 2, "{incidents:#?}");
         let main = &incidents[0];
         let order: Vec<&str> = main.stages.iter().map(|s| s.finding.as_str()).collect();
@@ -343,11 +358,47 @@ mod tests {
         // Same findings in another order: same incidents, same ids.
         let mut reversed = findings.clone();
         reversed.reverse();
-        let again = build(&reversed, &cuts);
+        let again = build(&reversed, &cuts, &InternalNets::default());
         assert_eq!(
             again.iter().map(|i| &i.id).collect::<Vec<_>>(),
             incidents.iter().map(|i| &i.id).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn the_runs_internal_ranges_decide_where_the_attacker_moved() {
+        let cuts = SeverityCuts::default();
+        let findings = vec![
+            finding("F1", "scan", Tactic::Discovery, 100, "198.18.0.5", "", 0.8),
+            finding("F2", "lateral-movement", Tactic::LateralMovement, 200, "198.18.0.5", "198.18.0.9", 0.9),
+            finding("F3", "scan", Tactic::Discovery, 300, "198.18.0.9", "", 0.8),
+        ];
+        let internal = InternalNets(vec![crate::util::net::Cidr::parse("198.18.0.0/24").expect("cidr")]);
+        let incidents = build(&findings, &cuts, &internal);
+        assert_eq!(incidents.len(), 1, "{incidents:#?}");
+        let hosts: Vec<String> = incidents[0].hosts.iter().filter_map(|h| h.ip.map(|i| i.to_string())).collect();
+        assert_eq!(hosts, ["198.18.0.5", "198.18.0.9"]);
+        // Without them 198.18.0.9 is an outside address: no move, two incidents.
+        assert_eq!(build(&findings, &cuts, &InternalNets::default()).len(), 2);
+    }
+
+    #[test]
+    fn info_findings_never_link_incidents() {
+        let cuts = SeverityCuts::default();
+        let mut findings = vec![
+            finding("F1", "beacon", Tactic::CommandAndControl, 100, "10.0.0.1", "45.1.1.1", 0.9),
+            finding("F2", "beacon", Tactic::CommandAndControl, 100, "10.0.0.2", "46.1.1.1", 0.9),
+            // Both hosts also sent a little to one popular domain: info, and no reason to join.
+            finding("F3", "exfil", Tactic::Exfiltration, 150, "10.0.0.1", "52.1.1.1", 0.26),
+            finding("F4", "exfil", Tactic::Exfiltration, 160, "10.0.0.2", "52.1.1.1", 0.26),
+        ];
+        findings[2].peer.domain = Some("cdn.example.com".into());
+        findings[3].peer.domain = Some("cdn.example.com".into());
+        let incidents = build(&findings, &cuts, &InternalNets::default());
+        assert_eq!(incidents.len(), 2, "{incidents:#?}");
+        for incident in &incidents {
+            assert_eq!(incident.stages.len(), 2, "each host's info finding stays with its host: {incident:#?}");
+        }
     }
 
     #[test]
@@ -357,8 +408,8 @@ mod tests {
         let b = a.clone();
         a.evidence[0] = EvidenceRef { file: "s.evtx".into(), packet: None, record: Some(4), line: None, flow: None };
         a.id = "F2".into();
-        let with = build(&[a, b.clone()], &cuts);
-        let without = build(&[b], &cuts);
+        let with = build(&[a, b.clone()], &cuts, &InternalNets::default());
+        let without = build(&[b], &cuts, &InternalNets::default());
         // 0.6 alone; with both kinds of evidence 0.6 + 0.4 · 0.5 = 0.8.
         assert!((without[0].score - 0.6).abs() < 1e-9);
         assert!((with[0].score - 0.8).abs() < 1e-9, "{}", with[0].score);

@@ -387,21 +387,29 @@ fn judge(
         .component("prevalence", prevalence)
         .component("hosts_querying", f64::from(hosts_querying))
         .window(g.first, g.last)
-        .summary(summary(host, zone, g, &m, never))
+        .summary(summary(host, zone, g, &m, never, resolver.map(|(k, _)| *k)))
         .evidence(g.events.iter().map(|e| ctx.event_evidence(e)));
     f.host = ctx.host(host);
+    // The peer is the zone: the resolver only relays the lookups (it is named in the summary),
+    // so allowlisting or correlating by its address must not touch the tunnel.
     f.peer.domain = Some(zone.to_string());
-    f.peer.ip = resolver.map(|((ip, _), _)| *ip);
-    f.peer.port = resolver.map(|((_, port), _)| *port);
     f.process = ctx.process_of(flows);
     Some(f)
 }
 
-fn summary(host: IpAddr, zone: &str, g: &Group<'_>, m: &Measures, never: bool) -> String {
+fn summary(
+    host: IpAddr,
+    zone: &str,
+    g: &Group<'_>,
+    m: &Measures,
+    never: bool,
+    resolver: Option<(IpAddr, u16)>,
+) -> String {
     let capped = if g.untracked > 0 { "at least " } else { "" };
     let answers = if never { "; no answer was ever connected to" } else { "" };
+    let via = resolver.map(|(ip, port)| format!(" via {}", std::net::SocketAddr::new(ip, port))).unwrap_or_default();
     format!(
-        "{host} looked up {capped}{} distinct names under {zone}: {} queries in {}, {:.0} % TXT/NULL/CNAME, \
+        "{host} looked up {capped}{} distinct names under {zone}{via}: {} queries in {}, {:.0} % TXT/NULL/CNAME, \
          labels ~{:.0} chars at {:.1} bits/char{answers}",
         g.unique(),
         g.queries,
@@ -465,8 +473,10 @@ mod tests {
         let f = &found[0];
         assert!(f.severity >= Severity::High, "{f:#?}");
         assert_eq!(f.peer.domain.as_deref(), Some("cdn-sync-api.net"));
-        assert_eq!(f.peer.ip, Some(crate::detect::testkit::ip(RESOLVER)));
-        assert_eq!(f.peer.port, Some(53));
+        assert_eq!((f.peer.ip, f.peer.port), (None, None), "the resolver only relays: {:?}", f.peer);
+        assert!(f.summary.contains(&format!("cdn-sync-api.net via {RESOLVER}:53")), "{}", f.summary);
+        let allow = crate::detect::allow::Allowlist::parse(RESOLVER, "allow.txt").expect("allowlist");
+        assert!(!allow.covers(f), "allowlisting the resolver does not hide the tunnel");
         assert_eq!(f.host.ip, Some(crate::detect::testkit::ip(CLIENT)));
         assert_eq!(f.components["unique_subdomains"], 200.0);
         assert_eq!(f.components["never_contacted"], 1.0);
