@@ -19,7 +19,7 @@
 use super::ctx::DetectInput;
 use super::domain;
 use super::stats::Robust;
-use crate::model::{Fields, FlowRecord};
+use crate::model::Fields;
 use crate::util::Timestamp;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -231,7 +231,7 @@ impl Baseline {
         for f in flows {
             start = start.min(f.start);
             end = end.max(f.end);
-            if !internal.contains(f.orig_ip) || is_local_noise(f) {
+            if !internal.contains(f.orig_ip) || super::ctx::is_announcement(f) {
                 continue;
             }
             originators.insert(f.orig_ip);
@@ -341,13 +341,28 @@ impl Baseline {
         }
     }
 
-    /// Whether a destination with this prevalence is rare.
-    pub fn is_rare(&self, prevalence: f64) -> bool {
-        prevalence <= self.thresholds.rare_prevalence || self.hosts_for(prevalence) <= 1
+    /// Whether a key is rare here and, with a saved baseline, there too (prevalent in either
+    /// means not rare), each judged against its own number of internal hosts.
+    fn rare_by(&self, pick: impl Fn(&Baseline) -> Option<&Seen>) -> bool {
+        let rare_in = |b: &Baseline| {
+            let hosts = pick(b).map_or(0, |s| s.hosts);
+            hosts <= 1 || b.share(pick(b)) <= self.thresholds.rare_prevalence
+        };
+        rare_in(self) && self.prior.as_deref().is_none_or(rare_in)
     }
 
-    fn hosts_for(&self, prevalence: f64) -> u64 {
-        (prevalence * self.internal_hosts as f64).round() as u64
+    pub fn ip_is_rare(&self, ip: IpAddr) -> bool {
+        self.rare_by(|b| b.ips.get(&ip))
+    }
+
+    pub fn fqdn_is_rare(&self, name: &str) -> bool {
+        let n = domain::normalize(name);
+        self.rare_by(|b| b.fqdns.get(&n))
+    }
+
+    pub fn domain_is_rare(&self, name: &str) -> bool {
+        let d = domain::registrable(name);
+        self.rare_by(|b| b.domains.get(&d))
     }
 
     /// Whether the saved baseline already knew this address (then nothing about it is new).
@@ -401,14 +416,6 @@ impl Baseline {
     pub fn with_prior(mut self, saved: &SavedBaseline) -> Result<Baseline, BaselineError> {
         self.prior = Some(Box::new(saved.to_baseline(self.thresholds)?));
         Ok(self)
-    }
-}
-
-/// Broadcast, multicast and link-local chatter says nothing about what a host chose to reach.
-fn is_local_noise(f: &FlowRecord) -> bool {
-    match f.resp_ip {
-        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.octets()[3] == 255,
-        IpAddr::V6(v6) => v6.is_multicast(),
     }
 }
 
@@ -476,5 +483,44 @@ impl SavedBaseline {
             thresholds,
             prior: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn population(hosts: u64, using: &[(&str, u32)]) -> Baseline {
+        Baseline {
+            internal_hosts: hosts,
+            start: 0,
+            end: 0,
+            ips: using
+                .iter()
+                .map(|&(ip, n)| (ip.parse().expect("ip"), Seen { hosts: n, flows: 1, first_seen: 0 }))
+                .collect(),
+            fqdns: FxHashMap::default(),
+            domains: FxHashMap::default(),
+            ja4s: FxHashMap::default(),
+            user_agents: FxHashMap::default(),
+            hosts: FxHashMap::default(),
+            internal_pairs: FxHashMap::default(),
+            thresholds: BaselineThresholds::default(),
+            prior: None,
+        }
+    }
+
+    #[test]
+    fn rarity_is_judged_against_each_populations_own_host_count() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        // Three hosts here, one of them uses both addresses; a hundred in the saved baseline,
+        // thirty of which used the first and none the second.
+        let mut here = population(3, &[("192.0.2.1", 1), ("192.0.2.2", 1)]);
+        assert!(here.ip_is_rare(ip("192.0.2.1")), "one host of three, nothing saved");
+        here.prior = Some(Box::new(population(100, &[("192.0.2.1", 30)])));
+        assert!(!here.ip_is_rare(ip("192.0.2.1")), "prevalent in the saved baseline");
+        assert!(here.ip_is_rare(ip("192.0.2.2")), "one host here, none there");
+        assert!(!population(20, &[("192.0.2.3", 5)]).ip_is_rare(ip("192.0.2.3")), "a quarter of the hosts");
+        assert!(population(20, &[("192.0.2.3", 2)]).ip_is_rare(ip("192.0.2.3")), "a tenth of the hosts");
     }
 }

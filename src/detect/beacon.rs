@@ -36,7 +36,8 @@
 //!
 //! ```text
 //! score = beacon × support × timer × rarity_weight × (1 + novelty_boost × novelty)
-//! support = support_floor + (1 − support_floor) × ramp(connections, min_connections, support_connections)
+//! support = support_floor + (1 − support_floor) × ramp(check-ins, min_connections, support_connections), check-ins being
+//!           the distinct seconds connections opened in
 //! timer = 0.5 + 0.5 × ramp(on_time, on_time_low, on_time_high)
 //! rarity_weight = prevalence_floor + (1 − prevalence_floor) × ramp(rarity, rarity_low, rarity_high)
 //! ```
@@ -251,7 +252,9 @@ fn unique_seconds(ctx: &DetectCtx<'_>, flows: &[usize]) -> usize {
     secs.len()
 }
 
-/// The time the bundle covers, in whole seconds (RITA's dataset minimum and maximum).
+/// The time the bundle covers, in whole seconds: RITA's dataset minimum and maximum, the
+/// first and the last connection start (a long flow running on past the last connection does
+/// not stretch it).
 struct Window {
     first: i64,
     last: i64,
@@ -259,7 +262,8 @@ struct Window {
 
 impl Window {
     fn of(ctx: &DetectCtx<'_>) -> Option<Window> {
-        let (first, last) = (ctx.baseline.start.div_euclid(NANOS), ctx.baseline.end.div_euclid(NANOS));
+        let first = ctx.flows.iter().map(|f| f.start).min()?.div_euclid(NANOS);
+        let last = ctx.flows.iter().map(|f| f.start).max()?.div_euclid(NANOS);
         (last > first).then_some(Window { first, last })
     }
 
@@ -365,9 +369,12 @@ fn judge(
     if s.timestamp.dispersion > config.max_interval_dispersion || s.beacon < config.min_beacon_score {
         return None;
     }
+    // Support counts check-ins, as `min_connections` does: connections opened in the same
+    // second are one.
+    let check_ins = unique_seconds(ctx, flows);
     let support = config.support_floor
         + (1.0 - config.support_floor)
-            * ramp(times.len() as f64, config.min_connections as f64, config.support_connections.max(1) as f64);
+            * ramp(check_ins as f64, config.min_connections as f64, config.support_connections.max(1) as f64);
     let on_time = on_time_share(&times, s.period, config.on_time_tolerance);
     let timer = 0.5 + 0.5 * ramp(on_time, config.on_time_low, config.on_time_high);
     let score = (s.beacon * support * timer * modifier).clamp(0.0, 1.0);

@@ -4,7 +4,7 @@
 use super::baseline::Baseline;
 use super::finding::{EvidenceRef, FindingHost, FindingProcess};
 use super::thresholds::Thresholds;
-use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, Locator};
+use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, Locator, Transport};
 use crate::util::net::InternalNets;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
@@ -366,6 +366,18 @@ fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Eve
         out.push(e);
     }
     out
+}
+
+/// Whether a flow goes to a broadcast or multicast address: an announcement, not a destination a
+/// host chose. An IPv4 address ending in `.255` is taken for a subnet's broadcast only over UDP
+/// or ICMP (TCP cannot broadcast; in a network wider than /24 it is an ordinary host).
+pub fn is_announcement(f: &FlowRecord) -> bool {
+    match f.resp_ip {
+        IpAddr::V4(v4) => {
+            v4.is_broadcast() || v4.is_multicast() || (v4.octets()[3] == 255 && f.transport != Transport::Tcp)
+        }
+        IpAddr::V6(v6) => v6.is_multicast(),
+    }
 }
 
 #[cfg(test)]

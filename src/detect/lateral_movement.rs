@@ -28,9 +28,9 @@
 //!   a jump host); the least shared port counts.
 //! - `habit`: many sessions spread over the capture.
 //! - `scanned`: the source's own failed attempts to internal addresses or ports, recomputed
-//!   here (detectors do not read each other's findings).
+//!   here (detectors do not read each other's findings), started before the pair's last session.
 //! - `rare_external`: external addresses, reached by no popular name, that few internal hosts
-//!   talk to and this source held conversations with.
+//!   talk to and this source first held a conversation with before the pair's last session.
 //! - `moved_into`: the source was itself reached by an admin connection earlier, as new as
 //!   `new_pair` says that one was (the next hop of a chain).
 //!
@@ -246,11 +246,10 @@ struct Facts {
     users: BTreeMap<(IpAddr, u16), BTreeSet<IpAddr>>,
     /// (source, destination) → the start of their first conversation on any port.
     first_contact: BTreeMap<(IpAddr, IpAddr), Timestamp>,
-    /// Source → how deeply it probed internal targets: the larger of its probed addresses and
-    /// the most ports probed on one address.
-    probed: BTreeMap<IpAddr, usize>,
-    /// Source → the rare external addresses it held conversations with.
-    rare_external: BTreeMap<IpAddr, BTreeSet<IpAddr>>,
+    /// Source → its probes of internal targets: (start, address, port).
+    probed: BTreeMap<IpAddr, Vec<(Timestamp, IpAddr, u16)>>,
+    /// Source → the rare external addresses it held conversations with, and when it first did.
+    rare_external: BTreeMap<IpAddr, BTreeMap<IpAddr, Timestamp>>,
     /// (source, port) → its failed attempts, left out of the port's share of its flows so that
     /// a scan does not make the scanned ports look usual.
     probes: BTreeMap<(IpAddr, u16), u64>,
@@ -261,9 +260,8 @@ impl Facts {
         let mut admin: BTreeMap<(IpAddr, IpAddr), Vec<Use>> = BTreeMap::new();
         let mut users: BTreeMap<(IpAddr, u16), BTreeSet<IpAddr>> = BTreeMap::new();
         let mut first_contact = BTreeMap::new();
-        let mut probe_addrs: BTreeMap<IpAddr, BTreeSet<IpAddr>> = BTreeMap::new();
-        let mut probe_ports: BTreeMap<(IpAddr, IpAddr), BTreeSet<u16>> = BTreeMap::new();
-        let mut rare_external: BTreeMap<IpAddr, BTreeSet<IpAddr>> = BTreeMap::new();
+        let mut probed: BTreeMap<IpAddr, Vec<(Timestamp, IpAddr, u16)>> = BTreeMap::new();
+        let mut rare_external: BTreeMap<IpAddr, BTreeMap<IpAddr, Timestamp>> = BTreeMap::new();
         let mut probes: BTreeMap<(IpAddr, u16), u64> = BTreeMap::new();
         // (source, destination) → when its latest endpoint-mapper conversation ended.
         let mut mapper: BTreeMap<(IpAddr, IpAddr), Timestamp> = BTreeMap::new();
@@ -275,14 +273,14 @@ impl Facts {
             let (src, dst) = (f.orig_ip, f.resp_ip);
             if !ctx.is_internal(dst) {
                 if is_conversation(f) && is_rare_external(ctx, i, f) {
-                    rare_external.entry(src).or_default().insert(dst);
+                    let at = rare_external.entry(src).or_default().entry(dst).or_insert(f.start);
+                    *at = (*at).min(f.start);
                 }
                 continue;
             }
             if is_probe(f) {
                 *probes.entry((src, f.resp_port)).or_default() += 1;
-                probe_addrs.entry(src).or_default().insert(dst);
-                probe_ports.entry((src, dst)).or_default().insert(f.resp_port);
+                probed.entry(src).or_default().push((f.start, dst, f.resp_port));
                 continue;
             }
             if !is_conversation(f) {
@@ -306,12 +304,21 @@ impl Facts {
             users.entry((dst, port)).or_default().insert(src);
             admin.entry((src, dst)).or_default().push(Use { flow: i, protocol, port });
         }
-        let mut probed: BTreeMap<IpAddr, usize> = probe_addrs.into_iter().map(|(s, d)| (s, d.len())).collect();
-        for ((src, _), ports) in probe_ports {
-            let n = probed.entry(src).or_default();
-            *n = (*n).max(ports.len());
-        }
         Facts { admin, users, first_contact, probed, rare_external, probes }
+    }
+}
+
+impl Facts {
+    /// How deeply `src` probed internal targets before `until`: the larger of its probed
+    /// addresses and the most ports it probed on one address.
+    fn probed_before(&self, src: IpAddr, until: Timestamp) -> usize {
+        let mut ports: BTreeMap<IpAddr, BTreeSet<u16>> = BTreeMap::new();
+        for &(t, dst, port) in self.probed.get(&src).into_iter().flatten() {
+            if t < until {
+                ports.entry(dst).or_default().insert(port);
+            }
+        }
+        ports.values().map(BTreeSet::len).max().unwrap_or(0).max(ports.len())
     }
 }
 
@@ -328,11 +335,20 @@ fn classify(f: &FlowRecord, c: &Config) -> Option<Protocol> {
     if f.services.contains(&Service::Ssh) {
         return Some(Protocol::Ssh);
     }
-    if !f.services.is_empty() {
-        // Recognised as something else (HTTP, TLS, …): not an admin session.
-        return None;
-    }
     let p = f.resp_port;
+    if !f.services.is_empty() {
+        // WinRM is HTTP (5985) or HTTPS (5986), and RDP upgrades to TLS after its negotiation:
+        // on those protocols' ports, that content is the admin session. Anything else
+        // recognised (web, mail, …) is not one.
+        let web = f.services.contains(&Service::Http) || f.services.contains(&Service::Tls);
+        return if web && c.winrm_ports.contains(&p) {
+            Some(Protocol::WinRm)
+        } else if f.services.contains(&Service::Tls) && c.rdp_ports.contains(&p) {
+            Some(Protocol::Rdp)
+        } else {
+            None
+        };
+    }
     [
         (&c.smb_ports, Protocol::Smb),
         (&c.rdp_ports, Protocol::Rdp),
@@ -353,11 +369,11 @@ fn is_rare_external(ctx: &DetectCtx<'_>, i: usize, f: &FlowRecord) -> bool {
         return false;
     }
     let b = ctx.baseline;
-    if !b.is_rare(b.ip_prevalence(f.resp_ip)) || b.known_ip(f.resp_ip) {
+    if !b.ip_is_rare(f.resp_ip) || b.known_ip(f.resp_ip) {
         return false;
     }
     match ctx.name_of(i) {
-        Some(name) => b.is_rare(b.domain_prevalence(name)) && !b.known_domain(name),
+        Some(name) => b.domain_is_rare(name) && !b.known_domain(name),
         None => true,
     }
 }
@@ -441,6 +457,9 @@ fn finding(
     let flows: Vec<&FlowRecord> = uses.iter().filter_map(|u| ctx.flows.get(u.flow)).collect();
     let first = flows.iter().map(|f| f.start).min()?;
     let last = flows.iter().map(|f| f.end.max(f.start)).max()?;
+    // What says the source was compromised counts only when it came before the movement's
+    // last session: a scan or a C2 contact afterwards did not lead to it.
+    let last_start = flows.iter().map(|f| f.start).max()?;
     let b = ctx.baseline;
     let span = (b.end - b.start).max(1) as f64;
     let at = |t: Timestamp| capture_share(ctx, t);
@@ -470,8 +489,11 @@ fn finding(
         other_users,
         sessions: uses.len(),
         spread: (last - first) as f64 / span,
-        probed: facts.probed.get(&src).copied().unwrap_or(0),
-        rare_external: facts.rare_external.get(&src).map_or(0, BTreeSet::len),
+        probed: facts.probed_before(src, last_start),
+        rare_external: facts
+            .rare_external
+            .get(&src)
+            .map_or(0, |peers| peers.values().filter(|&&t| t < last_start).count()),
         moved_into,
     };
     let p = parts(&inputs, config);
@@ -580,6 +602,38 @@ mod tests {
         assert_eq!(found[0].technique, "T1021.004");
         assert_eq!(found[0].components["scanned"], 0.0);
         assert_eq!(found[0].severity, Severity::Medium, "{:#?}", found[0]);
+    }
+
+    #[test]
+    fn winrm_and_rdp_are_found_by_their_ports_when_their_content_is_http_or_tls() {
+        let mut b = office();
+        let winrm = b.tcp("10.0.0.5", "10.0.0.50", 5985, 2.0 * HOUR, 20.0, 6000, 9000);
+        b.http(winrm, "POST", "10.0.0.50:5985", "/wsman");
+        let rdp = b.tcp("10.0.0.6", "10.0.0.51", 3389, 2.0 * HOUR, 600.0, 90_000, 400_000);
+        b.service(rdp, Service::Tls);
+        // A web server on an ordinary port is no admin session.
+        let web = b.tcp("10.0.0.7", "10.0.0.52", 8443, 2.0 * HOUR, 5.0, 900, 9000);
+        b.service(web, Service::Tls);
+        let found = b.run(&LateralMovement);
+        let by_peer = |peer: &str| found.iter().find(|f| f.peer.ip == Some(ip(peer)));
+        assert!(by_peer("10.0.0.50").is_some_and(|f| f.summary.contains("winrm")), "{found:#?}");
+        assert!(by_peer("10.0.0.51").is_some_and(|f| f.summary.contains("rdp")), "{found:#?}");
+        assert!(by_peer("10.0.0.52").is_none(), "{found:#?}");
+    }
+
+    #[test]
+    fn a_scan_after_the_session_did_not_lead_to_it() {
+        let mut b = office();
+        b.tcp("10.0.0.5", "10.0.0.60", 22, HOUR, 30.0, 3000, 4000);
+        for h in 40..52u8 {
+            let i = b.tcp("10.0.0.5", &format!("10.0.0.{h}"), 445, 2.0 * HOUR + f64::from(h) * 0.02, 0.0, 0, 0);
+            b.flows[i].conn_state = ConnState::S0;
+        }
+        b.tcp("10.0.0.5", "203.0.113.9", 443, 3.0 * HOUR, 2.0, 300, 300);
+        let found = b.run(&LateralMovement);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].components["scanned"], 0.0, "{:?}", found[0].components);
+        assert_eq!(found[0].components["rare_external"], 0.0, "{:?}", found[0].components);
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn finding(
     let name = g.flows.iter().find_map(|&i| ctx.name_of(i));
     let by_ip = b.ip_prevalence(dst);
     let prevalence = name.map_or(by_ip, |n| by_ip.min(b.fqdn_prevalence(n)));
-    if !b.is_rare(prevalence) {
+    if !(b.ip_is_rare(dst) || name.is_some_and(|n| b.fqdn_is_rare(n))) {
         return None;
     }
     let rarity = b.rarity(prevalence);

@@ -181,7 +181,7 @@ enum Scope {
 
 impl Scope {
     fn of(ctx: &DetectCtx<'_>, f: &FlowRecord) -> Option<Scope> {
-        if is_local_noise(f.resp_ip) {
+        if super::ctx::is_announcement(f) {
             return None;
         }
         match (ctx.is_internal(f.orig_ip), ctx.is_internal(f.resp_ip)) {
@@ -220,14 +220,6 @@ impl Scope {
             Scope::Outbound => "internet",
             Scope::Inbound => "internal from the internet",
         }
-    }
-}
-
-/// Broadcast and multicast are announcements, not targets.
-fn is_local_noise(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.octets()[3] == 255,
-        IpAddr::V6(v6) => v6.is_multicast(),
     }
 }
 
@@ -334,12 +326,23 @@ fn finding(
     attempts: &[Attempt],
     shape: &Shape,
 ) -> Option<Finding> {
-    let mine: Vec<&Attempt> = attempts.iter().filter(|a| shape.covers(a)).collect();
+    let covered: Vec<&Attempt> = attempts.iter().filter(|a| shape.covers(a)).collect();
+    // The scan is its probes: its window runs from the first probe's start to the last one's
+    // end. Other attempts on the targets it covers count only from the first probe on (a
+    // session before the scan is no part of it): those during the scan, and conversations
+    // after it (follow-ups: the scan found something and it was used).
+    let start_of = |a: &Attempt| ctx.flows.get(a.flow).map(|f| f.start);
+    let first = covered.iter().filter(|a| a.probe).filter_map(|a| start_of(a)).min()?;
+    let last =
+        covered.iter().filter(|a| a.probe).filter_map(|a| ctx.flows.get(a.flow)).map(|f| f.end.max(f.start)).max()?;
+    let probed_addrs: BTreeSet<IpAddr> = covered.iter().filter(|a| a.probe).map(|a| a.dst).collect();
+    let probed_ports: BTreeSet<u16> = covered.iter().filter(|a| a.probe).map(|a| a.port).collect();
+    let mine: Vec<&Attempt> = covered
+        .into_iter()
+        .filter(|a| start_of(a).is_some_and(|t| t >= first))
+        .filter(|a| a.probe || a.conversation || start_of(a).is_some_and(|t| t <= last))
+        .collect();
     let flows: Vec<&FlowRecord> = mine.iter().filter_map(|a| ctx.flows.get(a.flow)).collect();
-    let first = flows.iter().map(|f| f.start).min()?;
-    let last = flows.iter().map(|f| f.end.max(f.start)).max()?;
-    let probed_addrs: BTreeSet<IpAddr> = mine.iter().filter(|a| a.probe).map(|a| a.dst).collect();
-    let probed_ports: BTreeSet<u16> = mine.iter().filter(|a| a.probe).map(|a| a.port).collect();
     let targets: BTreeSet<(IpAddr, u16)> = mine.iter().map(|a| (a.dst, a.port)).collect();
     let answered: BTreeSet<(IpAddr, u16)> = mine.iter().filter(|a| a.answered).map(|a| (a.dst, a.port)).collect();
     let vertical = matches!(shape, Shape::Vertical { .. });
@@ -619,6 +622,27 @@ mod tests {
         let found = b.run(&Scan);
         assert_eq!(found[0].components["followed_up"], 1.0);
         assert!(found[0].severity >= Severity::Medium, "{:#?}", found[0]);
+    }
+
+    #[test]
+    fn a_session_before_the_scan_is_no_part_of_it() {
+        let mut b = Bundle::default();
+        background(&mut b, 5);
+        // An SMB session with one target at t = 10 s, then a SYN sweep of 20 addresses on 445 an
+        // hour later.
+        let early = b.tcp("10.0.0.7", "10.0.5.3", 445, 10.0, 30.0, 4000, 9000);
+        for h in 1..=20u8 {
+            let i = b.tcp("10.0.0.7", &format!("10.0.5.{h}"), 445, 3600.0 + f64::from(h) * 0.05, 0.001, 0, 0);
+            b.flows[i].conn_state = ConnState::S0;
+        }
+        let found = b.run(&Scan);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.first_seen, b.flows[early + 1].start, "the window starts at the first probe");
+        assert_eq!(f.components["followed_up"], 0.0, "a session before the scan follows nothing up");
+        assert_eq!(f.components["attempts"], 20.0);
+        let early_packet = b.flows[early].first_packet;
+        assert!(f.evidence.iter().all(|e| e.packet != Some(early_packet)), "{:?}", f.evidence);
     }
 
     #[test]

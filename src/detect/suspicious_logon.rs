@@ -403,9 +403,12 @@ fn remote_logons(ctx: &DetectCtx<'_>, c: &Config, logs: &Logs<'_>, out: &mut Vec
                 }
             ))
             .evidence(evidence);
+        // The logged process (sshd, lsass) ran on the target: it is the finding's process only
+        // when the finding is told from the target's side, not the internal source's.
+        let from_target = !first.source_ip.is_some_and(|ip| ctx.is_internal(ip));
         f.host = finding_host;
         f.peer = peer;
-        f.process = ctx.event_process(first.event);
+        f.process = if from_target { ctx.event_process(first.event) } else { None };
         out.push(f);
     }
 }
@@ -577,9 +580,13 @@ mod tests {
         routine(&mut b);
         b.tcp("10.0.0.1", "10.0.0.50", 3389, 1799.5, 600.0, 90_000, 900_000);
         logon(&mut b, "FS01.corp.example", 1800.0, "4624", 10, "CORP\\svc_backup", "10.0.0.1");
+        let lsass =
+            crate::model::ProcessRef { pid: Some(640), executable: Some("lsass.exe".into()), ..Default::default() };
+        b.events.last_mut().expect("the logon").process = Some(Box::new(lsass));
         let f = b.run(&SuspiciousLogon);
         assert_eq!(f.len(), 1, "{f:#?}");
         let f = &f[0];
+        assert_eq!(f.process, None, "the target's logon process did not run on the source host");
         // (0.1 + 0.3·1 + 0.15·1 + 0.25·1)·(1 − 0) = 0.8
         assert!((f.score - 0.8).abs() < 1e-9, "{}", f.score);
         assert_eq!(f.severity, Severity::High);

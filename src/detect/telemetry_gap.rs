@@ -225,13 +225,14 @@ fn judge_host(ctx: &DetectCtx<'_>, c: &Config, a: &Asset) -> Option<Finding> {
     let others = if s.other_logs > 0.0 { "; its other logs went on" } else { "" };
     let stopped = if s.stop_record > 0.0 { "; a record says logging stopped" } else { "" };
     f.summary = format!(
-        "{} ({}): {} log silent for {:.0} min ({how}) after {:.0} active min/h, while the host made or answered {} \
-         flow(s) in {} window(s){others}{stopped}",
+        "{} ({}): {} log silent for {:.0} min ({how}) after {:.0} active {} per hour, while the host made or \
+         answered {} flow(s) in {} window(s){others}{stopped}",
         a.ip,
         a.names.first().map_or("?", String::as_str),
         s.source.as_str(),
         minutes,
         s.rate_before_per_h,
+        if c.bin_s == 60.0 { "minutes".to_string() } else { format!("{:.0}-s bins", c.bin_s) },
         s.flows.len(),
         s.active_windows,
     );

@@ -130,12 +130,12 @@ fn gather(ctx: &DetectCtx<'_>, c: &Config) -> BTreeMap<IpAddr, Host> {
         h.flows += 1;
     };
     for (i, f) in ctx.flows.iter().enumerate() {
-        if ctx.is_internal(f.orig_ip) && !is_noise(f.resp_ip) {
+        if ctx.is_internal(f.orig_ip) && !super::ctx::is_announcement(f) {
             let h = hosts.entry(f.orig_ip).or_default();
             h.active = true;
             seen(h, f);
             if !ctx.is_internal(f.resp_ip) {
-                if !c.ignore_ports.contains(&f.resp_port) && b.is_rare(b.ip_prevalence(f.resp_ip)) {
+                if !c.ignore_ports.contains(&f.resp_port) && b.ip_is_rare(f.resp_ip) {
                     h.rare.entry(f.resp_ip).or_default().push(i);
                 }
             } else if c.admin_ports.contains(&f.resp_port) {
@@ -156,14 +156,6 @@ fn gather(ctx: &DetectCtx<'_>, c: &Config) -> BTreeMap<IpAddr, Host> {
         }
     }
     hosts
-}
-
-/// Broadcast and multicast say nothing about what a host chose to reach.
-fn is_noise(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.octets()[3] == 255,
-        IpAddr::V6(v6) => v6.is_multicast(),
-    }
 }
 
 /// The parts of a finding's score.

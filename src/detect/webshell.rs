@@ -412,9 +412,9 @@ fn network(ctx: &DetectCtx<'_>, c: &Config) -> Vec<Finding> {
         }
         g.command = g.command.max(cmd);
         g.text |= h.response_content_type.as_deref().is_some_and(|t| t.to_ascii_lowercase().starts_with("text/plain"));
-        if g.events.len() < super::finding::MAX_EVIDENCE {
-            g.events.push(e);
-        }
+        // Every request is kept: the finding stores a bounded sample of evidence but counts
+        // it all (`evidence_total`).
+        g.events.push(e);
     }
     // Outbound flows of the servers judged, by server, in time order.
     let servers: BTreeSet<IpAddr> = groups.keys().map(|k| k.0).collect();
@@ -436,11 +436,9 @@ fn network(ctx: &DetectCtx<'_>, c: &Config) -> Vec<Finding> {
         let text = if g.text { 1.0 } else { 0.0 };
         let mut rare_dsts: BTreeMap<IpAddr, usize> = BTreeMap::new();
         for &(ts, dst, i) in outbound.get(&server).map(Vec::as_slice).unwrap_or_default() {
-            if ts >= g.first && ts <= g.first.saturating_add(follow) && dst != client {
-                let p = ctx.baseline.ip_prevalence(dst);
-                if ctx.baseline.is_rare(p) && !ctx.baseline.known_ip(dst) {
-                    rare_dsts.entry(dst).or_insert(i);
-                }
+            let after = ts >= g.first && ts <= g.first.saturating_add(follow) && dst != client;
+            if after && ctx.baseline.ip_is_rare(dst) && !ctx.baseline.known_ip(dst) {
+                rare_dsts.entry(dst).or_insert(i);
             }
         }
         let outbound_part = ramp(rare_dsts.len() as f64, 0.0, c.outbound_full);
