@@ -215,6 +215,20 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             )?
         }
         Task::Timeline { out, filter, .. } => {
+            let widened;
+            let filter = if filter.hosts.is_empty() {
+                filter
+            } else {
+                // One host by any of its names or addresses: the asset inventory says which
+                // belong together.
+                let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
+                let flows = flow_refs(&ingest);
+                let dns = naming_events(&ingest);
+                let dns: Vec<&Event> = dns.iter().collect();
+                let assets = assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge);
+                widened = filter.with_aliases(&assets);
+                &widened
+            };
             let events = timeline_events(&mut ingest, filter, &attributions);
             emit(out, &timeline_rendered(&events, &ctx, &diags, out.width))?
         }

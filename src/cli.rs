@@ -916,7 +916,9 @@ fn timeline_export(path: &std::path::Path, width: u16) -> Result<OutputConfig> {
     Ok(OutputConfig { format, dest: Destination::File(path.to_path_buf()), width, color: false })
 }
 
-/// Width of the terminal from $COLUMNS, when set.
+/// Width for tables: `$COLUMNS` when set, else the width of the terminal on stdout.
 fn terminal_width() -> Option<u16> {
-    std::env::var("COLUMNS").ok()?.parse().ok().filter(|w: &u16| *w >= 40)
+    let from_env = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    let width = from_env.or_else(|| terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0));
+    width.filter(|w: &u16| *w >= 40)
 }

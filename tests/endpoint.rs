@@ -176,6 +176,13 @@ fn endpoint_filters_and_the_per_file_host() {
     let b = b.to_str().unwrap();
     let processes = jsonl(&["timeline", b, "--kind", "process", "--host", "WS1"]);
     assert_eq!(processes.len(), 1);
+    // One host, whichever of its names or addresses is asked for: WS1's flow by its name, its
+    // process by its address.
+    let by_name = jsonl(&["timeline", b, "--host", "ws1"]);
+    let by_address = jsonl(&["timeline", b, "--host", "10.0.0.5"]);
+    assert_eq!(by_name, by_address);
+    let kinds: Vec<&str> = by_name.iter().map(|e| get(e, "event.kind").as_str().unwrap()).collect();
+    assert!(kinds.contains(&"flow") && kinds.contains(&"process"), "{kinds:?}");
     // The process start, and the flow attributed to that process.
     let lookups = jsonl(&["timeline", b, "--grep", "agent.exe --beacon"]);
     let kinds: Vec<&str> = lookups.iter().map(|e| get(e, "event.kind").as_str().unwrap()).collect();

@@ -62,16 +62,42 @@ impl TimelineFilter {
     }
 }
 
+impl TimelineFilter {
+    /// The filter with every `--host` widened to the host's other names and addresses, as the
+    /// asset inventory knows them: a host asked for by name also matches the flows of its
+    /// address, and one asked for by address the events of its logs.
+    pub fn with_aliases(&self, assets: &[crate::model::Asset]) -> TimelineFilter {
+        let mut hosts = self.hosts.clone();
+        for asset in assets {
+            let ip = asset.ip.to_string();
+            let named = self.hosts.iter().any(|w| *w == ip || asset.names.iter().any(|n| name_matches(n, w)));
+            if named {
+                hosts.push(ip);
+                hosts.extend(asset.names.iter().cloned());
+            }
+        }
+        hosts.sort();
+        hosts.dedup();
+        TimelineFilter { hosts, ..self.clone() }
+    }
+}
+
 /// A host filter matches the event's host name, or either address of its network tuple.
 fn host_matches(e: &Event, wanted: &str) -> bool {
     if let Some(h) = &e.host {
-        if h.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(wanted))
-            || h.ip.is_some_and(|ip| ip.to_string() == wanted)
+        if h.name.as_deref().is_some_and(|n| name_matches(n, wanted)) || h.ip.is_some_and(|ip| ip.to_string() == wanted)
         {
             return true;
         }
     }
     e.net.as_ref().is_some_and(|n| n.src_ip.to_string() == wanted || n.dst_ip.to_string() == wanted)
+}
+
+/// A host name matches the name asked for, ignoring case; a name asked for without a domain
+/// (`FS01`) also matches a full name it begins (`FS01.corp.example`).
+fn name_matches(name: &str, wanted: &str) -> bool {
+    name.eq_ignore_ascii_case(wanted)
+        || (!wanted.contains('.') && name.split('.').next().is_some_and(|first| first.eq_ignore_ascii_case(wanted)))
 }
 
 /// Sorts events into timeline order: time, host, provenance, kind — a total order, so the
