@@ -16,6 +16,11 @@
 //! - **dns-name**: a Sysmon 22 lookup names the queried name; the DNS transaction for that name
 //!   nearest in time within the tolerance attributes its flow.
 //!
+//! The last two name only the remote side, so they are kept only when the flow's local address
+//! is the host's own: shown by its Community ID joins, or used repeatedly (or alone) by its
+//! remote-endpoint joins; an address another host's records use is never this one's (see
+//! [`attribute`]).
+//!
 //! The tolerance is [`JOIN_TOLERANCE`] until clock skew is estimated per source.
 
 use crate::model::{Attribution, EndpointFields, Event, EventKind, Fields, FlowRecord, LogSource};
@@ -58,14 +63,48 @@ impl Attributions {
     }
 }
 
+/// One endpoint record's join, before the hosts' addresses are known.
+struct Candidate {
+    event: usize,
+    flow_id: String,
+    method: &'static str,
+    /// The flow's address on the host's side: its originator, or its responder for a
+    /// connection the host accepted.
+    local: IpAddr,
+    accepted: bool,
+}
+
+impl Candidate {
+    /// Whether the join names its flow by the full 5-tuple (Community ID): the record itself
+    /// then says which address is the host's. The other joins name only the remote side.
+    fn by_tuple(&self) -> bool {
+        self.method == "community-id"
+    }
+}
+
+/// The key a host's records are grouped by: its name, or for a log that names none, the file.
+fn host_key(e: &Event) -> String {
+    match e.host.as_ref().and_then(|h| h.name.as_deref()) {
+        Some(name) => name.to_ascii_lowercase(),
+        None => format!("file:{}", e.provenance.file),
+    }
+}
+
 /// Joins `endpoint` events (timeline order) to `flows` and to the flows of `dns` transaction
 /// events (`Fields::Dns` events that carry their flow id).
+///
+/// A join by the remote side alone (remote-endpoint, dns-name) is kept only when the flow's
+/// local address is the host's: one its tuple-named records (Community ID) show it using, or
+/// one its remote-endpoint joins use repeatedly (or alone) — and no other host's tuple-named
+/// records claim it.
 pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> Attributions {
     let mut by_cid: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_remote: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
     for (i, f) in flows.iter().enumerate() {
         by_cid.entry(f.community_id.as_str()).or_default().push(i);
         by_remote.entry((f.resp_ip, f.resp_port)).or_default().push(i);
+        by_id.insert(f.id.as_str(), i);
     }
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, e) in dns.iter().enumerate() {
@@ -75,7 +114,7 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
     }
     let mut out = Attributions::default();
     let mut rates: BTreeMap<(String, &'static str), AttributionRate> = BTreeMap::new();
-    let mut ranks: HashMap<String, u8> = HashMap::new();
+    let mut candidates = Vec::new();
     for (i, e) in endpoint.iter().enumerate() {
         let Fields::Endpoint(x) = &e.fields else { continue };
         let joined = match (e.kind, x.source) {
@@ -96,33 +135,111 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
             }
             _ => continue,
         };
-        let host = e.host.as_ref().and_then(|h| h.name.clone());
-        let rate =
-            rates.entry((host.clone().unwrap_or_default(), x.source.as_str())).or_insert_with(|| AttributionRate {
-                host: host.clone().unwrap_or_default(),
-                source: x.source.as_str().to_string(),
-                ..AttributionRate::default()
-            });
+        let host = e.host.as_ref().and_then(|h| h.name.clone()).unwrap_or_default();
+        let rate = rates.entry((host.clone(), x.source.as_str())).or_insert_with(|| AttributionRate {
+            host,
+            source: x.source.as_str().to_string(),
+            ..AttributionRate::default()
+        });
         rate.records += 1;
         let Some((flow_id, method)) = joined else { continue };
-        rate.attributed += 1;
-        out.events.insert(i, flow_id.clone());
+        let Some(&f) = by_id.get(flow_id.as_str()) else { continue };
+        let accepted = x.action == "network-accept" || is_inbound_wfp(x);
+        let local = if accepted { flows[f].resp_ip } else { flows[f].orig_ip };
+        candidates.push(Candidate { event: i, flow_id, method, local, accepted });
+    }
+    let addresses = HostAddresses::learn(&candidates, endpoint);
+    let mut ranks: HashMap<String, u8> = HashMap::new();
+    for c in candidates {
+        let e = endpoint[c.event];
+        if !c.by_tuple() && !addresses.is_own(&host_key(e), c.local) {
+            continue;
+        }
+        let Fields::Endpoint(x) = &e.fields else { continue };
+        let host = e.host.as_ref().and_then(|h| h.name.clone());
+        if let Some(rate) = rates.get_mut(&(host.clone().unwrap_or_default(), x.source.as_str())) {
+            rate.attributed += 1;
+        }
+        out.events.insert(c.event, c.flow_id.clone());
         let Some(process) = e.process.as_deref().cloned() else { continue };
         // The process that opened the flow outranks the one that accepted it (both ends can
         // be managed hosts); otherwise the first record in timeline order wins.
-        let rank = u8::from(x.action == "network-accept");
-        match ranks.get(&flow_id) {
+        let rank = u8::from(c.accepted);
+        match ranks.get(&c.flow_id) {
             Some(&held) if held <= rank => continue,
             _ => {}
         }
-        ranks.insert(flow_id.clone(), rank);
+        ranks.insert(c.flow_id.clone(), rank);
         out.flows.insert(
-            flow_id,
-            Attribution { host, process, source: x.source, method, evidence: e.provenance, accepted: rank == 1 },
+            c.flow_id,
+            Attribution {
+                host,
+                process,
+                source: x.source,
+                method: c.method,
+                evidence: e.provenance,
+                accepted: c.accepted,
+            },
         );
     }
     out.rates = rates.into_values().collect();
     out
+}
+
+/// Which addresses are each host's, from its joins.
+struct HostAddresses {
+    /// Host → the addresses its tuple-named records show it using.
+    seen: HashMap<String, std::collections::BTreeSet<IpAddr>>,
+    /// Address → the hosts whose tuple-named records use it.
+    owners: HashMap<IpAddr, std::collections::BTreeSet<String>>,
+    /// Host → the addresses its remote-endpoint joins keep using.
+    voted: HashMap<String, std::collections::BTreeSet<IpAddr>>,
+}
+
+impl HostAddresses {
+    fn learn(candidates: &[Candidate], endpoint: &[&Event]) -> HostAddresses {
+        let mut seen: HashMap<String, std::collections::BTreeSet<IpAddr>> = HashMap::new();
+        let mut owners: HashMap<IpAddr, std::collections::BTreeSet<String>> = HashMap::new();
+        let mut votes: HashMap<String, BTreeMap<IpAddr, u32>> = HashMap::new();
+        for c in candidates {
+            let host = host_key(endpoint[c.event]);
+            if c.by_tuple() {
+                seen.entry(host.clone()).or_default().insert(c.local);
+                owners.entry(c.local).or_default().insert(host);
+            } else if c.method == "remote-endpoint" {
+                // A lookup names neither end of a flow, only a name many hosts may ask for:
+                // it never says which address is the host's.
+                *votes.entry(host).or_default().entry(c.local).or_default() += 1;
+            }
+        }
+        // An address the host's joins use once, beside others, may be a join to another
+        // machine's flow; one they use again and again (a DHCP renumbering gives a host two),
+        // or the only one they use, is the host's.
+        let voted = votes
+            .into_iter()
+            .map(|(host, v)| {
+                let only = v.len() == 1;
+                let kept = v.into_iter().filter(|&(_, n)| only || n >= 2).map(|(ip, _)| ip).collect();
+                (host, kept)
+            })
+            .collect();
+        HostAddresses { seen, owners, voted }
+    }
+
+    /// Whether `ip` is `host`'s address, and no other host's.
+    fn is_own(&self, host: &str, ip: IpAddr) -> bool {
+        let claimed_by_other = self.owners.get(&ip).is_some_and(|o| o.iter().any(|h| h != host));
+        let own = self.seen.get(host).is_some_and(|k| k.contains(&ip))
+            || self.voted.get(host).is_some_and(|k| k.contains(&ip));
+        own && !claimed_by_other
+    }
+}
+
+/// A Windows Filtering Platform record of an inbound connection (`Direction` `%%14592`): the
+/// host accepted it.
+fn is_inbound_wfp(x: &EndpointFields) -> bool {
+    x.action == "connection-allowed"
+        && x.data.get("Direction").is_some_and(|d| d == "%%14592" || d.eq_ignore_ascii_case("inbound"))
 }
 
 /// Connections a process opened or accepted (not binds, not blocked attempts): the records that
@@ -289,5 +406,62 @@ mod tests {
         assert!(a.of("a").is_none() && a.of("b").is_none(), "two flows equally near: not guessed");
         assert_eq!(a.of("c").map(|x| (x.process.pid, x.method)), Some((Some(2), "remote-endpoint")));
         assert_eq!((a.rates[0].records, a.rates[0].attributed), (2, 1));
+    }
+
+    fn on(host: &str, mut e: Event) -> Event {
+        e.host = Some(HostRef { name: Some(host.into()), ip: None });
+        e
+    }
+
+    #[test]
+    fn a_join_by_the_remote_side_needs_the_hosts_own_address() {
+        let flows = [
+            flow("s", 5 * S, "10.0.0.7", "1.1.1.1", 443, "1:s"),
+            flow("q1", 10 * S, "10.0.0.5", "4.4.4.4", 80, "1:q1"),
+            flow("q2", 20 * S, "10.0.0.5", "4.4.4.4", 80, "1:q2"),
+            flow("r", 30 * S, "10.0.0.7", "3.3.3.3", 80, "1:r"),
+        ];
+        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
+        let events = [
+            // Another host's Sysmon names 10.0.0.7 as its own, by the full tuple.
+            on("ws7", connect(5 * S, 70, Some(("1:s", "1.1.1.1")), None)),
+            // The audit log of h: two connects from 10.0.0.5, one whose only flow is 10.0.0.7's.
+            on("h", connect(10 * S, 1, None, Some(("4.4.4.4", 80)))),
+            on("h", connect(20 * S, 2, None, Some(("4.4.4.4", 80)))),
+            on("h", connect(30 * S, 3, None, Some(("3.3.3.3", 80)))),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let a = attribute(&refs, &flow_refs, &[]);
+        assert_eq!(a.of("q1").and_then(|x| x.process.pid), Some(1));
+        assert_eq!(a.of("q2").and_then(|x| x.process.pid), Some(2));
+        assert!(a.of("r").is_none(), "10.0.0.7 is another host's: {:?}", a.of("r"));
+        // One connect each from two addresses: which is h's is unknown, so neither joins.
+        let tie = [
+            on("h", connect(10 * S, 1, None, Some(("4.4.4.4", 80)))),
+            on("h", connect(30 * S, 3, None, Some(("3.3.3.3", 80)))),
+        ];
+        let refs: Vec<&Event> = tie.iter().collect();
+        let flows = [
+            flow("q1", 10 * S, "10.0.0.5", "4.4.4.4", 80, "1:q1"),
+            flow("r", 30 * S, "10.0.0.7", "3.3.3.3", 80, "1:r"),
+        ];
+        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
+        assert!(attribute(&refs, &flow_refs, &[]).flows.is_empty());
+    }
+
+    #[test]
+    fn an_inbound_wfp_record_is_the_acceptor() {
+        let flows = [flow("a", 10 * S, "10.0.0.9", "10.0.0.5", 445, "1:a")];
+        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
+        let mut inbound = connect(10 * S, 4, Some(("1:a", "10.0.0.5")), None);
+        if let Fields::Endpoint(x) = &mut inbound.fields {
+            x.source = LogSource::Security;
+            x.action = "connection-allowed";
+            x.data.push("Direction", "%%14592");
+        }
+        let events = [inbound];
+        let refs: Vec<&Event> = events.iter().collect();
+        let a = attribute(&refs, &flow_refs, &[]);
+        assert_eq!(a.of("a").map(|x| x.accepted), Some(true));
     }
 }

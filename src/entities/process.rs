@@ -1,9 +1,11 @@
 //! Process trees: every process start of a host, linked to its parent.
 //!
 //! A process is known by its Sysmon ProcessGuid where the log has one, else by (host, pid, start
-//! time). Its parent is the process its record names by guid, else the latest process of the
-//! same host with the parent's pid that started before it — so a pid the system reused later
-//! never becomes the parent of an earlier child. What the tree adds to events: a process start
+//! time); a log that names no host is a host of its own. Its parent is the process its record
+//! names by guid, else the latest process of the same host with the parent's pid that started
+//! before it and had not ended by then — so a pid the system reused later never becomes the
+//! parent of an earlier child. A guid the logs never started is not looked up by pid, and a
+//! process found by pid whose image differs from the one the record names is not it. What the tree adds to events: a process start
 //! whose record gives only the parent's pid (auditd, Security 4688 without ParentProcessName)
 //! learns the parent's image, command line and guid; any other event of a known process that
 //! names only its pid learns its image and command line.
@@ -28,8 +30,16 @@ pub fn link(events: &mut [&mut Event]) -> usize {
         // host → pid → starts of that pid on that host (time, index), in time order.
         let mut by_pid: HashMap<Cow<'_, str>, HashMap<u64, Starts>> = HashMap::new();
         let mut by_guid: HashMap<&str, usize> = HashMap::new();
+        // host → pid → when a process of that pid ended (Sysmon 5, Security 4689), in time order.
+        let mut ends: HashMap<Cow<'_, str>, HashMap<u64, Vec<i64>>> = HashMap::new();
         for (i, e) in events.iter().enumerate() {
             let (EventKind::Process, Some(p)) = (e.kind, &e.process) else { continue };
+            if is_end(e) {
+                if let Some(pid) = p.pid {
+                    ends.entry(host_of(e)).or_default().entry(pid).or_default().push(e.ts);
+                }
+                continue;
+            }
             if !is_start(e) {
                 continue;
             }
@@ -40,11 +50,23 @@ pub fn link(events: &mut [&mut Event]) -> usize {
                 by_guid.insert(guid.as_str(), i);
             }
         }
+        // The process of that pid running at `ts`: the latest to start by then, unless it had
+        // ended before `ts` (the pid is then free, and whoever holds it next is unknown).
         let latest_before = |host: &str, pid: u64, ts: i64| -> Option<&ProcessRef> {
             let starts = by_pid.get(host)?.get(&pid)?;
-            starts.iter().rev().find(|(start, _)| *start <= ts).and_then(|&(_, i)| process(i))
+            let &(start, i) = starts.iter().rev().find(|(start, _)| *start <= ts)?;
+            let ended =
+                ends.get(host).and_then(|h| h.get(&pid)).is_some_and(|t| t.iter().any(|&t| start <= t && t < ts));
+            if ended {
+                return None;
+            }
+            process(i)
         };
-        let by_guid = |guid: &Option<String>| guid.as_deref().and_then(|g| by_guid.get(g)).and_then(|&i| process(i));
+        let guids = &by_guid;
+        let by_guid = |guid: &Option<String>| guid.as_deref().and_then(|g| guids.get(g)).and_then(|&i| process(i));
+        // A process named by a guid the logs never started is not looked up by its pid: the
+        // pid may be another process's.
+        let unknown_guid = |guid: &Option<String>| guid.as_deref().is_some_and(|g| !guids.contains_key(g));
         let mut updates = Vec::new();
         for (i, e) in events.iter().enumerate() {
             let Some(p) = e.process.as_deref() else { continue };
@@ -54,17 +76,23 @@ pub fn link(events: &mut [&mut Event]) -> usize {
             let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
             let mut update;
             let filled = if wants_parent {
-                let parent = by_guid(&p.parent_entity_id)
-                    .or_else(|| p.parent_pid.and_then(|pp| latest_before(&host_of(e), pp, e.ts.saturating_sub(1))));
-                let Some(parent) = parent else { continue };
+                let parent = by_guid(&p.parent_entity_id).or_else(|| {
+                    let by_pid = p.parent_pid.filter(|_| !unknown_guid(&p.parent_entity_id));
+                    by_pid.and_then(|pp| latest_before(&host_of(e), pp, e.ts.saturating_sub(1)))
+                });
+                let Some(parent) = parent.filter(|parent| same_image(&p.parent_executable, &parent.executable)) else {
+                    continue;
+                };
                 update = p.clone();
                 fill(&mut update.parent_executable, &parent.executable)
                     | fill(&mut update.parent_command_line, &parent.command_line)
                     | fill(&mut update.parent_entity_id, &parent.entity_id)
             } else if wants_self {
-                let known =
-                    by_guid(&p.entity_id).or_else(|| p.pid.and_then(|pid| latest_before(&host_of(e), pid, e.ts)));
-                let Some(known) = known else { continue };
+                let known = by_guid(&p.entity_id).or_else(|| {
+                    let by_pid = p.pid.filter(|_| !unknown_guid(&p.entity_id));
+                    by_pid.and_then(|pid| latest_before(&host_of(e), pid, e.ts))
+                });
+                let Some(known) = known.filter(|known| same_image(&p.executable, &known.executable)) else { continue };
                 update = p.clone();
                 let pid = update.parent_pid.is_none() && known.parent_pid.is_some();
                 update.parent_pid = update.parent_pid.or(known.parent_pid);
@@ -99,17 +127,30 @@ fn fill(slot: &mut Option<String>, from: &Option<String>) -> bool {
     fills
 }
 
+/// Whether a process found by pid can be the one an event names: the images agree, where
+/// both are known (compared without case: Windows paths are written either way).
+fn same_image(named: &Option<String>, found: &Option<String>) -> bool {
+    match (named, found) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => true,
+    }
+}
+
 fn is_start(e: &Event) -> bool {
     matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.action == "process-start")
 }
 
-/// The host a process runs on, lower-cased (copied only when it has capitals).
+fn is_end(e: &Event) -> bool {
+    matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.action == "process-end")
+}
+
+/// The host a process runs on, lower-cased (copied only when it has capitals); for a log that
+/// names no host, its file (two such logs may come from different machines).
 fn host_of(e: &Event) -> Cow<'_, str> {
-    let name = e.host.as_ref().and_then(|h| h.name.as_deref()).unwrap_or_default();
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
+    match e.host.as_ref().and_then(|h| h.name.as_deref()) {
+        Some(name) if name.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Owned(name.to_ascii_lowercase()),
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(format!("\0file {}", e.provenance.file)),
     }
 }
 
@@ -158,5 +199,42 @@ mod tests {
         assert_eq!(parent(3).as_deref(), Some("/usr/bin/cron"), "the later holder of the pid");
         assert_eq!(events[4].process.as_ref().unwrap().executable.as_deref(), Some("/bin/sh"));
         assert_eq!(events[4].process.as_ref().unwrap().parent_pid, Some(100));
+    }
+
+    #[test]
+    fn an_ended_a_different_or_another_logs_process_is_no_parent() {
+        let with_parent_image = |mut e: Event, image: &str| {
+            if let Some(p) = e.process.as_deref_mut() {
+                p.parent_executable = Some(image.into());
+            }
+            e
+        };
+        let mut events = [
+            start(10, 100, 1, "notepad.exe"),
+            ev(20, EventKind::Process, "process-end", ProcessRef { pid: Some(100), ..ProcessRef::default() }),
+            // pid 100 ended: its next holder is unknown.
+            start(30, 300, 100, "cmd.exe"),
+            start(40, 101, 1, "explorer.exe"),
+            // The record names its parent's image, and pid 101 is someone else's.
+            with_parent_image(start(50, 400, 101, "mmc.exe"), "WmiPrvSE.exe"),
+        ];
+        // A log without a host name, from another file: its pid 1 is not web1's… nor the
+        // other unnamed log's.
+        let mut unnamed = [start(5, 1, 0, "/sbin/init"), start(60, 500, 1, "/bin/bash")];
+        for e in &mut unnamed {
+            e.host = None;
+            e.provenance.file = 7;
+        }
+        let mut other = [start(70, 600, 1, "/bin/sh")];
+        other[0].host = None;
+        other[0].provenance.file = 8;
+        let mut refs: Vec<&mut Event> = events.iter_mut().chain(unnamed.iter_mut()).chain(other.iter_mut()).collect();
+        link(&mut refs);
+        let parent = |e: &Event| e.process.as_ref().unwrap().parent_executable.clone();
+        assert_eq!(parent(&events[2]), None, "pid 100 had ended");
+        assert_eq!(parent(&events[4]).as_deref(), Some("WmiPrvSE.exe"), "not explorer's command line either");
+        assert_eq!(events[4].process.as_ref().unwrap().parent_command_line, None);
+        assert_eq!(parent(&unnamed[1]).as_deref(), Some("/sbin/init"), "the same file's process");
+        assert_eq!(parent(&other[0]), None, "another unnamed log is another machine");
     }
 }

@@ -83,9 +83,15 @@ fn owned(r: &AuditLine, key: &str) -> Option<String> {
     value(r, key).map(str::to_string)
 }
 
+/// An enriched (`ausearch -i` style) value; `unset` (the id 4294967295) and `?` are absent, as
+/// their raw forms are.
+fn interpreted(r: &AuditLine, key: &str) -> Option<String> {
+    r.interpreted_field(key).filter(|v| !v.is_empty() && *v != "unset" && *v != "?").map(str::to_string)
+}
+
 /// The acting process of a SYSCALL record.
 fn process_of(sc: &AuditLine) -> ProcessRef {
-    let user = sc.interpreted_field("UID").map(str::to_string).or_else(|| owned(sc, "uid").map(|u| format!("uid {u}")));
+    let user = interpreted(sc, "UID").or_else(|| owned(sc, "uid").map(|u| format!("uid {u}")));
     ProcessRef {
         pid: value(sc, "pid").and_then(|p| p.parse().ok()),
         executable: owned(sc, "exe"),
@@ -107,10 +113,16 @@ fn outcome(sc: &AuditLine) -> Option<&'static str> {
 fn map_syscall(name: &str, sc: &AuditLine, ev: &AuditEvent, p: &mut ProcessRef, f: &mut EndpointFields) -> EventKind {
     f.outcome = outcome(sc);
     f.logon_id = owned(sc, "ses");
-    f.user =
-        sc.interpreted_field("AUID").map(str::to_string).or_else(|| owned(sc, "auid").map(|u| format!("auid {u}")));
+    f.user = interpreted(sc, "AUID").or_else(|| owned(sc, "auid").map(|u| format!("auid {u}")));
     f.user_id = owned(sc, "auid");
-    let addr = ev.sockaddr();
+    // An IPv4 peer reached over an IPv6 socket is logged `::ffff:a.b.c.d`: the capture sees
+    // the IPv4 address.
+    let addr = ev.sockaddr().map(|a| match a {
+        SockAddr::Inet { ip: IpAddr::V6(v6), port } => {
+            SockAddr::Inet { ip: v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4), port }
+        }
+        other => other,
+    });
     let unix_path = |f: &mut EndpointFields| {
         if let Some(SockAddr::Unix(path)) = &addr {
             f.target = Some(path.clone());
@@ -180,7 +192,7 @@ fn map_syscall(name: &str, sc: &AuditLine, ev: &AuditEvent, p: &mut ProcessRef, 
 fn map_user_record(r: &AuditLine, p: &mut ProcessRef, f: &mut EndpointFields) -> EventKind {
     p.pid = value(r, "pid").and_then(|v| v.parse().ok());
     p.executable = owned(r, "exe");
-    p.user = r.interpreted_field("UID").map(str::to_string).or_else(|| owned(r, "uid").map(|u| format!("uid {u}")));
+    p.user = interpreted(r, "UID").or_else(|| owned(r, "uid").map(|u| format!("uid {u}")));
     f.logon_id = owned(r, "ses");
     f.outcome = match r.field("res") {
         Some("success") | Some("1") => Some("success"),
@@ -248,6 +260,27 @@ fn map_user_record(r: &AuditLine, p: &mut ProcessRef, f: &mut EndpointFields) ->
 
 /// The syscall's name: the enriched `SYSCALL=` field, else the number by architecture.
 fn syscall_name(sc: &AuditLine) -> String {
+    let name = plain_syscall_name(sc);
+    if name != "socketcall" {
+        return name;
+    }
+    // 32-bit x86 multiplexes the socket calls through socketcall(2); its first argument says
+    // which (`ausearch -i` prints `socketcall(connect)`).
+    let call = match sc.field("a0").and_then(|a| u32::from_str_radix(a, 16).ok()) {
+        Some(1) => "socket",
+        Some(2) => "bind",
+        Some(3) => "connect",
+        Some(4) => "listen",
+        Some(5) => "accept",
+        Some(11) => "sendto",
+        Some(16) => "sendmsg",
+        Some(18) => "accept4",
+        _ => return name,
+    };
+    call.to_string()
+}
+
+fn plain_syscall_name(sc: &AuditLine) -> String {
     if let Some(name) = sc.interpreted_field("SYSCALL") {
         return name.to_string();
     }
@@ -456,6 +489,22 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv4_peer_over_an_ipv6_socket_and_unset_enriched_ids() {
+        // connect(2) on an AF_INET6 socket to ::ffff:93.184.216.34 port 80, enriched, with the
+        // audit id unset.
+        let evs = events(&[
+            "type=SYSCALL msg=audit(1700000001.000:44): arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=1c a3=0 items=0 ppid=1 pid=78 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm=\"java\" exe=\"/usr/bin/java\" key=(null)\x1dARCH=x86_64 SYSCALL=connect AUID=\"unset\" UID=\"root\" GID=\"root\"",
+            "type=SOCKADDR msg=audit(1700000001.000:44): saddr=0A0000500000000000000000000000000000FFFF5DB8D82200000000",
+        ]);
+        let e = map_event(&evs[0], 0, Some("app3"));
+        let f = endpoint(&e);
+        assert_eq!(f.destination_ip, Some("93.184.216.34".parse().unwrap()), "{f:?}");
+        assert_eq!(f.destination_port, Some(80));
+        assert_eq!(f.user, None, "an unset audit id is no user, raw or enriched");
+        assert_eq!(e.process.as_ref().and_then(|p| p.user.as_deref()), Some("root"));
+    }
+
+    #[test]
     fn pam_logins_and_unknown_records() {
         let evs = events(&[
             r#"type=USER_LOGIN msg=audit(1700000002.500:77): pid=900 uid=0 auid=1000 ses=3 msg='op=login acct="alice" exe="/usr/sbin/sshd" hostname=10.0.0.9 addr=10.0.0.9 terminal=ssh res=failed'"#,
@@ -482,5 +531,18 @@ mod tests {
         let line =
             parse_line(br#"type=SYSCALL msg=audit(1.0:1): arch=c000003e syscall=999 success=yes exit=0"#).unwrap();
         assert_eq!(syscall_name(&line), "syscall-999");
+        // i386 socketcall(SYS_CONNECT, …), raw and enriched.
+        let line =
+            parse_line(br#"type=SYSCALL msg=audit(1.0:1): arch=40000003 syscall=102 success=yes exit=0 a0=3 a1=ffd0"#)
+                .unwrap();
+        assert_eq!(syscall_name(&line), "connect");
+        let line = parse_line(
+            b"type=SYSCALL msg=audit(1.0:1): arch=40000003 syscall=102 success=yes exit=0 a0=3\x1dSYSCALL=socketcall",
+        )
+        .unwrap();
+        assert_eq!(syscall_name(&line), "connect");
+        let line = parse_line(br#"type=SYSCALL msg=audit(1.0:1): arch=40000003 syscall=102 success=yes exit=0 a0=2a"#)
+            .unwrap();
+        assert_eq!(syscall_name(&line), "socketcall", "an unknown call stays what it is");
     }
 }

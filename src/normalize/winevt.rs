@@ -107,7 +107,11 @@ const RULES: &[Rule] = &[
         d.fields.details = text(r, "PrivilegeList");
     }),
     rule(Sec, 4688, K::Process, "process-start", |r, d| {
-        subject(r, d);
+        // The new process runs as the target account where the record names one (Windows 10
+        // and later: a process started under other credentials, DCOM, runas); the subject is
+        // the account that created it, kept in the event data.
+        d.process.user = account(r, "TargetDomainName", "TargetUserName")
+            .or_else(|| account(r, "SubjectDomainName", "SubjectUserName"));
         d.process.pid = pid(r, "NewProcessId");
         d.process.executable = text(r, "NewProcessName");
         d.process.command_line = text(r, "CommandLine");
@@ -186,7 +190,10 @@ const RULES: &[Rule] = &[
     rule(Ps, 4103, K::Script, "pipeline-executed", |r, d| {
         d.fields.target = text(r, "ContextInfo").and_then(|c| context_value(&c, "Command Name"));
         d.fields.details = text(r, "Payload");
-        d.process.executable = text(r, "ContextInfo").and_then(|c| context_value(&c, "Host Application"));
+        // "Host Application" is the host's whole command line (`powershell.exe -Command …`).
+        let host = text(r, "ContextInfo").and_then(|c| context_value(&c, "Host Application"));
+        d.process.executable = host.as_deref().and_then(first_token);
+        d.process.command_line = host;
     }),
     rule(Ps, 4104, K::Script, "script-block", |r, d| {
         d.fields.target = text(r, "Path");
@@ -295,6 +302,16 @@ fn port(r: &WinRecord, key: &str) -> Option<u16> {
 }
 
 /// The acting account and process of a Security event.
+/// The program of a command line: its first word, or the quoted path it starts with.
+fn first_token(command_line: &str) -> Option<String> {
+    let line = command_line.trim_start();
+    let token = match line.strip_prefix('"') {
+        Some(rest) => rest.split('"').next()?,
+        None => line.split_whitespace().next()?,
+    };
+    (!token.is_empty()).then(|| token.to_string())
+}
+
 fn subject(r: &WinRecord, d: &mut Draft) {
     d.process.user = account(r, "SubjectDomainName", "SubjectUserName");
 }
@@ -609,5 +626,34 @@ mod tests {
         for (i, a) in RULES.iter().enumerate() {
             assert!(!RULES[i + 1..].iter().any(|b| a.source == b.source && a.id == b.id), "{:?} {}", a.source, a.id);
         }
+    }
+
+    #[test]
+    fn a_4688_process_runs_as_its_target_account() {
+        let data = [
+            ("SubjectDomainName", "OFFSEC"),
+            ("SubjectUserName", "SRV01$"),
+            ("TargetDomainName", "OFFSEC"),
+            ("TargetUserName", "admmig"),
+            ("NewProcessId", "0x1f4"),
+            ("NewProcessName", "C:\\Windows\\System32\\mmc.exe"),
+        ];
+        let e = map_record(record("Security", 4688, &data), META);
+        assert_eq!(e.process.as_ref().and_then(|p| p.user.as_deref()), Some("OFFSEC\\admmig"));
+        // Without a target account (older Windows, or `-`), the subject's.
+        let data = [("SubjectDomainName", "OFFSEC"), ("SubjectUserName", "SRV01$"), ("TargetUserName", "-")];
+        let e = map_record(record("Security", 4688, &data), META);
+        assert_eq!(e.process.as_ref().and_then(|p| p.user.as_deref()), Some("OFFSEC\\SRV01$"));
+    }
+
+    #[test]
+    fn a_4103_host_application_is_a_command_line() {
+        let context = "        Severity = Informational\r\n        Host Application = \"C:\\Program Files\\PowerShell\\pwsh.exe\" -ExecutionPolicy Restricted -Command Write-Host 1\r\n        Command Name = Write-Host\r\n";
+        let e = map_record(record("Microsoft-Windows-PowerShell/Operational", 4103, &[("ContextInfo", context)]), META);
+        let p = e.process.as_ref().expect("the host process");
+        assert_eq!(p.executable.as_deref(), Some("C:\\Program Files\\PowerShell\\pwsh.exe"));
+        assert!(p.command_line.as_deref().is_some_and(|c| c.ends_with("-Command Write-Host 1")), "{p:?}");
+        assert_eq!(first_token("powershell.exe -Command x").as_deref(), Some("powershell.exe"));
+        assert_eq!(first_token("  "), None);
     }
 }
