@@ -104,7 +104,20 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     for r in &ingest {
         diags.merge(r.diags.clone());
     }
-    let attributions = if decode { attribute_bundle(&mut ingest, &cfg.skew) } else { Attributions::default() };
+    let mut attributions = if decode { attribute_bundle(&mut ingest, &cfg.skew) } else { Attributions::default() };
+    // A --clock-offset for a host no log names applies to nothing: say so, and do not list it
+    // among the offsets applied.
+    attributions.offsets.retain(|o| {
+        let named = !o.forced
+            || ingest.iter().flat_map(|r| &r.events).any(|e| {
+                e.host.as_ref().and_then(|h| h.name.as_deref()).is_some_and(|n| n.eq_ignore_ascii_case(&o.host))
+            });
+        if !named {
+            let what = format!("no endpoint log names host {}: its offset applies to nothing", o.host);
+            diags.push("--clock-offset", None, DiagKind::Skipped, what);
+        }
+        named
+    });
     clock.lap("correlate");
     let ctx = RowCtx { files: files.iter().map(|f| f.display.clone()).collect() };
     let inventory: Vec<InventoryEntry> =

@@ -392,7 +392,11 @@ pub struct FlowArgs {
 
 #[derive(Debug, Args)]
 pub struct FilterArgs {
-    /// Event kinds to keep, comma-separated (flow, dns, process, logon, …; see `seam timeline --help`)
+    /// Event kinds to keep, comma-separated
+    ///
+    /// Network: flow, dns, http, tls, ssh, stratum, dhcp. Endpoint: process, connection,
+    /// logon, account, service, task, file, registry, module, process-access, lookup, script,
+    /// audit, firewall, anomaly, generic.
     #[arg(long, value_delimiter = ',', value_name = "KIND")]
     pub kind: Vec<String>,
     /// Keep events of this host (name or address); repeatable
@@ -414,8 +418,9 @@ pub struct OutputArgs {
     /// Output format [default: table on a terminal, jsonl otherwise]
     ///
     /// table: for reading. json: one document with a schema version. jsonl: one object per
-    /// line. csv and parquet: flat typed columns (polars). timesketch: JSON Lines with message,
-    /// datetime and timestamp_desc (timeline only).
+    /// line. csv and parquet: flat typed columns (polars; not investigate, whose --timeline
+    /// exports them). timesketch: JSON Lines with message, datetime and timestamp_desc
+    /// (timeline only).
     #[arg(long, short = 'f', value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
     /// Write to FILE instead of stdout (atomically: no half-written file on interrupt)
@@ -556,6 +561,13 @@ impl RunConfig {
                     report_destination(p, &input.paths, allow_evidence_dir, "-o")?;
                 }
                 let out = output_config(&output, false, &input.paths)?;
+                // Refused before the evidence is read, not after: a report is a document.
+                if !matches!(out.format, Format::Table | Format::Json | Format::Jsonl) {
+                    bail!(
+                        "investigate writes table, json or jsonl, not {} (--timeline FILE exports the rows as csv or parquet)",
+                        out.format.name()
+                    );
+                }
                 let html_path = html.clone();
                 let html =
                     html.map(|p| report_destination(&p, &input.paths, allow_evidence_dir, "--html")).transpose()?;

@@ -15,7 +15,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum AllowError {
-    #[error("cannot read allowlist {path}: {source}")]
+    #[error("cannot read allowlist {path}")]
     Read { path: String, source: std::io::Error },
     #[error("{path}:{line}: `{entry}` is not an address, block, domain or JA4")]
     Entry { path: String, line: usize, entry: String },

@@ -421,7 +421,7 @@ impl Baseline {
 
 #[derive(Debug, Error)]
 pub enum BaselineError {
-    #[error("cannot read baseline {path}: {source}")]
+    #[error("cannot read baseline {path}")]
     Read { path: String, source: std::io::Error },
     #[error("{path} is not a seam baseline: {message}")]
     Parse { path: String, message: String },

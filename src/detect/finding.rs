@@ -319,6 +319,18 @@ pub struct SeverityCuts {
 }
 
 impl SeverityCuts {
+    /// Scores are in [0, 1]: the cuts must lie there, rising from low to critical.
+    pub fn check(&self) -> Result<(), String> {
+        let cuts = [("low", self.low), ("medium", self.medium), ("high", self.high), ("critical", self.critical)];
+        if let Some((name, v)) = cuts.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+            return Err(format!("`{name}` = {v} is outside [0, 1], where scores lie"));
+        }
+        match cuts.windows(2).find(|w| w[0].1 > w[1].1) {
+            Some(w) => Err(format!("`{}` = {} is above `{}` = {}: the cuts must rise", w[0].0, w[0].1, w[1].0, w[1].1)),
+            None => Ok(()),
+        }
+    }
+
     pub fn of(&self, score: f64) -> Severity {
         if score >= self.critical {
             Severity::Critical

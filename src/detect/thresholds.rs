@@ -15,7 +15,7 @@ pub const DEFAULTS: &str = include_str!("thresholds.toml");
 
 #[derive(Debug, Error)]
 pub enum ThresholdsError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read { path: String, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
@@ -104,7 +104,7 @@ impl Thresholds {
 
     fn check_section(&self, name: &str) -> Result<(), String> {
         match name {
-            "severity" => self.try_section::<super::SeverityCuts>(name).map(drop),
+            "severity" => self.try_section::<super::SeverityCuts>(name)?.check(),
             "baseline" => self.try_section::<super::baseline::BaselineThresholds>(name).map(drop),
             _ => match super::DETECTORS.iter().find(|d| d.id() == name) {
                 Some(d) => d.validate(self),
@@ -117,6 +117,14 @@ impl Thresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn severity_cuts_must_rise_within_zero_to_one() {
+        assert!(Thresholds::overlay("[severity]\ncritical = 0.1\nhigh = 0.9\n", "t").is_err(), "out of order");
+        assert!(Thresholds::overlay("[severity]\ncritical = 5.0\n", "t").is_err(), "beyond 1");
+        assert!(Thresholds::overlay("[severity]\nlow = -0.1\n", "t").is_err(), "below 0");
+        assert!(Thresholds::overlay("[severity]\ncritical = 0.95\n", "t").is_ok());
+    }
 
     #[test]
     fn defaults_parse_and_every_section_is_valid() {

@@ -9,9 +9,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ReportError {
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write { path: String, source: io::Error },
-    #[error("cannot build {what} output: {source}")]
+    #[error("cannot build {what} output")]
     Frame { what: &'static str, source: polars::error::PolarsError },
     #[error("format {format} is not available for {what}")]
     Unsupported { format: &'static str, what: &'static str },
@@ -73,7 +73,7 @@ impl Destination {
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
                 let tmp = dir.join(format!(".{name}.seam-tmp.{}", std::process::id()));
                 let file = File::create(&tmp)
-                    .map_err(|source| ReportError::Write { path: tmp.display().to_string(), source })?;
+                    .map_err(|source| ReportError::Write { path: path.display().to_string(), source })?;
                 Ok(Output {
                     terminal: false,
                     writer: BufWriter::with_capacity(1 << 16, Box::new(file)),

@@ -323,7 +323,7 @@ fn stratum(e: &Event) -> Option<&crate::model::StratumFields> {
 /// Columns of `seam timeline` output.
 pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("@timestamp", Time, "When the event happened (UTC); for flows, the first packet", |e, _| Value::Time(e.ts)),
-    col!("event.kind", Str, "seam event kind: flow, dns, http, tls, ssh, stratum; process, connection, logon, account, service, task, file, registry, module, process-access, lookup, script, audit, firewall, anomaly; generic", |e, _| Value::Str(
+    col!("event.kind", Str, "seam event kind: flow, dns, http, tls, ssh, stratum, dhcp; process, connection, logon, account, service, task, file, registry, module, process-access, lookup, script, audit, firewall, anomaly; generic", |e, _| Value::Str(
         e.kind.as_str().into()
     )),
     col!("message", Str, "One-line human summary of the event", |e, _| Value::Str(message(e).into())),
