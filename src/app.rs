@@ -89,6 +89,26 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         );
     }
+    // A --log-host given by file name alone must name one file: two logs of that name are
+    // likely two machines.
+    for (given, host) in &cfg.log_hosts {
+        if given.components().count() != 1 {
+            continue;
+        }
+        let named: Vec<&str> = files
+            .iter()
+            .filter(|f| f.path.file_name() == Some(given.as_os_str()))
+            .map(|f| f.display.as_str())
+            .collect();
+        if named.len() > 1 {
+            bail!(
+                "--log-host {}={host} names {} files ({}); give the path of the one meant",
+                given.display(),
+                named.len(),
+                named.join(", ")
+            );
+        }
+    }
     let (flow_cfg, decode) = match &cfg.task {
         Task::Inventory { .. } | Task::Synth { .. } | Task::HuntInfo { .. } => (FlowConfig::default(), false),
         Task::Hunt { flow, .. } | Task::Learn { flow, .. } | Task::Check { flow, .. } => (*flow, true),

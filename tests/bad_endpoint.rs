@@ -140,6 +140,26 @@ fn a_cut_file_keeps_its_whole_chunks_and_says_where_it_ends() {
 }
 
 #[test]
+fn a_chunk_cut_halfway_gives_its_whole_records() {
+    let (mut bytes, per_chunk) = three_chunks();
+    damage(&mut bytes, Damage::Truncate { len: chunk_offset(2) + 65536 / 2 });
+    let dir = EvidenceDir::new();
+    let log = dir.write("cut-half.evtx", &bytes);
+    let rows = inventory_rows(dir.path());
+    let read = records_of(&rows, &log).unwrap_or(0);
+    let whole_chunks = per_chunk[0] + per_chunk[1];
+    assert!(read > whole_chunks && read < N as u64, "read {read}: more than the {whole_chunks} of whole chunks");
+    let (doc, _) = inventory_document(dir.path());
+    let diags = diagnostics_for(&doc, &log);
+    assert!(has(&diags, "truncated", chunk_offset(2)), "{diags:?}");
+    assert_eq!(strict_exit_code(dir.path()), 2);
+    // Every record read is one of the log's, whole: the timeline holds as many events.
+    let out =
+        crate::support::bundles::seam().arg("timeline").arg(&log).args(["-f", "jsonl", "-q"]).output().expect("runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count() as u64, read);
+}
+
+#[test]
 fn a_bad_record_header_is_located_and_the_other_chunks_are_read() {
     let (mut bytes, per_chunk) = three_chunks();
     damage(&mut bytes, Damage::RecordMagic { chunk: 0 });

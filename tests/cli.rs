@@ -91,3 +91,30 @@ fn one_file_reached_twice_is_read_once() {
     let text = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(text.contains("the same file as"), "{text}");
 }
+
+/// `--log-host NAME=HOST` by file name alone must name one file of the bundle.
+#[test]
+fn a_log_host_by_a_name_two_files_share_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    for host in ["web1", "web2"] {
+        std::fs::create_dir(dir.path().join(host)).expect("mkdir");
+        std::fs::copy(demo.join("db01-audit.log"), dir.path().join(host).join("audit.log")).expect("copy");
+    }
+    seam()
+        .arg("timeline")
+        .arg(dir.path())
+        .args(["--log-host", "audit.log=web1", "-f", "jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("names 2 files"));
+    let one = dir.path().join("web1").join("audit.log");
+    seam()
+        .arg("timeline")
+        .arg(dir.path())
+        .arg("--log-host")
+        .arg(format!("{}=web1", one.display()))
+        .args(["-f", "jsonl", "-q"])
+        .assert()
+        .success();
+}

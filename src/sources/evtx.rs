@@ -4,7 +4,8 @@
 //! pool; each record is rendered to compact JSON on the worker that parsed its chunk and handed
 //! to `map` there, so the caller's field extraction runs in parallel too. Results come back in
 //! file order. Chunks and records the crate cannot read are diagnostics naming the chunk and
-//! its byte offset; everything else in the file is still read. Only the chunk being parsed is
+//! its byte offset; everything else in the file is still read, and a file cut inside a chunk
+//! still gives that chunk's whole records. Only the chunk being parsed is
 //! in memory, not the file (a gzip-compressed log is decompressed into memory first). Records
 //! the crate carves from unallocated space (what a cleared log leaves behind) are read too and
 //! marked as carved.
@@ -78,7 +79,8 @@ where
 {
     let mut summary = EvtxSummary::default();
     let mut input = input;
-    summary.sha256 = check_integrity(&mut *input, label, diags, hash);
+    let integrity = check_integrity(&mut *input, label, diags, hash);
+    summary.sha256 = integrity.sha256;
     let parser = match EvtxParser::from_read_seek(input) {
         Ok(p) => p,
         Err(e) => {
@@ -90,8 +92,9 @@ where
     summary.dirty = parser.header().flags.contains(evtx::HeaderFlags::DIRTY);
     let threads = if threads == 0 { rayon::current_num_threads() } else { threads };
     // Records carved from unallocated space are what is left of a cleared log: kept, marked.
-    let settings = ParserSettings::new().num_threads(threads.max(1)).recover_records(true);
-    let mut parser = parser.with_configuration(settings);
+    let settings = || ParserSettings::new().num_threads(threads.max(1)).recover_records(true);
+    let mut parser = parser.with_configuration(settings());
+    let cut_map = map.clone();
     let records = parser.serialized_records(move |record| {
         let record = record?;
         let (id, written, recovered) = (record.event_record_id, nanos(&record.timestamp), record.recovered);
@@ -117,6 +120,17 @@ where
             }
         }
     }
+    if let Some(cut) = integrity.cut {
+        let n = cut.number;
+        let tail = cut.bytes.len();
+        let what = match read_cut_chunk(&cut, settings(), &cut_map, &mut summary, &mut sink) {
+            Ok(read) => {
+                format!("file ends {tail} bytes into chunk {n}: {read} whole records read from it, the rest lost")
+            }
+            Err(why) => format!("file ends {tail} bytes into chunk {n}: its records are lost ({why})"),
+        };
+        diags.push(label, Some(chunk_offset(n)), DiagKind::Truncated, what);
+    }
     summary
 }
 
@@ -125,10 +139,32 @@ where
 /// bytes after the last whole chunk (a cut file, whose partial chunk the parser never reads).
 /// One sequential pass; with `hash`, it also returns the SHA-256 of every byte read, so the
 /// file is not read a third time to hash it.
-fn check_integrity(input: &mut dyn EvtxInput, label: &str, diags: &mut Diagnostics, hash: bool) -> Option<[u8; 32]> {
+fn check_integrity(input: &mut dyn EvtxInput, label: &str, diags: &mut Diagnostics, hash: bool) -> Integrity {
+    check_integrity_of(input, label, diags, hash).unwrap_or_default()
+}
+
+/// What the integrity pass learned beyond its diagnostics.
+#[derive(Default)]
+struct Integrity {
+    sha256: Option<[u8; 32]>,
+    /// The chunk the file ends in, when it ends inside one.
+    cut: Option<CutChunk>,
+}
+
+/// The bytes of a chunk the file ends inside of.
+struct CutChunk {
+    number: u64,
+    bytes: Vec<u8>,
+}
+
+fn check_integrity_of(
+    input: &mut dyn EvtxInput,
+    label: &str,
+    diags: &mut Diagnostics,
+    hash: bool,
+) -> Option<Integrity> {
     use sha2::{Digest, Sha256};
     let mut hasher = hash.then(Sha256::new);
-    let len = input.seek(SeekFrom::End(0)).ok()?;
     input.seek(SeekFrom::Start(0)).ok()?;
     let mut block = vec![0u8; EVTX_HEADER_SIZE as usize];
     let got = read_full(input, &mut block).ok()?;
@@ -141,24 +177,19 @@ fn check_integrity(input: &mut dyn EvtxInput, label: &str, diags: &mut Diagnosti
         if crc32fast::hash(&block[..120]) != stored {
             diags.push(label, Some(124), DiagKind::Checksum, "file header CRC32 does not match its bytes");
         }
-        let chunks = len.saturating_sub(EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE;
-        let tail = len.saturating_sub(EVTX_HEADER_SIZE) % EVTX_CHUNK_SIZE;
-        if len > EVTX_HEADER_SIZE && tail != 0 {
-            diags.push(
-                label,
-                Some(chunk_offset(chunks)),
-                DiagKind::Truncated,
-                format!("file ends {tail} bytes into chunk {chunks}: that chunk's records are lost"),
-            );
-        }
     }
     let mut chunk = vec![0u8; EVTX_CHUNK_SIZE as usize];
+    let mut cut = None;
     for n in 0.. {
         let got = read_full(input, &mut chunk).ok()?;
         if let Some(h) = hasher.as_mut() {
             h.update(&chunk[..got]);
         }
         if got < chunk.len() {
+            // The parser never reads a partial chunk; its whole records are read from it below.
+            if is_evtx && got > 0 {
+                cut = Some(CutChunk { number: n, bytes: chunk[..got].to_vec() });
+            }
             break;
         }
         // Empty chunks and chunks without the magic are the parser's to report.
@@ -167,7 +198,39 @@ fn check_integrity(input: &mut dyn EvtxInput, label: &str, diags: &mut Diagnosti
         }
     }
     let _ = input.seek(SeekFrom::Start(0));
-    hasher.map(|h| h.finalize().into())
+    Some(Integrity { sha256: hasher.map(|h| h.finalize().into()), cut })
+}
+
+/// Reads the whole records of a chunk the file ends inside of: the chunk is completed with
+/// zeros and parsed on its own; a record reaching past the cut is not read. Returns how many
+/// records were read, or why the chunk could not be.
+fn read_cut_chunk<U, M: Fn(RawEvtxRecord<'_>) -> U>(
+    cut: &CutChunk,
+    settings: ParserSettings,
+    map: &M,
+    summary: &mut EvtxSummary,
+    sink: &mut dyn FnMut(U),
+) -> Result<u64, String> {
+    let mut bytes = cut.bytes.clone();
+    bytes.resize(EVTX_CHUNK_SIZE as usize, 0);
+    let mut data = evtx::EvtxChunkData::new(bytes, false).map_err(|e| chain(&e))?;
+    let mut chunk = data.parse(std::sync::Arc::new(settings)).map_err(|e| chain(&e))?;
+    let whole = cut.bytes.len() as u64;
+    let mut read = 0;
+    for record in chunk.iter() {
+        let Ok(record) = record else { break };
+        if record.binxml_offset.saturating_add(u64::from(record.binxml_size)) > whole || record.recovered {
+            continue;
+        }
+        let (id, written) = (record.event_record_id, nanos(&record.timestamp));
+        let Ok(rendered) = record.into_json_bytes() else { continue };
+        read += 1;
+        summary.records += 1;
+        summary.first_ts = Some(summary.first_ts.map_or(written, |t: Timestamp| t.min(written)));
+        summary.last_ts = Some(summary.last_ts.map_or(written, |t: Timestamp| t.max(written)));
+        sink(map(RawEvtxRecord { record_id: id, written, json: &rendered.data, recovered: false }));
+    }
+    Ok(read)
 }
 
 /// A chunk's header and records CRC32s against what its header stores.
