@@ -127,11 +127,13 @@ fn fill(slot: &mut Option<String>, from: &Option<String>) -> bool {
     fills
 }
 
-/// Whether a process found by pid can be the one an event names: the images agree, where
-/// both are known (compared without case: Windows paths are written either way).
+/// Whether a process found by pid can be the one an event names: the images' file names
+/// agree, where both are known. File names, because one program is written many ways
+/// (`C:\Windows\…`, WFP's `\device\harddiskvolume2\windows\…`), and without case.
 fn same_image(named: &Option<String>, found: &Option<String>) -> bool {
+    let file_name = |path: &str| path.rsplit(['\\', '/']).next().unwrap_or(path).to_string();
     match (named, found) {
-        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (Some(a), Some(b)) => file_name(a).eq_ignore_ascii_case(&file_name(b)),
         _ => true,
     }
 }
@@ -236,5 +238,13 @@ mod tests {
         assert_eq!(events[4].process.as_ref().unwrap().parent_command_line, None);
         assert_eq!(parent(&unnamed[1]).as_deref(), Some("/sbin/init"), "the same file's process");
         assert_eq!(parent(&other[0]), None, "another unnamed log is another machine");
+        assert!(same_image(
+            &Some("\\device\\harddiskvolume3\\Windows\\explorer.exe".into()),
+            &Some("C:\\Windows\\Explorer.EXE".into())
+        ));
+        assert!(!same_image(
+            &Some("C:\\Windows\\notepad.exe".into()),
+            &Some("C:\\Windows\\System32\\wbem\\WmiPrvSE.exe".into())
+        ));
     }
 }
