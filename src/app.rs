@@ -147,9 +147,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
     match &cfg.task {
         Task::Hunt { hunt, report, out, .. } => {
             let found = detect_bundle(&mut ingest, &attributions, &ctx, cfg, hunt, &mut clock)?;
-            if !cfg.quiet && found.allowed > 0 {
-                eprintln!("seam: the allowlist removed {} finding(s)", found.allowed);
-            }
+            report_allowed(&found, cfg.quiet);
             if report.fail_on.is_some_and(|s| found.findings.iter().any(|f| f.severity >= s)) {
                 outcome = Outcome::Findings;
             }
@@ -184,8 +182,10 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let input = owned.input(cfg, &ctx);
             let found = crate::detect::hunt(&input, hunt)?;
             clock.lap("detect");
-            let incidents =
+            report_allowed(&found, cfg.quiet);
+            let mut incidents =
                 crate::chains::build(&found.findings, &hunt.thresholds.section("severity"), &cfg.knowledge.internal);
+            crate::chains::name_hosts(&mut incidents, &owned.assets);
             let result = crate::check::evaluate(expect, &found.findings, &incidents);
             if !result.passed() {
                 outcome = Outcome::ExpectationsFailed;
@@ -316,8 +316,10 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let found = crate::detect::hunt(&input, hunt)?;
             clock.lap("detect");
             print_hunt_timings(&found, cfg.timings);
-            let incidents =
+            report_allowed(&found, cfg.quiet);
+            let mut incidents =
                 crate::chains::build(&found.findings, &hunt.thresholds.section("severity"), &cfg.knowledge.internal);
+            crate::chains::name_hosts(&mut incidents, &owned.assets);
             if fail_on.is_some_and(|s| incidents.iter().any(|i| i.severity >= s)) {
                 outcome = Outcome::Findings;
             }
@@ -372,6 +374,13 @@ impl StageClock {
             }
         }
         self.last = now;
+    }
+}
+
+/// How many findings the allowlist removed, on stderr (every command that takes `--allow`).
+fn report_allowed(found: &crate::detect::Hunt, quiet: bool) {
+    if !quiet && found.allowed > 0 {
+        eprintln!("seam: the allowlist removed {} finding(s)", found.allowed);
     }
 }
 

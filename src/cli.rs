@@ -620,7 +620,7 @@ impl RunConfig {
             }
             Command::Synth { scenario, seed, hours, hosts, output } => {
                 if !(hours > 0.0 && hours <= 24.0 * 14.0) {
-                    bail!("--hours must be between 0 and 336");
+                    bail!("--hours must be more than 0 and at most 336 (two weeks)");
                 }
                 if hosts == 0 || hosts > 150 {
                     bail!("--hosts must be between 1 and 150");

@@ -12,7 +12,10 @@ fn render(cmd: &clap::Command) -> Vec<u8> {
 
 /// (file name, page) for `seam` and each subcommand.
 fn pages() -> Vec<(String, Vec<u8>)> {
-    let root = seam::cli::Cli::command();
+    // Built, so that the global flags (--threads, --quiet, --strict, …) reach every
+    // subcommand's page as they reach its --help.
+    let mut root = seam::cli::Cli::command();
+    root.build();
     let mut pages = vec![("seam.1".to_string(), render(&root))];
     for sub in root.get_subcommands() {
         let name = format!("seam-{}", sub.get_name());

@@ -212,6 +212,18 @@ pub fn build(findings: &[Finding], cuts: &SeverityCuts, internal: &InternalNets)
     incidents
 }
 
+/// Names the hosts an incident reached only as a peer (a lateral movement's target) from the
+/// asset inventory, and marks them managed when the bundle holds their logs.
+pub fn name_hosts(incidents: &mut [Incident], assets: &[crate::model::Asset]) {
+    for host in incidents.iter_mut().flat_map(|i| i.hosts.iter_mut()) {
+        let Some(asset) = host.ip.and_then(|ip| assets.iter().find(|a| a.ip == ip)) else { continue };
+        if host.name.is_none() {
+            host.name = asset.names.first().cloned();
+        }
+        host.managed |= asset.managed;
+    }
+}
+
 fn incident(findings: &[&Finding], cuts: &SeverityCuts, internal: &InternalNets) -> Incident {
     let mut stages: Vec<Stage> = findings
         .iter()
@@ -380,6 +392,20 @@ mod tests {
         assert_eq!(hosts, ["198.18.0.5", "198.18.0.9"]);
         // Without them 198.18.0.9 is an outside address: no move, two incidents.
         assert_eq!(build(&findings, &cuts, &InternalNets::default()).len(), 2);
+    }
+
+    #[test]
+    fn hosts_reached_by_movement_take_their_names_from_the_assets() {
+        let cuts = SeverityCuts::default();
+        let findings =
+            vec![finding("F1", "lateral-movement", Tactic::LateralMovement, 100, "10.0.0.1", "10.0.0.50", 0.9)];
+        let mut incidents = build(&findings, &cuts, &InternalNets::default());
+        let mut fs01 = crate::model::Asset::new("10.0.0.50".parse().unwrap(), 0);
+        fs01.names = vec!["FS01.corp.example".into()];
+        fs01.managed = true;
+        name_hosts(&mut incidents, &[fs01]);
+        let reached = incidents[0].hosts.iter().find(|h| h.ip == "10.0.0.50".parse().ok()).expect("the reached host");
+        assert_eq!((reached.name.as_deref(), reached.managed), (Some("FS01.corp.example"), true));
     }
 
     #[test]

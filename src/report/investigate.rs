@@ -527,7 +527,7 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
     if !s.notable.is_empty() {
         out.push_str("NOTABLE\n");
         for n in &s.notable {
-            out.push_str(&format!("  {}  {}  [{}]\n", n.time, terminal_safe(&n.what), n.evidence));
+            out.push_str(&format!("  {}  {}  [{}]\n", n.time, terminal_safe(&n.what), terminal_safe(&n.evidence)));
         }
         out.push('\n');
     }
