@@ -288,3 +288,21 @@ fn the_report_is_the_same_whatever_the_thread_count() {
     assert!(String::from_utf8_lossy(&one).contains("\"incidents\""));
     assert_eq!(one, run("4"));
 }
+
+/// The report's span is the evidence on the capture's clock: an endpoint log moved by its
+/// clock offset moves the span with it, so every incident lies within it.
+#[test]
+fn the_span_follows_corrected_clocks() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let out = seam()
+        .arg("investigate")
+        .arg(&demo)
+        .args(["--clock-offset", "db01=-2h", "-f", "json", "-q"])
+        .output()
+        .expect("runs");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (first, last) = (nanos(&doc["summary"]["first"]), nanos(&doc["summary"]["last"]));
+    for incident in doc["incidents"].as_array().expect("incidents") {
+        assert!(nanos(&incident["first_seen"]) >= first && nanos(&incident["last_seen"]) <= last, "{incident:#}");
+    }
+}

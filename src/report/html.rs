@@ -167,13 +167,9 @@ fn bundle_section(out: &mut String, s: &Summary, inventory: &[InventoryEntry], a
         "<p>Span <b>{}</b> → <b>{}</b>{} · {} file(s), {} packet(s), {} flow(s), {} event(s)</p>\n",
         escape(s.first.as_deref().unwrap_or("-")),
         escape(s.last.as_deref().unwrap_or("-")),
-        match (
-            s.first.is_some(),
-            inventory.iter().filter_map(|e| e.first_ts).min(),
-            inventory.iter().filter_map(|e| e.last_ts).max()
-        ) {
-            (true, Some(a), Some(b)) => format!(" ({})", duration_text(b - a)),
-            _ => String::new(),
+        match s.span {
+            Some((a, b)) => format!(" ({})", duration_text(b - a)),
+            None => String::new(),
         },
         s.files,
         s.packets,

@@ -13,6 +13,7 @@ use crate::timeline::schema::{row_json, ASSET_COLUMNS, INVENTORY_COLUMNS};
 use crate::timeline::RowCtx;
 use crate::util::escape::terminal_safe;
 use crate::util::time::rfc3339;
+use crate::util::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -79,8 +80,13 @@ pub struct Notable {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Summary {
+    /// The first and last moments of the evidence, on the capture's clock: endpoint events
+    /// after their clock offsets are subtracted, as the findings tell them.
     pub first: Option<String>,
     pub last: Option<String>,
+    /// The same, in nanoseconds.
+    #[serde(skip)]
+    pub span: Option<(Timestamp, Timestamp)>,
     pub files: usize,
     pub packets: u64,
     pub flows: usize,
@@ -114,8 +120,15 @@ pub struct Summary {
 
 impl Summary {
     pub fn build(inventory: &[InventoryEntry], flows: &[FlowRecord], events: &[Event]) -> Summary {
-        let first = inventory.iter().filter_map(|e| e.first_ts).min();
-        let last = inventory.iter().filter_map(|e| e.last_ts).max();
+        // The span of what was read, on the capture's clock: flows and events as corrected.
+        // Files that gave neither (a log of records seam could not place) count as listed.
+        let times = flows.iter().flat_map(|f| [f.start, f.end.max(f.start)]).chain(events.iter().map(|e| e.ts));
+        let read =
+            times.fold(None, |span: Option<(i64, i64)>, t| Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
+        let listed =
+            inventory.iter().filter_map(|e| e.first_ts).min().zip(inventory.iter().filter_map(|e| e.last_ts).max());
+        let span = read.or(listed);
+        let (first, last) = (span.map(|s| s.0), span.map(|s| s.1));
         let mut hosts: FxHashMap<IpAddr, (HostSummary, FxHashSet<IpAddr>, BTreeSet<&'static str>)> =
             FxHashMap::default();
         for f in flows {
@@ -253,6 +266,7 @@ impl Summary {
         Summary {
             first: first.map(rfc3339),
             last: last.map(rfc3339),
+            span,
             files: inventory.len(),
             packets: inventory
                 .iter()
