@@ -278,6 +278,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Capture length in hours
+        ///
+        /// appliance-compromise needs at least 2: its beacons need a dozen check-ins and its
+        /// telemetry gap an hour of logging before it, for the expectations it writes to hold.
         #[arg(long, default_value_t = 3.0)]
         hours: f64,
         /// Number of background workstations
@@ -621,6 +624,9 @@ impl RunConfig {
             Command::Synth { scenario, seed, hours, hosts, output } => {
                 if !(hours > 0.0 && hours <= 24.0 * 14.0) {
                     bail!("--hours must be more than 0 and at most 336 (two weeks)");
+                }
+                if scenario == "appliance-compromise" && hours < 2.0 {
+                    bail!("--hours must be at least 2 for appliance-compromise: its stages need the time to be found");
                 }
                 if hosts == 0 || hosts > 150 {
                     bail!("--hosts must be between 1 and 150");

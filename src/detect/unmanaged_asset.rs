@@ -107,7 +107,8 @@ struct Host {
     internet_facing: bool,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    flows: usize,
+    /// Every flow it opened or answered.
+    flows: Vec<usize>,
     /// Rare external addresses it opened flows to → the flows.
     rare: BTreeMap<IpAddr, Vec<usize>>,
     /// Internal (address, admin port) it tried → the flows.
@@ -124,16 +125,16 @@ fn gather(ctx: &DetectCtx<'_>, c: &Config) -> BTreeMap<IpAddr, Host> {
         }
     }
     let mut hosts: BTreeMap<IpAddr, Host> = BTreeMap::new();
-    let seen = |h: &mut Host, f: &FlowRecord| {
+    let seen = |h: &mut Host, f: &FlowRecord, i: usize| {
         h.first = Some(h.first.map_or(f.start, |t| t.min(f.start)));
         h.last = Some(h.last.map_or(f.end, |t| t.max(f.end)));
-        h.flows += 1;
+        h.flows.push(i);
     };
     for (i, f) in ctx.flows.iter().enumerate() {
         if ctx.is_internal(f.orig_ip) && !super::ctx::is_announcement(f) {
             let h = hosts.entry(f.orig_ip).or_default();
             h.active = true;
-            seen(h, f);
+            seen(h, f, i);
             if !ctx.is_internal(f.resp_ip) {
                 if !c.ignore_ports.contains(&f.resp_port) && b.ip_is_rare(f.resp_ip) {
                     h.rare.entry(f.resp_ip).or_default().push(i);
@@ -149,7 +150,7 @@ fn gather(ctx: &DetectCtx<'_>, c: &Config) -> BTreeMap<IpAddr, Host> {
         if ctx.is_internal(f.resp_ip) && answered {
             let h = hosts.entry(f.resp_ip).or_default();
             h.active = true;
-            seen(h, f);
+            seen(h, f, i);
             if !ctx.is_internal(f.orig_ip) {
                 h.internet_facing = true;
             }
@@ -196,7 +197,7 @@ fn finding(ctx: &DetectCtx<'_>, c: &Config, ip: IpAddr, h: &Host) -> Finding {
         .component("internet_facing", p.internet_facing)
         .component("rare_external_peers", h.rare.len() as f64)
         .component("admin_targets", h.admin.len() as f64)
-        .component("flows", h.flows as f64)
+        .component("flows", h.flows.len() as f64)
         .window(first, last);
     f.host = ctx.host(ip);
     let mut said = vec![if h.internet_facing {
@@ -214,8 +215,11 @@ fn finding(ctx: &DetectCtx<'_>, c: &Config, ip: IpAddr, h: &Host) -> Finding {
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
         said.push(format!("tried admin ports {} on {} internal host(s)", ports.join(", "), hosts.len()));
     }
-    f.summary = format!("{ip} active on the network in {} flow(s): {}", h.flows, said.join("; "));
-    f.evidence(flows.iter().map(|fl| ctx.flow_evidence(fl)))
+    f.summary = format!("{ip} active on the network in {} flow(s): {}", h.flows.len(), said.join("; "));
+    // The evidence: the telling flows, or when nothing told, the flows that show the host
+    // active without telemetry.
+    let shown = if flows.is_empty() { h.flows.iter().filter_map(|&i| ctx.flows.get(i)).collect() } else { flows };
+    f.evidence(shown.iter().map(|fl| ctx.flow_evidence(fl)))
 }
 
 #[cfg(test)]
@@ -257,6 +261,11 @@ mod tests {
         for w in found.iter().filter(|f| f.host.ip != Some(ip("10.0.0.1"))) {
             assert_eq!(w.severity, Severity::Info, "{w:#?}");
             assert_eq!(w.technique, "T1200");
+            // Where nothing told, the evidence is the flows that show it active.
+            if w.components["rare_external_peers"] + w.components["admin_targets"] == 0.0 {
+                assert_eq!(w.evidence_total as f64, w.components["flows"], "{w:#?}");
+            }
+            assert!(!w.evidence.is_empty());
         }
         assert!(!found.iter().any(|f| f.host.ip == Some(ip("10.0.0.50"))), "FS01 is managed");
     }
