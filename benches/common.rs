@@ -50,10 +50,12 @@ pub fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
-/// Seconds of a stage as `seam --timings` prints it on stderr (`seam: timing read 1.234s`).
+/// Seconds of a stage as `seam --timings` prints it on stderr (`seam: timing read 1.234s`,
+/// possibly followed by the peak memory so far).
 pub fn stage_secs(stderr: &str, stage: &str) -> Option<f64> {
     let prefix = format!("seam: timing {stage} ");
-    stderr.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim_end_matches('s').parse().ok())
+    let value = stderr.lines().find_map(|l| l.strip_prefix(&prefix))?;
+    value.split_whitespace().next()?.trim_end_matches('s').parse().ok()
 }
 
 /// The last non-blank line of a tool's output, for error messages.

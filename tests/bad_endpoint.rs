@@ -140,6 +140,22 @@ fn a_cut_file_keeps_its_whole_chunks_and_says_where_it_ends() {
 }
 
 #[test]
+fn an_unreadable_record_is_placed_in_its_chunk() {
+    let (mut bytes, _) = three_chunks();
+    // Garbage where chunk 1's first record's BinXML starts (record header: 24 bytes).
+    let at = chunk_offset(1) as usize + 512 + 24;
+    bytes[at..at + 4].copy_from_slice(&[0xff, 0xfe, 0xfd, 0xfc]);
+    let dir = EvidenceDir::new();
+    let log = dir.write("bad-binxml.evtx", &bytes);
+    let (doc, _) = inventory_document(dir.path());
+    let diags = diagnostics_for(&doc, &log);
+    let bad: Vec<&Located> = diags.iter().filter(|d| d.kind == "corrupt-record").collect();
+    assert!(!bad.is_empty(), "{diags:?}");
+    assert!(bad.iter().all(|d| d.offset.is_some()), "every unreadable record is placed: {diags:?}");
+    assert!(bad.iter().any(|d| d.offset == Some(at as u64 + 1)), "at the byte that failed: {diags:?}");
+}
+
+#[test]
 fn a_chunk_cut_halfway_gives_its_whole_records() {
     let (mut bytes, per_chunk) = three_chunks();
     damage(&mut bytes, Damage::Truncate { len: chunk_offset(2) + 65536 / 2 });

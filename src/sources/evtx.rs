@@ -115,8 +115,14 @@ where
             }
             Err(e) => {
                 summary.failed += 1;
-                let (offset, what) = locate(&e);
-                diags.push(label, offset, DiagKind::CorruptRecord, format!("{what}: {}", chain(&e)));
+                let (offset, what) = locate(&e, &integrity.records);
+                let why = chain(&e);
+                // The parser names where in its chunk the record's BinXML failed.
+                let offset = match (&e, offset, binxml_offset(&why)) {
+                    (EvtxError::FailedToParseRecord { .. }, Some(chunk), Some(within)) => Some(chunk + within),
+                    _ => offset,
+                };
+                diags.push(label, offset, DiagKind::CorruptRecord, format!("{what}: {why}"));
             }
         }
     }
@@ -149,6 +155,9 @@ struct Integrity {
     sha256: Option<[u8; 32]>,
     /// The chunk the file ends in, when it ends inside one.
     cut: Option<CutChunk>,
+    /// The record ids each whole chunk's header says it holds (first, last), by chunk number:
+    /// where a record the parser could not read lies.
+    records: Vec<(u64, u64)>,
 }
 
 /// The bytes of a chunk the file ends inside of.
@@ -180,6 +189,7 @@ fn check_integrity_of(
     }
     let mut chunk = vec![0u8; EVTX_CHUNK_SIZE as usize];
     let mut cut = None;
+    let mut records = Vec::new();
     for n in 0.. {
         let got = read_full(input, &mut chunk).ok()?;
         if let Some(h) = hasher.as_mut() {
@@ -195,10 +205,14 @@ fn check_integrity_of(
         // Empty chunks and chunks without the magic are the parser's to report.
         if is_evtx && &chunk[..8] == b"ElfChnk\0" {
             check_chunk(&chunk, n, label, diags);
+            let le64 = |at: usize| chunk.get(at..at + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
+            records.push((le64(8), le64(16)));
+        } else {
+            records.push((0, 0));
         }
     }
     let _ = input.seek(SeekFrom::Start(0));
-    Some(Integrity { sha256: hasher.map(|h| h.finalize().into()), cut })
+    Some(Integrity { sha256: hasher.map(|h| h.finalize().into()), cut, records })
 }
 
 /// Reads the whole records of a chunk the file ends inside of: the chunk is completed with
@@ -273,7 +287,9 @@ fn read_full(input: &mut dyn EvtxInput, buf: &mut [u8]) -> std::io::Result<usize
 }
 
 /// The file offset and a short description of where an error happened.
-fn locate(e: &EvtxError) -> (Option<u64>, String) {
+/// Where an error lies, and what it lost. A record the parser could not render is placed at
+/// the start of the chunk whose header lists its id (`records`, by chunk number).
+fn locate(e: &EvtxError, records: &[(u64, u64)]) -> (Option<u64>, String) {
     match e {
         EvtxError::FailedToParseChunk { chunk_id, .. } => {
             (Some(chunk_offset(*chunk_id)), format!("chunk {chunk_id} skipped (its records are lost)"))
@@ -282,9 +298,22 @@ fn locate(e: &EvtxError) -> (Option<u64>, String) {
             (Some(chunk_offset(*chunk).saturating_add(*offset)), format!("record in chunk {chunk} unreadable"))
         }
         EvtxError::FailedToReadRecordAt { chunk: None, .. } => (None, "record unreadable".into()),
-        EvtxError::FailedToParseRecord { record_id, .. } => (None, format!("record {record_id} unreadable")),
+        EvtxError::FailedToParseRecord { record_id, .. } => {
+            let chunk = records.iter().position(|&(first, last)| (first..=last).contains(record_id) && last > 0);
+            match chunk {
+                Some(n) => (Some(chunk_offset(n as u64)), format!("record {record_id} in chunk {n} unreadable")),
+                None => (None, format!("record {record_id} unreadable")),
+            }
+        }
         _ => (None, "event log unreadable".into()),
     }
+}
+
+/// The chunk-relative offset a BinXML error names (`… Offset 0x00000219: …`).
+fn binxml_offset(why: &str) -> Option<u64> {
+    let hex = why.split("Offset 0x").nth(1)?;
+    let digits: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+    u64::from_str_radix(&digits, 16).ok().filter(|&n| n < EVTX_CHUNK_SIZE)
 }
 
 /// An error with its causes, as one line.
