@@ -584,6 +584,19 @@ fn pcapng_block_length_past_the_end_of_file_resyncs_to_the_blocks_after_it() {
     );
 }
 
+/// A timestamp past the year 2262 cannot be held in nanoseconds: the packet is kept, at the
+/// limit, and the clamp is reported where the packet is.
+#[test]
+fn a_pcapng_timestamp_past_2262_is_clamped_and_reported() {
+    let mut f = pcapng_with_packets(2);
+    let far = f.enhanced_packet(0, u64::MAX, &test_frame());
+    check_bad_capture(
+        "far-future.pcapng",
+        f.bytes(),
+        &Expect { records: 3, flow_packets: 3, diagnostics: &[("bad-timestamp", Some(far as u64))] },
+    );
+}
+
 #[test]
 fn garbage_after_a_valid_pcapng_is_reported_where_it_starts() {
     let mut f = pcapng_with_packets(3);

@@ -410,6 +410,14 @@ impl Interface {
     }
 }
 
+/// A pcapng timestamp past what nanoseconds since 1970 can hold (the year 2262) is kept at
+/// that limit, and said so.
+fn clamped_diag(ctx: &mut Ctx<'_>, offset: u64, ts: Timestamp) {
+    if ts == Timestamp::MAX || ts == Timestamp::MIN {
+        ctx.diag(offset, DiagKind::BadTimestamp, "packet timestamp beyond the year 2262; clamped to it");
+    }
+}
+
 /// Units per second of an `if_tsresol` value: 10^n, or 2^n when the top bit is set.
 fn tsresol_units(tsresol: u8) -> Option<u64> {
     let n = u32::from(tsresol & 0x7f);
@@ -554,6 +562,7 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
                 }
                 index += 1;
                 last_ts = iface.timestamp(epb.ts_high, epb.ts_low);
+                clamped_diag(ctx, offset, last_ts);
                 let packet = RawPacket {
                     index,
                     ts: last_ts,
@@ -601,6 +610,7 @@ fn read_pcapng<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &
                     };
                     index += 1;
                     last_ts = iface.timestamp(opb.ts_high, opb.ts_low);
+                    clamped_diag(ctx, offset, last_ts);
                     let packet = RawPacket {
                         index,
                         ts: last_ts,
