@@ -444,10 +444,15 @@ impl Gen {
             for port in [22u16, 445, 3389] {
                 let c = Endpoint::new(p.appliance, self.ephemeral());
                 let s = Endpoint::new(target, port);
-                if self.rng.chance(0.5) {
-                    self.t.tcp_rejected(st, c, s, MS);
-                } else {
-                    self.t.tcp_unanswered(st, c, s);
+                let rejected = self.rng.chance(0.5);
+                // The scanner does not probe itself (its own address is in the /24); the draws
+                // are made all the same, so the rest of the bundle stays as the seed gives it.
+                if target != p.appliance {
+                    if rejected {
+                        self.t.tcp_rejected(st, c, s, MS);
+                    } else {
+                        self.t.tcp_unanswered(st, c, s);
+                    }
                 }
                 st += 20 * MS;
             }
