@@ -183,8 +183,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let found = crate::detect::hunt(&input, hunt)?;
             clock.lap("detect");
             report_allowed(&found, cfg.quiet);
-            let mut incidents =
-                crate::chains::build(&found.findings, &hunt.thresholds.section("severity"), &cfg.knowledge.internal);
+            let mut incidents = crate::chains::build(&found.findings, &hunt.thresholds, &cfg.knowledge.internal);
             crate::chains::name_hosts(&mut incidents, &owned.assets);
             let result = crate::check::evaluate(expect, &found.findings, &incidents);
             if !result.passed() {
@@ -317,8 +316,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             clock.lap("detect");
             print_hunt_timings(&found, cfg.timings);
             report_allowed(&found, cfg.quiet);
-            let mut incidents =
-                crate::chains::build(&found.findings, &hunt.thresholds.section("severity"), &cfg.knowledge.internal);
+            let mut incidents = crate::chains::build(&found.findings, &hunt.thresholds, &cfg.knowledge.internal);
             crate::chains::name_hosts(&mut incidents, &owned.assets);
             if fail_on.is_some_and(|s| incidents.iter().any(|i| i.severity >= s)) {
                 outcome = Outcome::Findings;

@@ -398,7 +398,6 @@ mod tests {
 
     #[test]
     fn verdicts_and_unexpected() {
-        let cuts = SeverityCuts::default();
         let findings = vec![
             finding("F1", "beacon", "10.0.0.1", "45.1.1.1", 0.95, 100),
             finding("F2", "scan", "10.0.0.1", "", 0.8, 200),
@@ -406,7 +405,7 @@ mod tests {
             finding("F4", "beacon", "10.0.0.9", "8.8.8.8", 0.6, 50),
             finding("F5", "long-connection", "10.0.0.7", "8.8.4.4", 0.35, 50),
         ];
-        let incidents = crate::chains::build(&findings, &cuts, &Default::default());
+        let incidents = crate::chains::build(&findings, &crate::detect::Thresholds::defaults(), &Default::default());
         let e = Expectations {
             unexpected_above: Some(Severity::Low),
             findings: vec![

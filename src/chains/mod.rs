@@ -12,22 +12,20 @@
 //! tactic order.
 //!
 //! Score: `strongest + (1 − strongest) · (coverage_weight · coverage + agreement_weight ·
-//! agreement)` — never below its strongest finding — where `coverage` ramps with the distinct
-//! tactics (1 → 5) and `agreement` is 1 when network evidence (packets) and endpoint evidence
+//! agreement)` — never below its strongest finding, with the weights of the thresholds file's
+//! `[chains]` section — where `coverage` ramps with the distinct tactics (1 →
+//! `full_coverage_tactics`) and `agreement` is 1 when network evidence (packets) and endpoint evidence
 //! (records, lines, or an attributed process) both stand in the incident. Ids hash the sorted
 //! finding ids.
 
-use crate::detect::{Finding, FindingHost, FindingProcess, Peer, Severity, SeverityCuts, Tactic};
+use crate::detect::{
+    ChainWeights, Finding, FindingHost, FindingProcess, Peer, Severity, SeverityCuts, Tactic, Thresholds,
+};
 use crate::util::net::InternalNets;
 use crate::util::time::rfc3339;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-
-const COVERAGE_WEIGHT: f64 = 0.5;
-const AGREEMENT_WEIGHT: f64 = 0.5;
-/// Tactics at which coverage is full.
-const FULL_COVERAGE_TACTICS: f64 = 5.0;
 
 /// One step of an incident: a finding, as the chain tells it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,7 +144,9 @@ fn infrastructure(f: &Finding, internal: &InternalNets) -> Vec<String> {
 
 /// Groups findings into incidents, highest score first. `internal` says which addresses are
 /// the network's own (the run's `--internal`, else the private ranges).
-pub fn build(findings: &[Finding], cuts: &SeverityCuts, internal: &InternalNets) -> Vec<Incident> {
+pub fn build(findings: &[Finding], thresholds: &Thresholds, internal: &InternalNets) -> Vec<Incident> {
+    let cuts: SeverityCuts = thresholds.section("severity");
+    let weights: ChainWeights = thresholds.section("chains");
     let n = findings.len();
     let mut groups = Groups::new(n);
     let mut by_host: BTreeMap<String, usize> = BTreeMap::new();
@@ -200,7 +200,7 @@ pub fn build(findings: &[Finding], cuts: &SeverityCuts, internal: &InternalNets)
     let mut incidents: Vec<Incident> = members
         .into_values()
         .filter(|m| m.iter().any(|&i| findings[i].severity > Severity::Info))
-        .map(|m| incident(&m.iter().map(|&i| &findings[i]).collect::<Vec<_>>(), cuts, internal))
+        .map(|m| incident(&m.iter().map(|&i| &findings[i]).collect::<Vec<_>>(), &cuts, &weights, internal))
         .collect();
     incidents.sort_by(|a, b| {
         b.severity
@@ -224,7 +224,7 @@ pub fn name_hosts(incidents: &mut [Incident], assets: &[crate::model::Asset]) {
     }
 }
 
-fn incident(findings: &[&Finding], cuts: &SeverityCuts, internal: &InternalNets) -> Incident {
+fn incident(findings: &[&Finding], cuts: &SeverityCuts, weights: &ChainWeights, internal: &InternalNets) -> Incident {
     let mut stages: Vec<Stage> = findings
         .iter()
         .map(|f| Stage {
@@ -244,14 +244,15 @@ fn incident(findings: &[&Finding], cuts: &SeverityCuts, internal: &InternalNets)
     stages.sort_by(|a, b| (a.time, a.tactic, &a.finding).cmp(&(b.time, b.tactic, &b.finding)));
     let strongest = findings.iter().map(|f| f.score).fold(0.0, f64::max);
     let tactics: BTreeSet<Tactic> = findings.iter().map(|f| f.tactic).collect();
-    let coverage = crate::detect::stats::ramp(tactics.len() as f64, 1.0, FULL_COVERAGE_TACTICS);
+    let coverage = crate::detect::stats::ramp(tactics.len() as f64, 1.0, weights.full_coverage_tactics);
     let network = findings.iter().any(|f| f.evidence.iter().any(|e| e.packet.is_some()));
     let endpoint = findings
         .iter()
         .any(|f| f.process.is_some() || f.evidence.iter().any(|e| e.record.is_some() || e.line.is_some()));
     let agreement = if network && endpoint { 1.0 } else { 0.0 };
-    let score =
-        (strongest + (1.0 - strongest) * (COVERAGE_WEIGHT * coverage + AGREEMENT_WEIGHT * agreement)).clamp(0.0, 1.0);
+    let score = (strongest
+        + (1.0 - strongest) * (weights.coverage_weight * coverage + weights.agreement_weight * agreement))
+        .clamp(0.0, 1.0);
     let mut hosts: Vec<FindingHost> = Vec::new();
     for s in &stages {
         let mut candidates = vec![s.host.clone()];
@@ -342,7 +343,7 @@ mod tests {
 
     #[test]
     fn lateral_movement_and_shared_c2_join_hosts() {
-        let cuts = SeverityCuts::default();
+        let cuts = Thresholds::defaults();
         let findings = vec![
             finding("F1", "beacon", Tactic::CommandAndControl, 100, "10.0.0.1", "45.1.1.1", 0.9),
             finding("F2", "scan", Tactic::Discovery, 200, "10.0.0.1", "", 0.8),
@@ -379,7 +380,7 @@ mod tests {
 
     #[test]
     fn the_runs_internal_ranges_decide_where_the_attacker_moved() {
-        let cuts = SeverityCuts::default();
+        let cuts = Thresholds::defaults();
         let findings = vec![
             finding("F1", "scan", Tactic::Discovery, 100, "198.18.0.5", "", 0.8),
             finding("F2", "lateral-movement", Tactic::LateralMovement, 200, "198.18.0.5", "198.18.0.9", 0.9),
@@ -396,7 +397,7 @@ mod tests {
 
     #[test]
     fn hosts_reached_by_movement_take_their_names_from_the_assets() {
-        let cuts = SeverityCuts::default();
+        let cuts = Thresholds::defaults();
         let findings =
             vec![finding("F1", "lateral-movement", Tactic::LateralMovement, 100, "10.0.0.1", "10.0.0.50", 0.9)];
         let mut incidents = build(&findings, &cuts, &InternalNets::default());
@@ -410,7 +411,7 @@ mod tests {
 
     #[test]
     fn info_findings_never_link_incidents() {
-        let cuts = SeverityCuts::default();
+        let cuts = Thresholds::defaults();
         let mut findings = vec![
             finding("F1", "beacon", Tactic::CommandAndControl, 100, "10.0.0.1", "45.1.1.1", 0.9),
             finding("F2", "beacon", Tactic::CommandAndControl, 100, "10.0.0.2", "46.1.1.1", 0.9),
@@ -428,8 +429,21 @@ mod tests {
     }
 
     #[test]
+    fn weights_come_from_the_thresholds_file() {
+        assert_eq!(Thresholds::defaults().try_section::<ChainWeights>("chains"), Ok(ChainWeights::default()));
+        assert!(Thresholds::overlay("[chains]\ncoverage_weight = 0.8\n", "t").is_err(), "weights over 1");
+        let t = Thresholds::overlay("[chains]\nagreement_weight = 0.0\n", "t").expect("valid");
+        let mut a = finding("F1", "scan", Tactic::Discovery, 100, "10.0.0.1", "", 0.6);
+        let b = a.clone();
+        a.evidence[0] = EvidenceRef { file: "s.evtx".into(), packet: None, record: Some(4), line: None, flow: None };
+        a.id = "F2".into();
+        let without_agreement = build(&[a, b], &t, &InternalNets::default());
+        assert!((without_agreement[0].score - 0.6).abs() < 1e-9, "{}", without_agreement[0].score);
+    }
+
+    #[test]
     fn network_and_endpoint_agreement_raises_the_score() {
-        let cuts = SeverityCuts::default();
+        let cuts = Thresholds::defaults();
         let mut a = finding("F1", "scan", Tactic::Discovery, 100, "10.0.0.1", "", 0.6);
         let b = a.clone();
         a.evidence[0] = EvidenceRef { file: "s.evtx".into(), packet: None, record: Some(4), line: None, flow: None };

@@ -346,6 +346,36 @@ impl SeverityCuts {
     }
 }
 
+/// The incident score's weights: the `[chains]` section of the thresholds file.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainWeights {
+    pub coverage_weight: f64,
+    pub agreement_weight: f64,
+    /// Distinct tactics at which coverage is full.
+    pub full_coverage_tactics: f64,
+}
+
+impl Default for ChainWeights {
+    fn default() -> Self {
+        ChainWeights { coverage_weight: 0.5, agreement_weight: 0.5, full_coverage_tactics: 5.0 }
+    }
+}
+
+impl ChainWeights {
+    /// The weights must keep an incident's score within [0, 1].
+    pub fn check(&self) -> Result<(), String> {
+        let w = [self.coverage_weight, self.agreement_weight];
+        if w.iter().any(|v| !(0.0..=1.0).contains(v)) || w.iter().sum::<f64>() > 1.0 {
+            return Err("coverage_weight and agreement_weight must lie in [0, 1] and sum to at most 1".into());
+        }
+        if self.full_coverage_tactics < 1.0 {
+            return Err("full_coverage_tactics must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,9 @@ mod webshell;
 pub use allow::Allowlist;
 pub use baseline::{Baseline, SavedBaseline};
 pub use ctx::{DetectCtx, DetectInput};
-pub use finding::{EvidenceRef, Finding, FindingHost, FindingProcess, Peer, Severity, SeverityCuts, Tactic};
+pub use finding::{
+    ChainWeights, EvidenceRef, Finding, FindingHost, FindingProcess, Peer, Severity, SeverityCuts, Tactic,
+};
 pub use thresholds::Thresholds;
 
 use rayon::prelude::*;

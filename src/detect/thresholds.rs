@@ -105,6 +105,7 @@ impl Thresholds {
     fn check_section(&self, name: &str) -> Result<(), String> {
         match name {
             "severity" => self.try_section::<super::SeverityCuts>(name)?.check(),
+            "chains" => self.try_section::<super::ChainWeights>(name)?.check(),
             "baseline" => self.try_section::<super::baseline::BaselineThresholds>(name).map(drop),
             _ => match super::DETECTORS.iter().find(|d| d.id() == name) {
                 Some(d) => d.validate(self),
