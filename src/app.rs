@@ -253,12 +253,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             } else {
                 // One host by any of its names or addresses: the asset inventory says which
                 // belong together.
-                let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
-                let flows = flow_refs(&ingest);
-                let dns = naming_events(&ingest);
-                let dns: Vec<&Event> = dns.iter().collect();
-                let assets = assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge);
-                widened = filter.with_aliases(&assets);
+                widened = filter.with_aliases(&bundle_assets(&ingest, &attributions, cfg));
                 &widened
             };
             let events = timeline_events(&mut ingest, filter, &attributions);
@@ -266,11 +261,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         }
         Task::Synth { .. } => {}
         Task::Assets { out, .. } => {
-            let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
-            let flows = flow_refs(&ingest);
-            let dns = naming_events(&ingest);
-            let dns: Vec<&Event> = dns.iter().collect();
-            let assets = assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge);
+            let assets = bundle_assets(&ingest, &attributions, cfg);
             emit(
                 out,
                 &Rendered {
@@ -1360,6 +1351,15 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
 }
 
 /// Every capture's flows, in the order `take_flows` gives them.
+/// The bundle's internal hosts, from what was read and correlated (`seam assets`).
+fn bundle_assets(ingest: &[Ingested], attributions: &Attributions, cfg: &RunConfig) -> Vec<Asset> {
+    let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
+    let flows = flow_refs(ingest);
+    let dns = naming_events(ingest);
+    let dns: Vec<&Event> = dns.iter().collect();
+    assets(&flows, &endpoint, &dns, &attributions.offsets, &cfg.knowledge)
+}
+
 fn flow_refs(ingest: &[Ingested]) -> Vec<&FlowRecord> {
     let mut flows: Vec<&FlowRecord> = ingest.iter().filter_map(|r| r.flows.as_ref()).flat_map(|o| &o.flows).collect();
     flows.sort_by(|a, b| flow_order(a, b));

@@ -861,14 +861,13 @@ pub fn report_destination(
     if path.is_dir() {
         bail!("{flag} path {} is a directory", path.display());
     }
-    let Some(name) = path.file_name() else {
+    if path.file_name().is_none() {
         bail!("{flag} path {} names no file", path.display());
-    };
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let dir = parent
-        .canonicalize()
-        .with_context(|| format!("cannot write {flag} {}: no directory {}", path.display(), parent.display()))?;
-    let target = dir.join(name);
+    }
+    let target = resolve_output(path).with_context(|| {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        format!("cannot write {flag} {}: no directory {}", path.display(), parent.display())
+    })?;
     for e in evidence {
         let Ok(e_canon) = e.canonicalize() else { continue };
         if e_canon == target {
@@ -891,14 +890,19 @@ pub fn report_destination(
     Ok(Destination::File(path.to_path_buf()))
 }
 
-/// Whether two output paths name one file: compared after resolving their directories (`.`,
-/// `..`, symbolic links), as [`report_destination`] resolves them.
+/// Whether two output paths name one file: compared after resolving their directories, as
+/// [`report_destination`] resolves them.
 fn same_file(a: &Path, b: &Path) -> bool {
-    let resolve = |p: &Path| {
-        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        Some(parent.canonicalize().ok()?.join(p.file_name()?))
-    };
-    a == b || resolve(a).is_some_and(|ra| Some(ra) == resolve(b))
+    a == b || resolve_output(a).ok().is_some_and(|ra| resolve_output(b).ok() == Some(ra))
+}
+
+/// An output path with its directory resolved (`.`, `..`, symbolic links); the file itself
+/// need not exist. Errors when it names no file or its directory does not exist.
+fn resolve_output(path: &Path) -> std::io::Result<PathBuf> {
+    let no_file = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "names no file");
+    let name = path.file_name().ok_or_else(no_file)?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(parent.canonicalize()?.join(name))
 }
 
 /// Whether a file is an earlier report rather than evidence: an HTML or JSON report, or a

@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn lateral_movement_and_shared_c2_join_hosts() {
-        let cuts = Thresholds::defaults();
+        let thresholds = Thresholds::defaults();
         let findings = vec![
             finding("F1", "beacon", Tactic::CommandAndControl, 100, "10.0.0.1", "45.1.1.1", 0.9),
             finding("F2", "scan", Tactic::Discovery, 200, "10.0.0.1", "", 0.8),
@@ -355,7 +355,7 @@ mod tests {
             finding("F6", "long-connection", Tactic::CommandAndControl, 50, "10.0.0.9", "8.8.8.8", 0.35),
             finding("F7", "unmanaged-asset", Tactic::InitialAccess, 50, "10.0.0.10", "", 0.1),
         ];
-        let incidents = build(&findings, &cuts, &InternalNets::default());
+        let incidents = build(&findings, &thresholds, &InternalNets::default());
         assert_eq!(incidents.len(), 2, "{incidents:#?}");
         let main = &incidents[0];
         let order: Vec<&str> = main.stages.iter().map(|s| s.finding.as_str()).collect();
@@ -371,7 +371,7 @@ mod tests {
         // Same findings in another order: same incidents, same ids.
         let mut reversed = findings.clone();
         reversed.reverse();
-        let again = build(&reversed, &cuts, &InternalNets::default());
+        let again = build(&reversed, &thresholds, &InternalNets::default());
         assert_eq!(
             again.iter().map(|i| &i.id).collect::<Vec<_>>(),
             incidents.iter().map(|i| &i.id).collect::<Vec<_>>()
@@ -380,27 +380,27 @@ mod tests {
 
     #[test]
     fn the_runs_internal_ranges_decide_where_the_attacker_moved() {
-        let cuts = Thresholds::defaults();
+        let thresholds = Thresholds::defaults();
         let findings = vec![
             finding("F1", "scan", Tactic::Discovery, 100, "198.18.0.5", "", 0.8),
             finding("F2", "lateral-movement", Tactic::LateralMovement, 200, "198.18.0.5", "198.18.0.9", 0.9),
             finding("F3", "scan", Tactic::Discovery, 300, "198.18.0.9", "", 0.8),
         ];
         let internal = InternalNets(vec![crate::util::net::Cidr::parse("198.18.0.0/24").expect("cidr")]);
-        let incidents = build(&findings, &cuts, &internal);
+        let incidents = build(&findings, &thresholds, &internal);
         assert_eq!(incidents.len(), 1, "{incidents:#?}");
         let hosts: Vec<String> = incidents[0].hosts.iter().filter_map(|h| h.ip.map(|i| i.to_string())).collect();
         assert_eq!(hosts, ["198.18.0.5", "198.18.0.9"]);
         // Without them 198.18.0.9 is an outside address: no move, two incidents.
-        assert_eq!(build(&findings, &cuts, &InternalNets::default()).len(), 2);
+        assert_eq!(build(&findings, &thresholds, &InternalNets::default()).len(), 2);
     }
 
     #[test]
     fn hosts_reached_by_movement_take_their_names_from_the_assets() {
-        let cuts = Thresholds::defaults();
+        let thresholds = Thresholds::defaults();
         let findings =
             vec![finding("F1", "lateral-movement", Tactic::LateralMovement, 100, "10.0.0.1", "10.0.0.50", 0.9)];
-        let mut incidents = build(&findings, &cuts, &InternalNets::default());
+        let mut incidents = build(&findings, &thresholds, &InternalNets::default());
         let mut fs01 = crate::model::Asset::new("10.0.0.50".parse().unwrap(), 0);
         fs01.names = vec!["FS01.corp.example".into()];
         fs01.managed = true;
@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn info_findings_never_link_incidents() {
-        let cuts = Thresholds::defaults();
+        let thresholds = Thresholds::defaults();
         let mut findings = vec![
             finding("F1", "beacon", Tactic::CommandAndControl, 100, "10.0.0.1", "45.1.1.1", 0.9),
             finding("F2", "beacon", Tactic::CommandAndControl, 100, "10.0.0.2", "46.1.1.1", 0.9),
@@ -421,7 +421,7 @@ mod tests {
         ];
         findings[2].peer.domain = Some("cdn.example.com".into());
         findings[3].peer.domain = Some("cdn.example.com".into());
-        let incidents = build(&findings, &cuts, &InternalNets::default());
+        let incidents = build(&findings, &thresholds, &InternalNets::default());
         assert_eq!(incidents.len(), 2, "{incidents:#?}");
         for incident in &incidents {
             assert_eq!(incident.stages.len(), 2, "each host's info finding stays with its host: {incident:#?}");
@@ -443,13 +443,13 @@ mod tests {
 
     #[test]
     fn network_and_endpoint_agreement_raises_the_score() {
-        let cuts = Thresholds::defaults();
+        let thresholds = Thresholds::defaults();
         let mut a = finding("F1", "scan", Tactic::Discovery, 100, "10.0.0.1", "", 0.6);
         let b = a.clone();
         a.evidence[0] = EvidenceRef { file: "s.evtx".into(), packet: None, record: Some(4), line: None, flow: None };
         a.id = "F2".into();
-        let with = build(&[a, b.clone()], &cuts, &InternalNets::default());
-        let without = build(&[b], &cuts, &InternalNets::default());
+        let with = build(&[a, b.clone()], &thresholds, &InternalNets::default());
+        let without = build(&[b], &thresholds, &InternalNets::default());
         // 0.6 alone; with both kinds of evidence 0.6 + 0.4 · 0.5 = 0.8.
         assert!((without[0].score - 0.6).abs() < 1e-9);
         assert!((with[0].score - 0.8).abs() < 1e-9, "{}", with[0].score);

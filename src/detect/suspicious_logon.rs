@@ -281,22 +281,23 @@ fn confirming_flow(
         .map(|i| i + start)
 }
 
-/// Host and peer of a logon from `source` onto `target`.
+/// Host and peer of a logon from `source` onto `target`, and whether the finding is told from
+/// the target's side (else from the internal source's).
 fn sides(
     ctx: &DetectCtx<'_>,
     target: FindingHost,
     source_ip: Option<IpAddr>,
     source: &str,
     port: Option<u16>,
-) -> (FindingHost, Peer) {
+) -> (FindingHost, Peer, bool) {
     match source_ip {
         Some(ip) if ctx.is_internal(ip) => {
             let peer = Peer { ip: target.ip, domain: target.name.clone(), port, cidr: None };
-            (ctx.host(ip), peer)
+            (ctx.host(ip), peer, false)
         }
         _ => {
             let domain = if source_ip.is_none() { Some(source.to_string()) } else { None };
-            (target, Peer { ip: source_ip, domain, port, cidr: None })
+            (target, Peer { ip: source_ip, domain, port, cidr: None }, true)
         }
     }
 }
@@ -370,7 +371,7 @@ fn remote_logons(ctx: &DetectCtx<'_>, c: &Config, logs: &Logs<'_>, out: &mut Vec
             (None, false) => (Tactic::LateralMovement, "T1078"),
         };
         let port = confirmed.map(|(_, p)| p);
-        let (finding_host, peer) = sides(ctx, target.clone(), first.source_ip, source, port);
+        let (finding_host, peer, from_target) = sides(ctx, target.clone(), first.source_ip, source, port);
         let mut evidence: Vec<EvidenceRef> =
             list.iter().take(MAX_EVIDENCE_EVENTS).map(|l| ctx.event_evidence(l.event)).collect();
         evidence.extend(failures.iter().take(5).map(|l| ctx.event_evidence(l.event)));
@@ -405,7 +406,6 @@ fn remote_logons(ctx: &DetectCtx<'_>, c: &Config, logs: &Logs<'_>, out: &mut Vec
             .evidence(evidence);
         // The logged process (sshd, lsass) ran on the target: it is the finding's process only
         // when the finding is told from the target's side, not the internal source's.
-        let from_target = !first.source_ip.is_some_and(|ip| ctx.is_internal(ip));
         f.host = finding_host;
         f.peer = peer;
         f.process = if from_target { ctx.event_process(first.event) } else { None };
@@ -451,7 +451,7 @@ fn bursts(ctx: &DetectCtx<'_>, c: &Config, logs: &Logs<'_>, out: &mut Vec<Findin
         let score = c.base + c.weight_burst * burst + c.weight_spray * spray + c.weight_external * external;
         let target = ctx.endpoint_host(first.event);
         let target_name = target.name.clone().unwrap_or_else(|| host.to_string());
-        let (h, peer) = sides(ctx, target, first.source_ip, source, None);
+        let (h, peer, _) = sides(ctx, target, first.source_ip, source, None);
         let mut f = Finding::new("suspicious-logon", Tactic::CredentialAccess, "T1110", score)
             .component("burst", burst)
             .component("spray", spray)

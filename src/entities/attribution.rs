@@ -100,11 +100,9 @@ fn host_key(e: &Event) -> String {
 pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> Attributions {
     let mut by_cid: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_remote: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
     for (i, f) in flows.iter().enumerate() {
         by_cid.entry(f.community_id.as_str()).or_default().push(i);
         by_remote.entry((f.resp_ip, f.resp_port)).or_default().push(i);
-        by_id.insert(f.id.as_str(), i);
     }
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, e) in dns.iter().enumerate() {
@@ -131,7 +129,7 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
             },
             (EventKind::Lookup, LogSource::Sysmon) => {
                 let Some(name) = x.target.as_deref() else { continue };
-                nearest_lookup(by_name.get(&name.to_ascii_lowercase()), dns, e.ts).map(|id| (id, "dns-name"))
+                nearest_lookup(by_name.get(&name.to_ascii_lowercase()), dns, e.ts).map(|j| (j, "dns-name"))
             }
             _ => continue,
         };
@@ -142,11 +140,10 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
             ..AttributionRate::default()
         });
         rate.records += 1;
-        let Some((flow_id, method)) = joined else { continue };
-        let Some(&f) = by_id.get(flow_id.as_str()) else { continue };
+        let Some((ends, method)) = joined else { continue };
         let accepted = x.action == "network-accept" || is_inbound_wfp(x);
-        let local = if accepted { flows[f].resp_ip } else { flows[f].orig_ip };
-        candidates.push(Candidate { event: i, flow_id, method, local, accepted });
+        let local = if accepted { ends.responder } else { ends.originator };
+        candidates.push(Candidate { event: i, flow_id: ends.flow_id, method, local, accepted });
     }
     let addresses = HostAddresses::learn(&candidates, endpoint);
     let mut ranks: HashMap<String, u8> = HashMap::new();
@@ -248,19 +245,32 @@ pub(crate) fn is_outgoing(x: &EndpointFields) -> bool {
     matches!(x.action, "network-connect" | "network-accept" | "network-send" | "connection-allowed")
 }
 
+/// The flow a record joined: its id and its two ends.
+struct Joined {
+    flow_id: String,
+    originator: IpAddr,
+    responder: IpAddr,
+}
+
+impl Joined {
+    fn of(f: &FlowRecord) -> Joined {
+        Joined { flow_id: f.id.clone(), originator: f.orig_ip, responder: f.resp_ip }
+    }
+}
+
 /// The flow with this Community ID live at `ts`, starting nearest to it.
-fn nearest_live(candidates: Option<&Vec<usize>>, flows: &[&FlowRecord], ts: Timestamp) -> Option<String> {
+fn nearest_live(candidates: Option<&Vec<usize>>, flows: &[&FlowRecord], ts: Timestamp) -> Option<Joined> {
     candidates?
         .iter()
         .map(|&i| flows[i])
         .filter(|f| f.start.saturating_sub(JOIN_TOLERANCE) <= ts && ts <= f.end.saturating_add(JOIN_TOLERANCE))
         .min_by_key(|f| (f.start.abs_diff(ts), f.start, &f.id))
-        .map(|f| f.id.clone())
+        .map(Joined::of)
 }
 
 /// The flow to a remote endpoint starting nearest `ts` within the tolerance, when no other
 /// flow starts as near.
-fn unambiguous_nearest(candidates: Option<&Vec<usize>>, flows: &[&FlowRecord], ts: Timestamp) -> Option<String> {
+fn unambiguous_nearest(candidates: Option<&Vec<usize>>, flows: &[&FlowRecord], ts: Timestamp) -> Option<Joined> {
     let mut near: Vec<(u64, &FlowRecord)> = candidates?
         .iter()
         .map(|&i| (flows[i].start.abs_diff(ts), flows[i]))
@@ -269,19 +279,22 @@ fn unambiguous_nearest(candidates: Option<&Vec<usize>>, flows: &[&FlowRecord], t
     near.sort_by(|a, b| (a.0, a.1.start, &a.1.id).cmp(&(b.0, b.1.start, &b.1.id)));
     match near.as_slice() {
         [] => None,
-        [(_, only)] => Some(only.id.clone()),
-        [(d0, best), (d1, _), ..] => (d0 < d1).then(|| best.id.clone()),
+        [(_, only)] => Some(Joined::of(only)),
+        [(d0, best), (d1, _), ..] => (d0 < d1).then(|| Joined::of(best)),
     }
 }
 
-/// The flow of the DNS transaction for a name nearest `ts` within the tolerance.
-fn nearest_lookup(candidates: Option<&Vec<usize>>, dns: &[&Event], ts: Timestamp) -> Option<String> {
-    candidates?
+/// The flow of the DNS transaction for a name nearest `ts` within the tolerance: the client
+/// that asked is its originator.
+fn nearest_lookup(candidates: Option<&Vec<usize>>, dns: &[&Event], ts: Timestamp) -> Option<Joined> {
+    let net = candidates?
         .iter()
         .map(|&i| dns[i])
         .filter(|e| e.ts.abs_diff(ts) <= JOIN_TOLERANCE as u64)
-        .min_by_key(|e| (e.ts.abs_diff(ts), e.provenance))
-        .and_then(|e| e.net.as_ref()?.flow_id.clone())
+        .min_by_key(|e| (e.ts.abs_diff(ts), e.provenance))?
+        .net
+        .as_ref()?;
+    Some(Joined { flow_id: net.flow_id.clone()?, originator: net.src_ip, responder: net.dst_ip })
 }
 
 #[cfg(test)]

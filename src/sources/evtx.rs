@@ -129,7 +129,7 @@ where
     if let Some(cut) = integrity.cut {
         let n = cut.number;
         let tail = cut.bytes.len();
-        let what = match read_cut_chunk(&cut, settings(), &cut_map, &mut summary, &mut sink) {
+        let what = match read_cut_chunk(cut, settings(), &cut_map, &mut summary, &mut sink) {
             Ok(read) => {
                 format!("file ends {tail} bytes into chunk {n}: {read} whole records read from it, the rest lost")
             }
@@ -219,17 +219,17 @@ fn check_integrity_of(
 /// zeros and parsed on its own; a record reaching past the cut is not read. Returns how many
 /// records were read, or why the chunk could not be.
 fn read_cut_chunk<U, M: Fn(RawEvtxRecord<'_>) -> U>(
-    cut: &CutChunk,
+    cut: CutChunk,
     settings: ParserSettings,
     map: &M,
     summary: &mut EvtxSummary,
     sink: &mut dyn FnMut(U),
 ) -> Result<u64, String> {
-    let mut bytes = cut.bytes.clone();
+    let whole = cut.bytes.len() as u64;
+    let mut bytes = cut.bytes;
     bytes.resize(EVTX_CHUNK_SIZE as usize, 0);
     let mut data = evtx::EvtxChunkData::new(bytes, false).map_err(|e| chain(&e))?;
     let mut chunk = data.parse(std::sync::Arc::new(settings)).map_err(|e| chain(&e))?;
-    let whole = cut.bytes.len() as u64;
     let mut read = 0;
     for record in chunk.iter() {
         let Ok(record) = record else { break };

@@ -35,6 +35,24 @@ pub struct TimelineFilter {
 }
 
 impl TimelineFilter {
+    /// The filter with every `--host` widened to the host's other names and addresses, as the
+    /// asset inventory knows them: a host asked for by name also matches the flows of its
+    /// address, and one asked for by address the events of its logs.
+    pub fn with_aliases(&self, assets: &[crate::model::Asset]) -> TimelineFilter {
+        let mut hosts = self.hosts.clone();
+        for asset in assets {
+            let ip = asset.ip.to_string();
+            let named = self.hosts.iter().any(|w| *w == ip || asset.names.iter().any(|n| name_matches(n, w)));
+            if named {
+                hosts.push(ip);
+                hosts.extend(asset.names.iter().cloned());
+            }
+        }
+        hosts.sort();
+        hosts.dedup();
+        TimelineFilter { hosts, ..self.clone() }
+    }
+
     /// Whether events of this kind can pass at all (lets callers skip building them).
     pub fn wants(&self, kind: crate::model::EventKind) -> bool {
         self.kinds.is_empty() || self.kinds.contains(&kind)
@@ -59,26 +77,6 @@ impl TimelineFilter {
             }
         }
         true
-    }
-}
-
-impl TimelineFilter {
-    /// The filter with every `--host` widened to the host's other names and addresses, as the
-    /// asset inventory knows them: a host asked for by name also matches the flows of its
-    /// address, and one asked for by address the events of its logs.
-    pub fn with_aliases(&self, assets: &[crate::model::Asset]) -> TimelineFilter {
-        let mut hosts = self.hosts.clone();
-        for asset in assets {
-            let ip = asset.ip.to_string();
-            let named = self.hosts.iter().any(|w| *w == ip || asset.names.iter().any(|n| name_matches(n, w)));
-            if named {
-                hosts.push(ip);
-                hosts.extend(asset.names.iter().cloned());
-            }
-        }
-        hosts.sort();
-        hosts.dedup();
-        TimelineFilter { hosts, ..self.clone() }
     }
 }
 
