@@ -569,13 +569,56 @@ pub fn execve_args<'a>(records: impl IntoIterator<Item = &'a AuditLine>) -> Vec<
             // A whole `aN` wins over pieces of the same argument; duplicate wholes are ignored.
             (true, Some(_)) if !whole => {
                 if let Some(last) = args.last_mut() {
-                    last.push_str(value);
+                    join_piece(last, value);
                 }
             }
             (true, _) => {}
         }
     }
     args
+}
+
+/// Appends the next piece of a split argument. The kernel cuts arguments at byte boundaries,
+/// so a character may start in one piece and end in the next; each piece was decoded on its
+/// own, its stray bytes `\xNN`-escaped. The escapes on either side of the join are decoded
+/// again together, and replaced by the character when their bytes are valid UTF-8.
+fn join_piece(arg: &mut String, piece: &str) {
+    let tail = escaped_run(arg.as_bytes(), true);
+    let head = escaped_run(piece.as_bytes(), false);
+    if tail > 0 && head > 0 {
+        let cut = arg.len() - tail * 4;
+        let mut bytes: Vec<u8> = arg.as_bytes()[cut..].chunks(4).filter_map(escaped_byte).collect();
+        bytes.extend(piece.as_bytes()[..head * 4].chunks(4).filter_map(escaped_byte));
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            arg.truncate(cut);
+            arg.push_str(text);
+            arg.push_str(&piece[head * 4..]);
+            return;
+        }
+    }
+    arg.push_str(piece);
+}
+
+/// How many `\xNN` escapes (at most three: the rest of one character) end (`at_end`) or start
+/// `text`.
+fn escaped_run(text: &[u8], at_end: bool) -> usize {
+    let mut n = 0;
+    while n < 3 {
+        let at = if at_end { text.len().checked_sub((n + 1) * 4) } else { Some(n * 4) };
+        match at.and_then(|i| text.get(i..i + 4)).and_then(escaped_byte) {
+            Some(_) => n += 1,
+            None => break,
+        }
+    }
+    n
+}
+
+/// The byte a four-byte `\xNN` escape stands for.
+fn escaped_byte(escape: &[u8]) -> Option<u8> {
+    match escape {
+        [b'\\', b'x', hi, lo] => Some(hex_digit(*hi)? << 4 | hex_digit(*lo)?),
+        _ => None,
+    }
 }
 
 /// `aN` → (N, None); `aN[i]` → (N, Some(i)); anything else (`aN_len`, `argc`) → None.
@@ -1113,6 +1156,15 @@ mod tests {
         let gap = line("type=EXECVE msg=audit(1.000:1): argc=4 a0=\"x\" a3=\"z\"");
         assert_eq!(execve_args([&syscall, &gap]), ["x", "z"]);
         assert!(execve_args([&syscall]).is_empty());
+        // A character cut between two pieces ("€" is E2 82 AC) comes out whole.
+        let cut = line("type=EXECVE msg=audit(1.000:1): argc=1 a0_len=5 a0[0]=3130E282 a0[1]=AC21");
+        assert_eq!(execve_args([&cut]), ["10€!"]);
+        // Bytes that are not UTF-8 together stay escaped, and an escape-like text is left alone.
+        let bad = line("type=EXECVE msg=audit(1.000:1): argc=1 a0_len=3 a0[0]=41FF a0[1]=FE42");
+        assert_eq!(execve_args([&bad]), ["A\\xff\\xfeB"]);
+        let mut arg = String::from("x\\xe2");
+        join_piece(&mut arg, "\\x82\\xacy");
+        assert_eq!(arg, "x€y");
         assert_eq!(execve_arg_name("a12[3]"), Some((12, Some(3))));
         assert_eq!(execve_arg_name("a1_len"), None);
         assert_eq!(execve_arg_name("a[1]"), None);
