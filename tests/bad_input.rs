@@ -411,6 +411,45 @@ fn absurd_caplen_in_the_first_record_resyncs_to_a_single_last_record() {
     assert!(found.iter().any(|d| d.detail.contains(&format!("at offset {next}"))), "{found:#?}");
 }
 
+/// A zero-filled region (a preallocated capture a crash left unwritten) is not a run of empty
+/// packets from 1970: it is skipped as one diagnostic, and the record after it is found even
+/// when its little-endian seconds start with zero bytes.
+#[test]
+fn a_zero_filled_region_is_skipped_not_read_as_packets() {
+    let frame = test_frame();
+    let mut f = pcap_with_packets(2);
+    let zeros = f.raw(&[0u8; 1000]);
+    // 0x6632_0000: the record's first two bytes are zeros too.
+    let next = f.packet(BASE_SECS & !0xffff, 3000, &frame);
+    f.packet(BASE_SECS & !0xffff, 4000, &frame);
+    let (_, found) = check_bad_capture(
+        "zero-filled.pcap",
+        f.bytes(),
+        &Expect { records: 4, flow_packets: 4, diagnostics: &[("corrupt-record", Some(zeros as u64))] },
+    );
+    assert!(
+        found[0].detail.contains(&format!(
+            "1000 zero bytes skipped (a zero-filled region, not records); the next record starts at offset {next}"
+        )),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn zeros_to_the_end_of_a_capture_are_one_diagnostic() {
+    let mut f = pcap_with_packets(3);
+    let zeros = f.raw(&[0u8; 70_000]);
+    let (_, found) = check_bad_capture(
+        "zero-tail.pcap",
+        f.bytes(),
+        &Expect { records: 3, flow_packets: 3, diagnostics: &[("corrupt-record", Some(zeros as u64))] },
+    );
+    assert!(
+        found[0].detail.contains("70000 zero bytes skipped (a zero-filled region, not records); nothing follows them"),
+        "{found:#?}"
+    );
+}
+
 /// A caplen below seam's maximum but pointing past the end of the file cannot be a real record
 /// either; the records after it are intact and must be found like after an absurd caplen.
 #[test]

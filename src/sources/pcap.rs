@@ -240,6 +240,14 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
             return;
         }
         let (sec, frac, caplen, origlen) = layout.fields(buf.data());
+        if (sec, frac, caplen, origlen) == (0, 0, 0, 0) {
+            // A zero-filled region (a preallocated file a crash left unwritten, a hole in a
+            // carved image) is not a run of empty packets from 1970.
+            if !skip_zeros(buf, ctx, layout, last_sec) {
+                return;
+            }
+            continue;
+        }
         if caplen > layout.max_caplen() {
             ctx.diag(
                 offset,
@@ -309,6 +317,68 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
     }
 }
 
+/// Skips a run of zero bytes at the reader's position, reporting it once, then finds the next
+/// record. Returns false when nothing readable follows.
+fn skip_zeros<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, layout: PcapLayout, near_sec: Option<u32>) -> bool {
+    let start = buf.offset();
+    // Four zeros are kept in the buffer: a record's little-endian seconds may start with three.
+    let mut skipped = 0u64;
+    loop {
+        let Some(have) = ctx.fill(buf, RESYNC_WINDOW) else { return false };
+        let run = buf.data().iter().position(|&b| b != 0).unwrap_or(have);
+        let step = run.saturating_sub(4);
+        buf.consume(step);
+        skipped += step as u64;
+        if run < have || buf.at_eof() || step == 0 {
+            break;
+        }
+    }
+    let (data, at_eof) = resync_window(buf);
+    let tail = data.iter().all(|&b| b == 0) && at_eof;
+    let found = if tail { None } else { find_record(data, at_eof, layout, near_sec) };
+    // Up to where the next record starts (its own leading zeros are its own).
+    let zeros = skipped + found.unwrap_or_else(|| data.iter().take_while(|&&b| b == 0).count()) as u64;
+    let next = match found {
+        Some(p) => format!("; the next record starts at offset {}", buf.offset() + p as u64),
+        None if tail => "; nothing follows them".to_string(),
+        None => "; no plausible record follows them, rest of file skipped".to_string(),
+    };
+    ctx.diag(
+        start,
+        DiagKind::CorruptRecord,
+        format!("{zeros} zero bytes skipped (a zero-filled region, not records){next}"),
+    );
+    match found {
+        Some(p) => {
+            buf.consume(p);
+            true
+        }
+        None => {
+            buf.consume(data.len());
+            false
+        }
+    }
+}
+
+/// The first offset after 0 in `data` where two consecutive plausible records start (or one
+/// that ends exactly where the stream ends).
+fn find_record(data: &[u8], at_eof: bool, layout: PcapLayout, near_sec: Option<u32>) -> Option<usize> {
+    let hlen = layout.header_len();
+    (1..data.len().saturating_sub(hlen - 1)).find(|&p| {
+        let Some(hdr) = data.get(p..) else { return false };
+        if !layout.plausible(hdr, near_sec) {
+            return false;
+        }
+        let (_, _, caplen, _) = layout.fields(hdr);
+        let next = p + hlen + caplen as usize;
+        match data.get(next..) {
+            Some([]) => at_eof,
+            Some(rest) => layout.plausible(rest, near_sec),
+            None => false,
+        }
+    })
+}
+
 /// What a resynchronisation does when it finds nothing.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum NotFound {
@@ -328,24 +398,11 @@ fn resync_pcap<R: Read>(
     not_found: NotFound,
 ) -> bool {
     let start = buf.offset();
-    let hlen = layout.header_len();
     if ctx.fill(buf, RESYNC_WINDOW).is_none() {
         return false;
     }
     let (data, at_eof) = resync_window(buf);
-    let found = (1..data.len().saturating_sub(hlen - 1)).find(|&p| {
-        let Some(hdr) = data.get(p..) else { return false };
-        if !layout.plausible(hdr, near_sec) {
-            return false;
-        }
-        let (_, _, caplen, _) = layout.fields(hdr);
-        let next = p + hlen + caplen as usize;
-        match data.get(next..) {
-            Some([]) => at_eof,
-            Some(rest) => layout.plausible(rest, near_sec),
-            None => false,
-        }
-    });
+    let found = find_record(data, at_eof, layout, near_sec);
     match found {
         Some(p) => {
             ctx.diag(
