@@ -11,7 +11,6 @@
 //! names only its pid learns its image and command line.
 
 use crate::model::{Event, EventKind, ProcessRef};
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Starts of one pid on one host: (time, index of the event), in time order.
@@ -24,19 +23,20 @@ type Starts = Vec<(i64, usize)>;
 /// process is copied only when the tree gives it something it lacks. Every lookup sees the
 /// events as they were before any was filled.
 pub fn link(events: &mut [&mut Event]) -> usize {
-    let updates: Vec<(usize, ProcessRef)> = {
+    let patches: Vec<(usize, Patch)> = {
         let events: &[&mut Event] = events;
         let process = |i: usize| events.get(i).and_then(|e| e.process.as_deref());
-        // host → pid → starts of that pid on that host (time, index), in time order.
-        let mut by_pid: HashMap<Cow<'_, str>, HashMap<u64, Starts>> = HashMap::new();
+        let hosts = host_ids(events);
+        // (host, pid) → starts of that pid on that host (time, index), in time order.
+        let mut by_pid: HashMap<(u32, u64), Starts> = HashMap::new();
         let mut by_guid: HashMap<&str, usize> = HashMap::new();
-        // host → pid → when a process of that pid ended (Sysmon 5, Security 4689), in time order.
-        let mut ends: HashMap<Cow<'_, str>, HashMap<u64, Vec<i64>>> = HashMap::new();
+        // (host, pid) → when a process of that pid ended (Sysmon 5, Security 4689), in time order.
+        let mut ends: HashMap<(u32, u64), Vec<i64>> = HashMap::new();
         for (i, e) in events.iter().enumerate() {
             let (EventKind::Process, Some(p)) = (e.kind, &e.process) else { continue };
             if is_end(e) {
                 if let Some(pid) = p.pid {
-                    ends.entry(host_of(e)).or_default().entry(pid).or_default().push(e.ts);
+                    ends.entry((hosts[i], pid)).or_default().push(e.ts);
                 }
                 continue;
             }
@@ -44,7 +44,7 @@ pub fn link(events: &mut [&mut Event]) -> usize {
                 continue;
             }
             if let Some(pid) = p.pid {
-                by_pid.entry(host_of(e)).or_default().entry(pid).or_default().push((e.ts, i));
+                by_pid.entry((hosts[i], pid)).or_default().push((e.ts, i));
             }
             if let Some(guid) = &p.entity_id {
                 by_guid.insert(guid.as_str(), i);
@@ -52,11 +52,10 @@ pub fn link(events: &mut [&mut Event]) -> usize {
         }
         // The process of that pid running at `ts`: the latest to start by then, unless it had
         // ended before `ts` (the pid is then free, and whoever holds it next is unknown).
-        let latest_before = |host: &str, pid: u64, ts: i64| -> Option<&ProcessRef> {
-            let starts = by_pid.get(host)?.get(&pid)?;
+        let latest_before = |host: u32, pid: u64, ts: i64| -> Option<&ProcessRef> {
+            let starts = by_pid.get(&(host, pid))?;
             let &(start, i) = starts.iter().rev().find(|(start, _)| *start <= ts)?;
-            let ended =
-                ends.get(host).and_then(|h| h.get(&pid)).is_some_and(|t| t.iter().any(|&t| start <= t && t < ts));
+            let ended = ends.get(&(host, pid)).is_some_and(|t| t.iter().any(|&t| start <= t && t < ts));
             if ended {
                 return None;
             }
@@ -67,73 +66,146 @@ pub fn link(events: &mut [&mut Event]) -> usize {
         // A process named by a guid the logs never started is not looked up by its pid: the
         // pid may be another process's.
         let unknown_guid = |guid: &Option<String>| guid.as_deref().is_some_and(|g| !guids.contains_key(g));
-        let mut updates = Vec::new();
+        let mut patches = Vec::new();
         for (i, e) in events.iter().enumerate() {
             let Some(p) = e.process.as_deref() else { continue };
             let start = e.kind == EventKind::Process && is_start(e);
-            // Only events missing something the tree can give are looked up (and copied).
+            // Only events missing something the tree can give are looked up.
             let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
             let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
-            let mut update;
-            let filled = if wants_parent {
+            let patch = if wants_parent {
                 let parent = by_guid(&p.parent_entity_id).or_else(|| {
                     let by_pid = p.parent_pid.filter(|_| !unknown_guid(&p.parent_entity_id));
-                    by_pid.and_then(|pp| latest_before(&host_of(e), pp, e.ts.saturating_sub(1)))
+                    by_pid.and_then(|pp| latest_before(hosts[i], pp, e.ts.saturating_sub(1)))
                 });
                 let Some(parent) = parent.filter(|parent| same_image(&p.parent_executable, &parent.executable)) else {
                     continue;
                 };
-                update = p.clone();
-                fill(&mut update.parent_executable, &parent.executable)
-                    | fill(&mut update.parent_command_line, &parent.command_line)
-                    | fill(&mut update.parent_entity_id, &parent.entity_id)
+                Patch {
+                    parent_executable: missing(&p.parent_executable, &parent.executable),
+                    parent_command_line: missing(&p.parent_command_line, &parent.command_line),
+                    parent_entity_id: missing(&p.parent_entity_id, &parent.entity_id),
+                    ..Patch::default()
+                }
             } else if wants_self {
                 let known = by_guid(&p.entity_id).or_else(|| {
                     let by_pid = p.pid.filter(|_| !unknown_guid(&p.entity_id));
-                    by_pid.and_then(|pid| latest_before(&host_of(e), pid, e.ts))
+                    by_pid.and_then(|pid| latest_before(hosts[i], pid, e.ts))
                 });
                 let Some(known) = known.filter(|known| same_image(&p.executable, &known.executable)) else { continue };
-                update = p.clone();
-                let pid = update.parent_pid.is_none() && known.parent_pid.is_some();
-                update.parent_pid = update.parent_pid.or(known.parent_pid);
-                fill(&mut update.executable, &known.executable)
-                    | fill(&mut update.command_line, &known.command_line)
-                    | fill(&mut update.entity_id, &known.entity_id)
-                    | pid
+                Patch {
+                    executable: missing(&p.executable, &known.executable),
+                    command_line: missing(&p.command_line, &known.command_line),
+                    entity_id: missing(&p.entity_id, &known.entity_id),
+                    parent_pid: if p.parent_pid.is_none() { known.parent_pid } else { None },
+                    ..Patch::default()
+                }
             } else {
                 continue;
             };
-            if filled {
-                updates.push((i, update));
+            if !patch.is_empty() {
+                patches.push((i, patch));
             }
         }
-        updates
+        patches
     };
-    let filled = updates.len();
-    for (i, update) in updates {
-        if let Some(e) = events.get_mut(i) {
-            e.process = Some(Box::new(update));
+    let filled = patches.len();
+    for (i, patch) in patches {
+        if let Some(p) = events.get_mut(i).and_then(|e| e.process.as_deref_mut()) {
+            patch.apply(p);
         }
     }
     filled
 }
 
-/// Fills an empty `slot` from `from`; whether it did.
-fn fill(slot: &mut Option<String>, from: &Option<String>) -> bool {
-    let fills = slot.is_none() && from.is_some();
-    if fills {
-        slot.clone_from(from);
+/// What the tree gives one event's process: copies of only the fields it lacks, taken from the
+/// process the tree found; the event's own fields stay where they are.
+#[derive(Default)]
+struct Patch {
+    executable: Option<String>,
+    command_line: Option<String>,
+    entity_id: Option<String>,
+    parent_pid: Option<u64>,
+    parent_executable: Option<String>,
+    parent_command_line: Option<String>,
+    parent_entity_id: Option<String>,
+}
+
+impl Patch {
+    fn is_empty(&self) -> bool {
+        self.executable.is_none()
+            && self.command_line.is_none()
+            && self.entity_id.is_none()
+            && self.parent_pid.is_none()
+            && self.parent_executable.is_none()
+            && self.parent_command_line.is_none()
+            && self.parent_entity_id.is_none()
     }
-    fills
+
+    fn apply(self, p: &mut ProcessRef) {
+        let slots = [
+            (&mut p.executable, self.executable),
+            (&mut p.command_line, self.command_line),
+            (&mut p.entity_id, self.entity_id),
+            (&mut p.parent_executable, self.parent_executable),
+            (&mut p.parent_command_line, self.parent_command_line),
+            (&mut p.parent_entity_id, self.parent_entity_id),
+        ];
+        for (slot, value) in slots {
+            if slot.is_none() {
+                *slot = value;
+            }
+        }
+        p.parent_pid = p.parent_pid.or(self.parent_pid);
+    }
+}
+
+/// A copy of `from` for an empty `slot`; nothing when the slot has a value.
+fn missing(slot: &Option<String>, from: &Option<String>) -> Option<String> {
+    if slot.is_none() {
+        from.clone()
+    } else {
+        None
+    }
+}
+
+/// Each event's host as a small number, names compared without case; a log that names no host
+/// is a host of its own (two such logs may come from different machines). Each distinct
+/// spelling is lower-cased once, not once per event.
+fn host_ids(events: &[&mut Event]) -> Vec<u32> {
+    let mut by_spelling: HashMap<&str, u32> = HashMap::new();
+    let mut by_name: HashMap<String, u32> = HashMap::new();
+    let mut by_file: HashMap<u32, u32> = HashMap::new();
+    let mut count = 0u32;
+    let mut fresh = || {
+        count += 1;
+        count
+    };
+    events
+        .iter()
+        .map(|e| match e.host.as_ref().and_then(|h| h.name.as_deref()) {
+            Some(name) => match by_spelling.get(name) {
+                Some(&id) => id,
+                None => {
+                    let id = *by_name.entry(name.to_ascii_lowercase()).or_insert_with(&mut fresh);
+                    by_spelling.insert(name, id);
+                    id
+                }
+            },
+            None => *by_file.entry(e.provenance.file).or_insert_with(&mut fresh),
+        })
+        .collect()
 }
 
 /// Whether a process found by pid can be the one an event names: the images' file names
 /// agree, where both are known. File names, because one program is written many ways
 /// (`C:\Windows\…`, WFP's `\device\harddiskvolume2\windows\…`), and without case.
 fn same_image(named: &Option<String>, found: &Option<String>) -> bool {
-    let file_name = |path: &str| path.rsplit(['\\', '/']).next().unwrap_or(path).to_string();
+    fn file_name(path: &str) -> &str {
+        path.rsplit(['\\', '/']).next().unwrap_or(path)
+    }
     match (named, found) {
-        (Some(a), Some(b)) => file_name(a).eq_ignore_ascii_case(&file_name(b)),
+        (Some(a), Some(b)) => file_name(a).eq_ignore_ascii_case(file_name(b)),
         _ => true,
     }
 }
@@ -144,16 +216,6 @@ fn is_start(e: &Event) -> bool {
 
 fn is_end(e: &Event) -> bool {
     matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.action == "process-end")
-}
-
-/// The host a process runs on, lower-cased (copied only when it has capitals); for a log that
-/// names no host, its file (two such logs may come from different machines).
-fn host_of(e: &Event) -> Cow<'_, str> {
-    match e.host.as_ref().and_then(|h| h.name.as_deref()) {
-        Some(name) if name.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Owned(name.to_ascii_lowercase()),
-        Some(name) => Cow::Borrowed(name),
-        None => Cow::Owned(format!("\0file {}", e.provenance.file)),
-    }
 }
 
 #[cfg(test)]
