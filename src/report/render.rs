@@ -290,7 +290,7 @@ fn write_object(nodes: &[Node], values: &[Value], out: &mut Vec<u8>) {
 }
 
 fn write_str(s: &str, out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(&mut *out, s);
+    crate::util::escape::write_json_str(s, out);
 }
 
 fn table<T>(r: &Rendered<'_, T>) -> String {

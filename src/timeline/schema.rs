@@ -179,7 +179,10 @@ impl Value<'_> {
             }
             Value::Float(f) => serde_json::to_writer(&mut *out, f).map_err(std::io::Error::other),
             Value::Bool(b) => write!(out, "{b}"),
-            Value::Str(s) => serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other),
+            Value::Str(s) => {
+                crate::util::escape::write_json_str(s, out);
+                Ok(())
+            }
             Value::Ip(std::net::IpAddr::V4(v4)) => {
                 out.push(b'"');
                 for (i, octet) in v4.octets().into_iter().enumerate() {
@@ -199,9 +202,9 @@ impl Value<'_> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    let _ = serde_json::to_writer(&mut *out, k);
+                    crate::util::escape::write_json_str(k, out);
                     out.push(b':');
-                    let _ = serde_json::to_writer(&mut *out, v);
+                    crate::util::escape::write_json_str(v, out);
                 }
                 out.push(b'}');
                 Ok(())
