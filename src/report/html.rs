@@ -658,8 +658,9 @@ impl TimelineChart {
             "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#6b7280\">{} → {} UTC</text>\n",
             f1(LABEL_WIDTH),
             f1(self.axis_y + 36.0),
-            escape(&rfc3339(self.from)),
-            escape(&rfc3339(self.to))
+            // The axis is padded past the first and last stage: its ends to the second.
+            escape(&rfc3339(self.from.div_euclid(NANOS_PER_SEC) * NANOS_PER_SEC)),
+            escape(&rfc3339(self.to.div_euclid(NANOS_PER_SEC).saturating_add(1).saturating_mul(NANOS_PER_SEC)))
         ));
         for m in &self.marks {
             let Some(st) = i.stages.get(m.stage) else { continue };
@@ -1238,6 +1239,20 @@ mod tests {
         let svg = c.svg(&i);
         assert_eq!(svg.matches("<g class=\"mark\"").count(), i.stages.len());
         assert!(svg.contains("stage 1 &lt;b&gt;") && !svg.contains("<b>"));
+        // The padded axis is named to the second, without the padding's fraction (a span of
+        // 3601 s pads by 144.04 s).
+        let mut odd = incident();
+        if let Some(last) = odd.stages.last_mut() {
+            last.time += NANOS_PER_SEC;
+        }
+        let svg = TimelineChart::layout(&odd).svg(&odd);
+        let range = svg.split("fill=\"#6b7280\">").find(|t| t.contains(" UTC</text>")).unwrap_or_default();
+        let range = range.split(" UTC").next().unwrap_or_default();
+        let (from, to) = range.split_once(" → ").unwrap_or_default();
+        for end in [from, to] {
+            assert!(end.len() == 20 && end.ends_with('Z') && !end.contains('.'), "{range}");
+        }
+        assert!(from <= "2024-05-02T08:00:00Z" && to >= "2024-05-02T09:00:00Z", "{range}");
     }
 
     #[test]
