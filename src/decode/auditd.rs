@@ -91,15 +91,9 @@ impl AuditLine {
     }
 }
 
-/// `name=value` pairs in order, duplicates kept, stored in one buffer per line (the line part
-/// itself, with decoded values appended): the model's pair store.
+/// `name=value` pairs in order, duplicates kept, names and values (decoded) stored in one
+/// buffer per line: the model's pair store.
 pub type Fields = crate::model::Pairs;
-
-/// A range as `u32`s; lines are at most [`MAX_LINE_LEN`] bytes, so offsets always fit (an
-/// out-of-range span would read as empty, never panic).
-fn span(start: usize, end: usize) -> [u32; 2] {
-    [u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(end).unwrap_or(u32::MAX)]
-}
 
 /// An audit timestamp (`msg=audit(sec.msec:…)`) in UTC nanoseconds since the epoch, saturating.
 pub fn event_time_ns(sec: i64, msec: u32) -> Timestamp {
@@ -324,9 +318,8 @@ enum Mode {
     Interpreted,
 }
 
-/// The `name=value` tokenizer over one part of a line (raw or interpreted). The part is copied
-/// once into the output's buffer; names and undecoded values are spans of that copy, decoded
-/// values are appended after it.
+/// The `name=value` tokenizer over one part of a line (raw or interpreted). Each name and its
+/// value (decoded when the field is encoded) are copied into the output's one buffer.
 struct Pairs<'a> {
     record_type: &'a str,
     part: &'a str,
@@ -341,9 +334,7 @@ impl<'a> Pairs<'a> {
     fn new(record_type: &'a str, part: &'a str, base: usize) -> Self {
         // About one pair per 12 bytes in kernel records; a guess, not a bound.
         let pairs = part.len() / 12;
-        let mut text = String::with_capacity(part.len() + part.len() / 2);
-        text.push_str(part);
-        Pairs { record_type, part, base, out: Fields::with_text(text, pairs), scratch: Vec::new() }
+        Pairs { record_type, part, base, out: Fields::with_capacity(pairs, part.len()), scratch: Vec::new() }
     }
 
     fn parse_all(mut self, mode: Mode) -> Result<Fields, LineError> {
@@ -417,22 +408,20 @@ impl<'a> Pairs<'a> {
     fn push(&mut self, [ns, ne]: [usize; 2], [vs, ve]: [usize; 2], mode: Mode, quoted: bool) {
         let name = self.part.get(ns..ne).unwrap_or_default();
         let value = self.part.get(vs..ve).unwrap_or_default();
-        let value_span = if quoted {
-            span(vs, ve)
+        if quoted {
+            self.out.push_inline(name, value);
         } else if value == "(null)" {
-            return;
         } else if mode != Mode::Interpreted
             && is_encoded_field(self.record_type, name)
             && decode_hex_into(value, &mut self.scratch)
         {
             match std::str::from_utf8(&self.scratch) {
-                Ok(text) => self.out.append(text),
-                Err(_) => self.out.append(&bytes_to_text(&self.scratch)),
+                Ok(text) => self.out.push_inline(name, text),
+                Err(_) => self.out.push_inline(name, &bytes_to_text(&self.scratch)),
             }
         } else {
-            span(vs, ve)
-        };
-        self.out.push_span(span(ns, ne), value_span);
+            self.out.push_inline(name, value);
+        }
     }
 }
 

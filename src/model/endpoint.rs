@@ -119,40 +119,37 @@ pub struct Attribution {
 }
 
 /// Name → text pairs in order, duplicates kept, stored in one string: a record's fields cost
-/// two allocations, not two per field (an audit event has forty). A parser may keep its input
-/// line as the buffer and point names and values into it ([`Pairs::with_text`],
-/// [`Pairs::push_span`]). Names added with [`Pairs::push`] are kept once for the whole run
-/// (see [`super::names`]) rather than in every event's buffer.
+/// two allocations, not two per field (an audit event has forty). The string holds the values
+/// one after the other, each preceded by its name when the name is stored in the event; each
+/// pair costs eight bytes besides: where its value ends, and its name's number in the table of
+/// names kept once for the whole run (see [`super::names`]) or the length of the name stored
+/// before the value.
 #[derive(Clone, Default)]
 pub struct Pairs {
     text: String,
-    /// Byte ranges of each name and its value in `text`.
     spans: Vec<PairSpan>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct PairSpan {
-    /// A range of the buffer, or `[NAMED, n]` for name number `n` of [`super::names`].
-    name: [u32; 2],
-    value: [u32; 2],
+    /// The name's number in [`super::names`], or [`INLINE`] with the length of the name
+    /// stored in the buffer just before the value.
+    name: u32,
+    /// Where the value ends in the buffer; it starts where the previous pair ended (after
+    /// this pair's own name, when that is stored in the buffer).
+    end: u32,
 }
 
-/// Marks a span's name as a number in the shared name table (no buffer is that long).
-const NAMED: u32 = u32::MAX;
+/// Marks a name stored in the buffer; the rest of the field is its length.
+const INLINE: u32 = 1 << 31;
 
 impl Pairs {
     pub fn new() -> Pairs {
         Pairs::default()
     }
 
-    /// An empty set of pairs over `text`, which [`Pairs::push_span`] can point into; room for
-    /// `pairs` pairs.
-    pub fn with_text(text: String, pairs: usize) -> Pairs {
-        Pairs { text, spans: Vec::with_capacity(pairs) }
-    }
-
     /// An empty set with room for `pairs` pairs and `text` bytes of buffer (the values, and any
-    /// names too long or too many for the shared table).
+    /// names stored in the event).
     pub fn with_capacity(pairs: usize, text: usize) -> Pairs {
         Pairs { text: String::with_capacity(text), spans: Vec::with_capacity(pairs) }
     }
@@ -165,39 +162,45 @@ impl Pairs {
         self.spans.is_empty()
     }
 
-    /// Appends a pair.
+    /// Appends a pair whose name is kept once for the whole run (in the event when it is too
+    /// long for the shared table, or the table is full).
     pub fn push(&mut self, name: &str, value: &str) {
-        let name = match super::names::intern(name) {
-            Some(n) => [NAMED, n],
-            None => self.append(name),
-        };
-        let value = self.append(value);
-        self.push_span(name, value);
+        match super::names::intern(name) {
+            Some(n) => {
+                self.text.push_str(value);
+                self.spans.push(PairSpan { name: n, end: offset(self.text.len()) });
+            }
+            None => self.push_inline(name, value),
+        }
     }
 
-    /// Appends `s` to the buffer and returns its range, for [`Pairs::push_span`].
-    pub fn append(&mut self, s: &str) -> [u32; 2] {
-        let start = self.text.len();
-        self.text.push_str(s);
-        [offset(start), offset(self.text.len())]
-    }
-
-    /// Appends a pair whose name and value are ranges of the buffer. A range outside it, or
-    /// not on character boundaries, reads as empty.
-    pub fn push_span(&mut self, name: [u32; 2], value: [u32; 2]) {
-        self.spans.push(PairSpan { name, value });
+    /// Appends a pair with its name stored in the event: for short-lived pairs (a parser's
+    /// view of one line), whose names need not be looked up in the shared table.
+    pub fn push_inline(&mut self, name: &str, value: &str) {
+        // Names longer than 2 GiB cannot be read from a file seam reads in pieces of 1 MiB.
+        let len = u32::try_from(name.len()).unwrap_or(INLINE - 1).min(INLINE - 1);
+        self.text.push_str(name);
+        self.text.push_str(value);
+        self.spans.push(PairSpan { name: INLINE | len, end: offset(self.text.len()) });
     }
 
     pub fn iter(&self) -> PairsIter<'_> {
-        PairsIter { pairs: self, spans: self.spans.iter() }
+        PairsIter { pairs: self, spans: self.spans.iter(), at: 0 }
     }
 
     /// The first value of `name`. Names are compared as bytes, and only the match is sliced
     /// as text: lookups are made many times per event while it is mapped.
     pub fn get(&self, name: &str) -> Option<&str> {
         let want = name.as_bytes();
-        let span = self.spans.iter().find(|s| self.name_bytes(s.name) == Some(want))?;
-        Some(self.slice(span.value))
+        let mut at = 0;
+        for s in &self.spans {
+            let (name_at, value_at) = self.ranges(at, *s);
+            if self.name_bytes(s.name, name_at) == Some(want) {
+                return Some(self.slice(value_at, s.end));
+            }
+            at = s.end;
+        }
+        None
     }
 
     /// Owned pairs.
@@ -205,22 +208,37 @@ impl Pairs {
         self.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    fn slice(&self, [start, end]: [u32; 2]) -> &str {
+    /// Where a pair's stored name starts and where its value starts, given where the
+    /// previous pair ended.
+    fn ranges(&self, at: u32, s: PairSpan) -> (u32, u32) {
+        if s.name & INLINE != 0 {
+            (at, at.saturating_add(s.name & !INLINE))
+        } else {
+            (at, at)
+        }
+    }
+
+    /// A range of the buffer; a range outside it, or not on character boundaries, reads as
+    /// empty.
+    fn slice(&self, start: u32, end: u32) -> &str {
         self.text.get(start as usize..end as usize).unwrap_or_default()
     }
 
-    fn name(&self, span: [u32; 2]) -> &str {
-        match span {
-            [NAMED, n] => super::names::resolve(n),
-            range => self.slice(range),
+    fn name(&self, name: u32, at: u32) -> &str {
+        if name & INLINE != 0 {
+            self.slice(at, at.saturating_add(name & !INLINE))
+        } else {
+            super::names::resolve(name)
         }
     }
 
     /// A name's bytes without checking character boundaries (for comparing).
-    fn name_bytes(&self, span: [u32; 2]) -> Option<&[u8]> {
-        match span {
-            [NAMED, n] => Some(super::names::resolve(n).as_bytes()),
-            [start, end] => self.text.as_bytes().get(start as usize..end as usize),
+    fn name_bytes(&self, name: u32, at: u32) -> Option<&[u8]> {
+        if name & INLINE != 0 {
+            let end = at.saturating_add(name & !INLINE);
+            self.text.as_bytes().get(at as usize..end as usize)
+        } else {
+            Some(super::names::resolve(name).as_bytes())
         }
     }
 }
@@ -234,14 +252,18 @@ fn offset(n: usize) -> u32 {
 pub struct PairsIter<'a> {
     pairs: &'a Pairs,
     spans: std::slice::Iter<'a, PairSpan>,
+    /// Where the previous pair ended.
+    at: u32,
 }
 
 impl<'a> Iterator for PairsIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let s = self.spans.next()?;
-        Some((self.pairs.name(s.name), self.pairs.slice(s.value)))
+        let s = *self.spans.next()?;
+        let (name_at, value_at) = self.pairs.ranges(self.at, s);
+        self.at = s.end;
+        Some((self.pairs.name(s.name, name_at), self.pairs.slice(value_at, s.end)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -341,5 +363,37 @@ mod tests {
         assert_eq!(p.iter().collect::<Vec<_>>(), vec![("a", "1"), ("b", ""), ("a", "3"), ("", "x")]);
         assert_eq!((p.get("a"), p.get("b"), p.get("c")), (Some("1"), Some(""), None));
         assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"a":"1","b":"","a":"3","":"x"}"#);
+    }
+
+    #[test]
+    fn names_in_the_table_and_in_the_event_mix() {
+        let long = "n".repeat(super::super::names::MAX_LEN + 1);
+        let mut p = Pairs::with_capacity(4, 0);
+        p.push("Image", "C:\\x.exe");
+        p.push_inline("inline", "é");
+        p.push(&long, "too long for the table");
+        p.push_inline("", "");
+        p.push("Image", "second");
+        let want = vec![
+            ("Image", "C:\\x.exe"),
+            ("inline", "é"),
+            (long.as_str(), "too long for the table"),
+            ("", ""),
+            ("Image", "second"),
+        ];
+        assert_eq!(p.iter().collect::<Vec<_>>(), want);
+        assert_eq!(
+            (p.get("inline"), p.get(&long), p.get("Image"), p.get("x")),
+            (Some("é"), Some("too long for the table"), Some("C:\\x.exe"), None)
+        );
+        // Names kept in the table cost nothing in the event's buffer.
+        assert_eq!(
+            p.text.len(),
+            "C:\\x.exeinlineé".len() + long.len() + "too long for the table".len() + "second".len()
+        );
+        assert_eq!(std::mem::size_of::<PairSpan>(), 8);
+        // Equal to the same pairs stored another way.
+        let q: Pairs = want.iter().copied().collect();
+        assert_eq!(p, q);
     }
 }
