@@ -579,7 +579,19 @@ fn ingest(files: &[EvidenceFile], reading: &Reading, log_hosts: &[(PathBuf, Stri
             .filter(|(_, f)| !is_evtx(f))
             .map(|(i, f)| {
                 let shards = if f.size >= SHARD_MIN_BYTES { per_file } else { 1 };
-                (i, ingest_one(f, reading, shards, host_override(f, log_hosts), &bar))
+                let mut r = ingest_one(f, reading, shards, host_override(f, log_hosts), &bar);
+                if r.flows.as_ref().is_some_and(|o| o.peaks.may_fill_one_table(shards)) {
+                    // A full table drops by what it holds, and each thread's table holds its
+                    // share of the capture: near a limit, the capture is read again on one
+                    // thread, so that the result is the same whatever the thread count (the
+                    // hash is kept).
+                    let again = Reading { hash: false, ..*reading };
+                    let hidden = ProgressBar::hidden();
+                    let mut one = ingest_one(f, &again, 1, host_override(f, log_hosts), &hidden);
+                    one.sha256 = r.sha256.take();
+                    r = one;
+                }
+                (i, r)
             })
             .collect();
         let logs = logs.join().unwrap_or_else(|_| {

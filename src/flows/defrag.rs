@@ -45,12 +45,15 @@ pub struct DefragStats {
 pub struct Defragmenter {
     partial: FxHashMap<FragKey, Partial>,
     pub stats: DefragStats,
+    /// The most datagrams in progress at once (before the one a fragment adds).
+    pub peak: usize,
 }
 
 impl Defragmenter {
     /// Adds a fragment; returns the reassembled IP payload when the datagram is complete.
     pub fn add(&mut self, ts: Timestamp, key: FragKey, offset: u32, more: bool, data: &[u8]) -> Option<Vec<u8>> {
         self.stats.fragments += 1;
+        self.peak = self.peak.max(self.partial.len());
         if !self.partial.contains_key(&key) && self.partial.len() >= MAX_DATAGRAMS_IN_PROGRESS {
             self.expire(ts);
             if self.partial.len() >= MAX_DATAGRAMS_IN_PROGRESS {

@@ -8,7 +8,7 @@
 //! shards' outputs and sorting with the same total order as a single table gives byte-identical
 //! results whatever the shard count.
 
-use super::table::{record_at, FlowOutput, FlowStats, PacketIn};
+use super::table::{record_at, FlowOutput, FlowStats, PacketIn, TablePeaks};
 use crate::decode::packet::{LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW};
 use crate::util::{concat, Timestamp};
 
@@ -152,13 +152,15 @@ fn pair_hash(ip: &[u8]) -> Option<u64> {
 /// Joins shard outputs into what one table would have produced.
 pub fn merge(parts: Vec<FlowOutput>) -> FlowOutput {
     let mut stats = FlowStats::default();
+    let mut peaks = TablePeaks::default();
     let (mut flows, mut app) = (Vec::with_capacity(parts.len()), Vec::with_capacity(parts.len()));
     for part in parts {
         stats.add(&part.stats);
+        peaks = peaks.max(part.peaks);
         flows.push(part.flows);
         app.push(part.app);
     }
-    let mut out = FlowOutput { flows: concat(flows), app: concat(app), stats };
+    let mut out = FlowOutput { flows: concat(flows), app: concat(app), stats, peaks };
     // The key is unique (a flow's first packet is its own), so an in-place unstable sort gives
     // the one order, without the stable sort's buffer of half the flows.
     out.flows.sort_unstable_by(|a, b| (a.start, a.first_packet, &a.id).cmp(&(b.start, b.first_packet, &b.id)));

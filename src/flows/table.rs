@@ -137,6 +137,36 @@ pub struct FlowOutput {
     pub flows: Vec<FlowRecord>,
     pub app: Vec<AppEvent>,
     pub stats: FlowStats,
+    /// How full the tables got: of the fullest table when a capture was split.
+    pub peaks: TablePeaks,
+}
+
+/// The most entries a flow table held at once, before the packet that added one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TablePeaks {
+    /// Active flows.
+    pub flows: usize,
+    /// Fragmented datagrams in progress.
+    pub datagrams: usize,
+}
+
+impl TablePeaks {
+    /// The larger of each.
+    pub fn max(self, o: TablePeaks) -> TablePeaks {
+        TablePeaks { flows: self.flows.max(o.flows), datagrams: self.datagrams.max(o.datagrams) }
+    }
+
+    /// Whether a capture split into `shards` tables may have filled one table had it not been
+    /// split. The split tables together held what one table would have (each flow lives in
+    /// one), so when one table would have reached a limit, some split table held at least
+    /// its share of it; below that share in every table, no limit was near and the split
+    /// decided nothing.
+    pub fn may_fill_one_table(self, shards: usize) -> bool {
+        let reaches = |peak: usize, limit: usize| (peak + 1).saturating_mul(shards) >= limit;
+        shards > 1
+            && (reaches(self.flows, MAX_ACTIVE_FLOWS)
+                || reaches(self.datagrams, super::defrag::MAX_DATAGRAMS_IN_PROGRESS))
+    }
 }
 
 struct Flow {
@@ -197,6 +227,8 @@ pub struct FlowTable {
     scratch: Vec<AppRecord>,
     defrag: Defragmenter,
     stats: FlowStats,
+    /// The most flows active at once (before the packet that added one).
+    peak_flows: usize,
     next_sweep: Timestamp,
     /// Packets since the last sweep.
     since_sweep: u64,
@@ -223,6 +255,7 @@ impl FlowTable {
             scratch: Vec::new(),
             defrag: Defragmenter::default(),
             stats: FlowStats::default(),
+            peak_flows: 0,
             next_sweep: Timestamp::MIN,
             since_sweep: 0,
             now: Timestamp::MIN,
@@ -325,6 +358,7 @@ impl FlowTable {
                 self.finalize(old);
             }
         }
+        self.peak_flows = self.peak_flows.max(self.map.len());
         if self.map.len() >= MAX_ACTIVE_FLOWS && !self.map.contains_key(&key) {
             self.evict();
         }
@@ -552,7 +586,8 @@ impl FlowTable {
         self.stats.fragments = d.fragments;
         self.stats.reassembled = d.reassembled;
         self.stats.fragments_dropped = d.dropped;
-        super::shard::merge(vec![FlowOutput { flows: self.finished, app: self.app, stats: self.stats }])
+        let peaks = TablePeaks { flows: self.peak_flows, datagrams: self.defrag.peak };
+        super::shard::merge(vec![FlowOutput { flows: self.finished, app: self.app, stats: self.stats, peaks }])
     }
 }
 
