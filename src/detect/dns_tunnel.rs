@@ -20,14 +20,22 @@
 //! - `subdomain_count` = log-ramp(distinct subdomains, `subdomains_low`, `subdomains_high`)
 //! - `volume` = log-ramp(lookups, `queries_low`, `queries_high`)
 //! - `rate` = ramp(lookups per minute of the group's span, `rate_low`, `rate_high`)
-//! - `name_shape` = 0.4·label_length + 0.4·entropy + 0.2·odd_type
-//! - `volume_shape` = 0.5·subdomain_count + 0.3·volume + 0.2·rate
+//! - `name_shape` = the mean of label_length, entropy and odd_type weighted by
+//!   `label_length_weight`, `entropy_weight` and `odd_type_weight`
+//! - `volume_shape` = the mean of subdomain_count, volume and rate weighted by
+//!   `subdomain_count_weight`, `volume_weight` and `rate_weight`
 //! - `tunnel_shape` = √(name_shape · volume_shape): both random names and many of them
 //! - `never_contacted` = 1 when the host opened no flow to any address answered for the domain
 //!   nor to any name under it, else 0
 //! - `rarity` = the baseline's rarity of the registrable domain
 //!
-//! score = tunnel_shape · (0.75 + 0.25·never_contacted) · (0.4 + 0.6·rarity)
+//! ```text
+//! score = tunnel_shape · (1 − never_contacted_weight + never_contacted_weight·never_contacted)
+//!         · (prevalence_floor + (1 − prevalence_floor)·rarity)
+//! ```
+//!
+//! The weights and the floor are in the `[dns-tunnel]` section of the thresholds, each in
+//! [0, 1]; each shape's three weights sum to 1 (a weighted mean).
 //!
 //! Inputs shown beside them: `queries`, `unique_subdomains`, `mean_label_length`,
 //! `mean_entropy_bits`, `odd_type_share`, `queries_per_minute`, `name_bytes` (subdomain
@@ -79,6 +87,14 @@ struct Config {
     queries_high: f64,
     rate_low: f64,
     rate_high: f64,
+    label_length_weight: f64,
+    entropy_weight: f64,
+    odd_type_weight: f64,
+    subdomain_count_weight: f64,
+    volume_weight: f64,
+    rate_weight: f64,
+    never_contacted_weight: f64,
+    prevalence_floor: f64,
     min_score: f64,
 }
 
@@ -97,8 +113,37 @@ impl Default for Config {
             queries_high: 300.0,
             rate_low: 2.0,
             rate_high: 20.0,
+            label_length_weight: 0.4,
+            entropy_weight: 0.4,
+            odd_type_weight: 0.2,
+            subdomain_count_weight: 0.5,
+            volume_weight: 0.3,
+            rate_weight: 0.2,
+            never_contacted_weight: 0.25,
+            prevalence_floor: 0.4,
             min_score: 0.25,
         }
+    }
+}
+
+impl Config {
+    /// Each shape is a weighted mean and every factor lies in [0, 1], so the score does too.
+    fn check(&self) -> Result<(), String> {
+        super::check_weighted_mean(&[
+            ("label_length_weight", self.label_length_weight),
+            ("entropy_weight", self.entropy_weight),
+            ("odd_type_weight", self.odd_type_weight),
+        ])?;
+        super::check_weighted_mean(&[
+            ("subdomain_count_weight", self.subdomain_count_weight),
+            ("volume_weight", self.volume_weight),
+            ("rate_weight", self.rate_weight),
+        ])?;
+        super::check_shares(&[
+            ("never_contacted_weight", self.never_contacted_weight),
+            ("prevalence_floor", self.prevalence_floor),
+            ("min_score", self.min_score),
+        ])
     }
 }
 
@@ -114,7 +159,8 @@ impl Detector for DnsTunnel {
     }
 
     fn validate(&self, t: &Thresholds) -> Result<(), String> {
-        check::<Config>(t, self.id())
+        check::<Config>(t, self.id())?;
+        t.try_section::<Config>(self.id())?.check()
     }
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
@@ -286,20 +332,21 @@ struct Parts {
 }
 
 impl Parts {
-    fn name_shape(&self) -> f64 {
-        0.4 * self.label_length + 0.4 * self.entropy + 0.2 * self.odd_type
+    fn name_shape(&self, c: &Config) -> f64 {
+        c.label_length_weight * self.label_length + c.entropy_weight * self.entropy + c.odd_type_weight * self.odd_type
     }
 
-    fn volume_shape(&self) -> f64 {
-        0.5 * self.subdomain_count + 0.3 * self.volume + 0.2 * self.rate
+    fn volume_shape(&self, c: &Config) -> f64 {
+        c.subdomain_count_weight * self.subdomain_count + c.volume_weight * self.volume + c.rate_weight * self.rate
     }
 
-    fn tunnel_shape(&self) -> f64 {
-        (self.name_shape() * self.volume_shape()).max(0.0).sqrt()
+    fn tunnel_shape(&self, c: &Config) -> f64 {
+        (self.name_shape(c) * self.volume_shape(c)).max(0.0).sqrt()
     }
 
-    fn score(&self) -> f64 {
-        self.tunnel_shape() * (0.75 + 0.25 * self.never_contacted) * (0.4 + 0.6 * self.rarity)
+    fn score(&self, c: &Config) -> f64 {
+        let contact = 1.0 - c.never_contacted_weight + c.never_contacted_weight * self.never_contacted;
+        self.tunnel_shape(c) * contact * (c.prevalence_floor + (1.0 - c.prevalence_floor) * self.rarity)
     }
 }
 
@@ -354,7 +401,7 @@ fn judge(
     let never = !contacts.contacted(host, zone, g);
     let prevalence = ctx.baseline.domain_prevalence(zone);
     let p = m.parts(config, never, ctx.baseline.rarity(prevalence));
-    let score = p.score();
+    let score = p.score(config);
     if score < config.min_score {
         return None;
     }
@@ -372,9 +419,9 @@ fn judge(
         .component("subdomain_count", p.subdomain_count)
         .component("volume", p.volume)
         .component("rate", p.rate)
-        .component("name_shape", p.name_shape())
-        .component("volume_shape", p.volume_shape())
-        .component("tunnel_shape", p.tunnel_shape())
+        .component("name_shape", p.name_shape(config))
+        .component("volume_shape", p.volume_shape(config))
+        .component("tunnel_shape", p.tunnel_shape(config))
         .component("never_contacted", p.never_contacted)
         .component("rarity", p.rarity)
         .component("queries", m.queries)
@@ -505,6 +552,10 @@ mod tests {
     /// domain (the hash lookups of an endpoint agent, say), 3 s apart, answered with a
     /// loopback address.
     fn hash_lookups(askers: u64) -> Vec<Finding> {
+        hash_lookups_with(askers, &Thresholds::defaults())
+    }
+
+    fn hash_lookups_with(askers: u64, t: &Thresholds) -> Vec<Finding> {
         let mut b = Bundle::default();
         background(&mut b, 10);
         for h in 0..askers {
@@ -514,7 +565,7 @@ mod tests {
                 b.dns(&client, RESOLVER, 2000.0 + 3.0 * i as f64 + h as f64, &name, "A", &["127.0.0.2"]);
             }
         }
-        b.run(&DnsTunnel)
+        b.run_with(&DnsTunnel, t)
     }
 
     #[test]
@@ -577,18 +628,52 @@ mod tests {
 
     #[test]
     fn score_combination_by_hand() {
+        let c = Config::default();
         let p = parts(1.0, 1.0, 1.0, 1.0, 1.0, 1.0);
-        assert!((p.score() - 1.0).abs() < 1e-12);
+        assert!((p.score(&c) - 1.0).abs() < 1e-12);
         // name_shape 0.4·0.5+0.4·0.5+0.2·0 = 0.4; volume_shape 0.5·1+0.3·0.5+0.2·0 = 0.65.
         let p = parts(0.5, 0.5, 0.0, 1.0, 0.5, 0.0);
-        assert!((p.name_shape() - 0.4).abs() < 1e-12);
-        assert!((p.volume_shape() - 0.65).abs() < 1e-12);
-        assert!((p.tunnel_shape() - (0.4f64 * 0.65).sqrt()).abs() < 1e-12);
+        assert!((p.name_shape(&c) - 0.4).abs() < 1e-12);
+        assert!((p.volume_shape(&c) - 0.65).abs() < 1e-12);
+        assert!((p.tunnel_shape(&c) - (0.4f64 * 0.65).sqrt()).abs() < 1e-12);
         // No random names at all: nothing, however many.
-        assert_eq!(parts(0.0, 0.0, 0.0, 1.0, 1.0, 1.0).score(), 0.0);
+        assert_eq!(parts(0.0, 0.0, 0.0, 1.0, 1.0, 1.0).score(&c), 0.0);
         // Contacted answers and a prevalent domain: 1 · 0.75 · (0.4 + 0.6·0.1) = 0.345.
         let p = Parts { never_contacted: 0.0, rarity: 0.1, ..parts(1.0, 1.0, 1.0, 1.0, 1.0, 1.0) };
-        assert!((p.score() - 0.345).abs() < 1e-12);
+        assert!((p.score(&c) - 0.345).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weights_and_floor_come_from_the_thresholds_file() {
+        // Ten hosts ask an agent's random-looking names (every finding kept, to compare).
+        let keep_all = "[dns-tunnel]\nmin_score = 0.0\n";
+        let before = hash_lookups_with(10, &Thresholds::overlay(keep_all, "t.toml").expect("valid thresholds"));
+        let f = before.first().expect("a finding");
+        // By default: prevalent (rarity near 0) and never connected to.
+        let expected = f.components["tunnel_shape"] * (0.4 + 0.6 * f.components["rarity"]);
+        assert!((f.score - expected).abs() < 1e-4, "{f:#?}");
+        // Connected to or not counts the same, prevalence discounts nothing, and the name shape
+        // is the entropy alone.
+        let text = format!(
+            "{keep_all}never_contacted_weight = 0.0\nprevalence_floor = 1.0\n\
+             label_length_weight = 0.0\nentropy_weight = 1.0\nodd_type_weight = 0.0\n"
+        );
+        let after = hash_lookups_with(10, &Thresholds::overlay(&text, "t.toml").expect("valid thresholds"));
+        let g = after.iter().find(|g| g.host.ip == f.host.ip).expect("the same host's finding");
+        assert_eq!(g.components["name_shape"], g.components["entropy"]);
+        let expected = (g.components["entropy"] * g.components["volume_shape"]).sqrt();
+        assert!((g.score - expected).abs() < 1e-4, "{g:#?}");
+        assert!(g.score > f.score + 0.1, "{} vs {}", g.score, f.score);
+    }
+
+    #[test]
+    fn weights_that_are_no_mean_are_refused() {
+        let e = Thresholds::overlay("[dns-tunnel]\nentropy_weight = 0.5\n", "t.toml").expect_err("sum 1.1");
+        assert!(e.to_string().contains("must sum to 1"), "{e}");
+        let e = Thresholds::overlay("[dns-tunnel]\nrate_weight = 0.3\nvolume_weight = 0.2\n", "t.toml");
+        assert!(e.is_ok(), "{e:?}");
+        let e = Thresholds::overlay("[dns-tunnel]\nnever_contacted_weight = 1.5\n", "t.toml").expect_err("past 1");
+        assert!(e.to_string().contains("must lie in [0, 1]"), "{e}");
     }
 
     #[test]

@@ -22,8 +22,14 @@
 //! - `rarity` = the baseline's rarity of the peer (its address or, when larger, its name's
 //!   registrable domain, whichever is more prevalent)
 //!
-//! score = min(1, 0.30·volume + 0.20·excess + 0.15·asymmetry + 0.20·upload + 0.15·files
-//! + 0.15·cloud_storage) · (0.4 + 0.6·rarity)
+//! ```text
+//! score = min(1, volume_weight·volume + excess_weight·excess + asymmetry_weight·asymmetry
+//!                + upload_weight·upload + files_weight·files + cloud_storage_weight·cloud_storage)
+//!         · (prevalence_floor + (1 − prevalence_floor)·rarity)
+//! ```
+//!
+//! The weights and the floor are in the `[exfil]` section of the thresholds, each in [0, 1]
+//! (the weights may sum past 1: the cap keeps the score within [0, 1]).
 //!
 //! Inputs shown beside them: `bytes_out`, `bytes_in`, `flows`, `host_median_bytes_per_peer`,
 //! `host_mad_bytes_per_peer`, `host_peers`, `excess_mads`, `uploads`, `upload_bytes`,
@@ -72,6 +78,13 @@ struct Config {
     upload_low: f64,
     upload_high: f64,
     channel_flows: u64,
+    volume_weight: f64,
+    excess_weight: f64,
+    asymmetry_weight: f64,
+    upload_weight: f64,
+    files_weight: f64,
+    cloud_storage_weight: f64,
+    prevalence_floor: f64,
     min_score: f64,
 }
 
@@ -89,8 +102,32 @@ impl Default for Config {
             upload_low: 65_536.0,
             upload_high: 5_000_000.0,
             channel_flows: 10,
+            volume_weight: 0.30,
+            excess_weight: 0.20,
+            asymmetry_weight: 0.15,
+            upload_weight: 0.20,
+            files_weight: 0.15,
+            cloud_storage_weight: 0.15,
+            prevalence_floor: 0.4,
             min_score: 0.25,
         }
+    }
+}
+
+impl Config {
+    /// Every weight, the floor and the cut lie in [0, 1], so the score does too.
+    fn check(&self) -> Result<(), String> {
+        let shares = [
+            ("volume_weight", self.volume_weight),
+            ("excess_weight", self.excess_weight),
+            ("asymmetry_weight", self.asymmetry_weight),
+            ("upload_weight", self.upload_weight),
+            ("files_weight", self.files_weight),
+            ("cloud_storage_weight", self.cloud_storage_weight),
+            ("prevalence_floor", self.prevalence_floor),
+            ("min_score", self.min_score),
+        ];
+        super::check_shares(&shares)
     }
 }
 
@@ -106,7 +143,8 @@ impl Detector for Exfil {
     }
 
     fn validate(&self, t: &Thresholds) -> Result<(), String> {
-        check::<Config>(t, self.id())
+        check::<Config>(t, self.id())?;
+        t.try_section::<Config>(self.id())?.check()
     }
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
@@ -235,18 +273,18 @@ struct Parts {
 }
 
 impl Parts {
-    fn base(&self) -> f64 {
-        (0.30 * self.volume
-            + 0.20 * self.excess
-            + 0.15 * self.asymmetry
-            + 0.20 * self.upload
-            + 0.15 * self.files
-            + 0.15 * self.cloud_storage)
+    fn base(&self, c: &Config) -> f64 {
+        (c.volume_weight * self.volume
+            + c.excess_weight * self.excess
+            + c.asymmetry_weight * self.asymmetry
+            + c.upload_weight * self.upload
+            + c.files_weight * self.files
+            + c.cloud_storage_weight * self.cloud_storage)
             .min(1.0)
     }
 
-    fn score(&self) -> f64 {
-        self.base() * (0.4 + 0.6 * self.rarity)
+    fn score(&self, c: &Config) -> f64 {
+        self.base(c) * (c.prevalence_floor + (1.0 - c.prevalence_floor) * self.rarity)
     }
 }
 
@@ -314,7 +352,7 @@ fn judge(ctx: &DetectCtx<'_>, c: &Config, host: IpAddr, peer: IpAddr, p: &Pair<'
         .ip_prevalence(peer)
         .max(name.map_or(0.0, |n| ctx.baseline.domain_prevalence(&domain::registrable(n))));
     let parts = amounts.parts(c, ctx.baseline.rarity(prevalence));
-    let score = parts.score();
+    let score = parts.score(c);
     if score < c.min_score {
         return None;
     }
@@ -568,11 +606,45 @@ mod tests {
             cloud_storage: 1.0,
             rarity: 1.0,
         };
-        assert_eq!(all.base(), 1.0, "capped at 1");
-        assert!((all.score() - 1.0).abs() < 1e-12);
+        let c = Config::default();
+        assert_eq!(all.base(&c), 1.0, "capped at 1");
+        assert!((all.score(&c) - 1.0).abs() < 1e-12);
         // 0.3·0.5 + 0.2·1 + 0.15·1 = 0.5; · (0.4 + 0.6·0.5) = 0.35
         let p = Parts { volume: 0.5, upload: 0.0, files: 0.0, cloud_storage: 0.0, rarity: 0.5, ..all };
-        assert!((p.base() - 0.5).abs() < 1e-12);
-        assert!((p.score() - 0.35).abs() < 1e-12);
+        assert!((p.base(&c) - 0.5).abs() < 1e-12);
+        assert!((p.score(&c) - 0.35).abs() < 1e-12);
+    }
+
+    /// One host sends a rare peer 3 MB in one flow: the score as the thresholds weigh it.
+    fn one_upload_score(t: &Thresholds) -> f64 {
+        let mut b = Bundle::default();
+        background(&mut b, 10);
+        habits(&mut b);
+        b.tcp(HOST, "198.18.7.7", 443, 5000.0, 3.0, 3_000_000, 20_000);
+        let found = b.run_with(&Exfil, t);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        found[0].score
+    }
+
+    #[test]
+    fn weights_and_floor_come_from_the_thresholds_file() {
+        let default = one_upload_score(&Thresholds::defaults());
+        // No excess to judge by, no upload, no file, no storage: volume, a neutral excess and
+        // the asymmetry carry it. Volume alone at full weight, nothing off for prevalence.
+        let text =
+            "[exfil]\nvolume_weight = 1.0\nexcess_weight = 0.0\nasymmetry_weight = 0.0\nprevalence_floor = 1.0\n";
+        let t = Thresholds::overlay(text, "t.toml").expect("valid thresholds");
+        let volume = log_ramp(3_000_000.0, 100_000.0, 20_000_000.0);
+        let overridden = one_upload_score(&t);
+        assert!((overridden - volume).abs() < 1e-4, "{overridden} vs {volume}");
+        assert!((overridden - default).abs() > 0.05, "{overridden} vs {default}");
+    }
+
+    #[test]
+    fn weights_outside_zero_to_one_are_refused() {
+        for bad in ["volume_weight = 1.5", "files_weight = -0.1", "prevalence_floor = 2.0"] {
+            let e = Thresholds::overlay(&format!("[exfil]\n{bad}\n"), "t.toml").expect_err(bad).to_string();
+            assert!(e.contains("[exfil]") && e.contains("must lie in [0, 1]"), "{e}");
+        }
     }
 }

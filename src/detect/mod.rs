@@ -87,6 +87,27 @@ pub fn check<T: DeserializeOwned>(t: &Thresholds, id: &str) -> Result<(), String
     t.try_section::<T>(id).map(drop)
 }
 
+/// Checks, for [`Detector::validate`], that each named value (a weight, a floor, a share)
+/// lies in [0, 1].
+pub fn check_shares(values: &[(&str, f64)]) -> Result<(), String> {
+    match values.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+        Some((name, v)) => Err(format!("{name} must lie in [0, 1], not {v}")),
+        None => Ok(()),
+    }
+}
+
+/// Checks, for [`Detector::validate`], that the weights of a weighted mean each lie in [0, 1]
+/// and sum to 1, so that the mean of parts in [0, 1] is in [0, 1] and reaches 1.
+pub fn check_weighted_mean(values: &[(&str, f64)]) -> Result<(), String> {
+    check_shares(values)?;
+    let sum: f64 = values.iter().map(|(_, v)| v).sum();
+    if (sum - 1.0).abs() > 1e-9 {
+        let names: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
+        return Err(format!("{} must sum to 1, not {sum}", names.join(" + ")));
+    }
+    Ok(())
+}
+
 /// How a hunt runs.
 #[derive(Debug, Clone, Default)]
 pub struct HuntConfig {

@@ -23,8 +23,15 @@
 //! - `rarity` = the baseline's rarity of the server (its address or its Host's registrable
 //!   domain, whichever is more prevalent)
 //!
-//! score = executable · min(1, 0.65 + 0.15·disguised + 0.15·cloud_storage + 0.10·raw_address
-//! + 0.05·tool_agent) · (0.4 + 0.6·rarity)
+//! ```text
+//! score = executable · min(1, base + disguised_weight·disguised
+//!                             + cloud_storage_weight·cloud_storage + raw_address_weight·raw_address
+//!                             + tool_agent_weight·tool_agent)
+//!         · (prevalence_floor + (1 − prevalence_floor)·rarity)
+//! ```
+//!
+//! The weights, `base` and the floor are in the `[payload-download]` section of the thresholds,
+//! each in [0, 1] (the cap keeps the middle factor within [0, 1] whatever they sum to).
 //!
 //! Inputs shown beside them: `downloads`, `bytes` (response bodies), `largest`, `prevalence`.
 //!
@@ -102,12 +109,46 @@ const TOOL_AGENTS: &[&str] = &[
 struct Config {
     script_weight: f64,
     declared_weight: f64,
+    base: f64,
+    disguised_weight: f64,
+    cloud_storage_weight: f64,
+    raw_address_weight: f64,
+    tool_agent_weight: f64,
+    prevalence_floor: f64,
     min_score: f64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { script_weight: 0.8, declared_weight: 0.6, min_score: 0.25 }
+        Config {
+            script_weight: 0.8,
+            declared_weight: 0.6,
+            base: 0.65,
+            disguised_weight: 0.15,
+            cloud_storage_weight: 0.15,
+            raw_address_weight: 0.10,
+            tool_agent_weight: 0.05,
+            prevalence_floor: 0.4,
+            min_score: 0.25,
+        }
+    }
+}
+
+impl Config {
+    /// Every weight, the base, the floor and the cut lie in [0, 1], so the score does too.
+    fn check(&self) -> Result<(), String> {
+        let shares = [
+            ("script_weight", self.script_weight),
+            ("declared_weight", self.declared_weight),
+            ("base", self.base),
+            ("disguised_weight", self.disguised_weight),
+            ("cloud_storage_weight", self.cloud_storage_weight),
+            ("raw_address_weight", self.raw_address_weight),
+            ("tool_agent_weight", self.tool_agent_weight),
+            ("prevalence_floor", self.prevalence_floor),
+            ("min_score", self.min_score),
+        ];
+        super::check_shares(&shares)
     }
 }
 
@@ -123,7 +164,8 @@ impl Detector for PayloadDownload {
     }
 
     fn validate(&self, t: &Thresholds) -> Result<(), String> {
-        check::<Config>(t, self.id())
+        check::<Config>(t, self.id())?;
+        t.try_section::<Config>(self.id())?.check()
     }
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
@@ -262,13 +304,17 @@ struct Parts {
 }
 
 impl Parts {
-    fn context(&self) -> f64 {
-        (0.65 + 0.15 * self.disguised + 0.15 * self.cloud_storage + 0.10 * self.raw_address + 0.05 * self.tool_agent)
+    fn context(&self, c: &Config) -> f64 {
+        (c.base
+            + c.disguised_weight * self.disguised
+            + c.cloud_storage_weight * self.cloud_storage
+            + c.raw_address_weight * self.raw_address
+            + c.tool_agent_weight * self.tool_agent)
             .min(1.0)
     }
 
-    fn score(&self) -> f64 {
-        self.executable * self.context() * (0.4 + 0.6 * self.rarity)
+    fn score(&self, c: &Config) -> f64 {
+        self.executable * self.context(c) * (c.prevalence_floor + (1.0 - c.prevalence_floor) * self.rarity)
     }
 }
 
@@ -294,7 +340,7 @@ fn judge(ctx: &DetectCtx<'_>, c: &Config, key: &Key, g: &Group<'_>) -> Option<Fi
         tool_agent: flag(g.tool_agent),
         rarity: ctx.baseline.rarity(prevalence),
     };
-    let score = parts.score();
+    let score = parts.score(c);
     if score < c.min_score {
         return None;
     }
@@ -549,14 +595,62 @@ mod tests {
             tool_agent: 1.0,
             rarity: 0.9,
         };
+        let c = Config::default();
         // 1 · (0.65 + 0.15 + 0.05) · (0.4 + 0.54) = 0.85 · 0.94
-        assert!((p.context() - 0.85).abs() < 1e-12);
-        assert!((p.score() - 0.85 * 0.94).abs() < 1e-12);
+        assert!((p.context(&c) - 0.85).abs() < 1e-12);
+        assert!((p.score(&c) - 0.85 * 0.94).abs() < 1e-12);
         let all = Parts { disguised: 1.0, raw_address: 1.0, rarity: 1.0, ..p };
-        assert_eq!(all.context(), 1.0, "capped at 1");
+        assert_eq!(all.context(&c), 1.0, "capped at 1");
         // A script declared only, popular server: 0.6 · 0.65 · 0.4.
         let q = Parts { executable: 0.6, cloud_storage: 0.0, tool_agent: 0.0, rarity: 0.0, ..p };
-        assert!((q.score() - 0.6 * 0.65 * 0.4).abs() < 1e-12);
+        assert!((q.score(&c) - 0.6 * 0.65 * 0.4).abs() < 1e-12);
+    }
+
+    /// Every workstation fetches the same PE from a popular update service with Wget: the
+    /// first client's finding as the thresholds weigh it.
+    fn popular_download(t: &Thresholds) -> Finding {
+        let mut b = Bundle::default();
+        background(&mut b, 10);
+        for h in 0..10 {
+            let client = format!("10.0.0.{}", 100 + h);
+            Fetch {
+                client: &client,
+                server: "23.45.100.10",
+                at: 2000.0 + h as f64,
+                host: "www.microsoft.com",
+                uri: "/update/kb123.exe",
+                kind: "pe",
+                content_type: "application/octet-stream",
+            }
+            .add(&mut b);
+        }
+        let found = b.run_with(&PayloadDownload, t);
+        let first = found.into_iter().find(|f| f.host.ip == Some(ip("10.0.0.100")));
+        first.expect("the first client's download")
+    }
+
+    #[test]
+    fn weights_and_floor_come_from_the_thresholds_file() {
+        // By default: executable 1 · (base 0.65 + tool_agent 0.05) · (0.4 + 0.6·rarity).
+        let f = popular_download(&Thresholds::defaults());
+        let rarity = f.components["rarity"];
+        assert!(rarity < 0.5, "a popular server: {rarity}");
+        assert!((f.score - 0.7 * (0.4 + 0.6 * rarity)).abs() < 1e-4, "{f:#?}");
+        // A file that weighs the context fully and does not discount prevalence scores it 1.
+        let t = Thresholds::overlay("[payload-download]\nbase = 1.0\nprevalence_floor = 1.0\n", "t.toml")
+            .expect("valid thresholds");
+        assert!((popular_download(&t).score - 1.0).abs() < 1e-4);
+        // A heavier tool agent: the context reaches its cap of 1.
+        let t = Thresholds::overlay("[payload-download]\ntool_agent_weight = 0.35\n", "t.toml").expect("valid");
+        assert!((popular_download(&t).score - (0.4 + 0.6 * rarity)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn weights_outside_zero_to_one_are_refused() {
+        for bad in ["base = 1.2", "tool_agent_weight = -0.05", "script_weight = 1.5", "prevalence_floor = -1.0"] {
+            let e = Thresholds::overlay(&format!("[payload-download]\n{bad}\n"), "t.toml").expect_err(bad).to_string();
+            assert!(e.contains("[payload-download]") && e.contains("must lie in [0, 1]"), "{e}");
+        }
     }
 
     #[test]
