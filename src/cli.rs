@@ -170,12 +170,12 @@ pub enum Command {
     /// Bidirectional flows with Zeek-compatible fields
     ///
     /// One row per flow: start, id, originator and responder, transport, service recognised
-    /// from content (dns, http, ssl, ssh, smb, stratum), duration, payload bytes, packets, IP
-    /// bytes, conn_state, history and Community ID. Flows still open at the end of a capture
-    /// are emitted. When the bundle holds endpoint logs, each flow a Sysmon or WFP connection,
-    /// an auditd connect or a Sysmon DNS lookup accounts for carries its process (pid,
-    /// image, command line, user, host) and the record that says so; the rate of attributed
-    /// connections per host and log is printed on stderr.
+    /// from content (dns, http, ssl, ssh, smb, stratum, dhcp, ntp), duration, payload bytes,
+    /// packets, IP bytes, conn_state, history and Community ID. Flows still open at the end of
+    /// a capture are emitted. When the bundle holds endpoint logs, each flow a Sysmon or WFP
+    /// connection, an auditd connect or a Sysmon DNS lookup accounts for carries its process
+    /// (pid, image, command line, user, host) and the record that says so; the rate of
+    /// attributed connections per host and log is printed on stderr.
     #[command(
         after_help = "Examples:\n  seam flows capture.pcap\n  seam flows case42/ --format parquet -o flows.parquet\n  seam flows big.pcapng --tcp-timeout 1h --format jsonl | jq ."
     )]

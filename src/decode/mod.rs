@@ -9,6 +9,7 @@ pub mod dns;
 pub mod dtls;
 pub mod filetype;
 pub mod http;
+pub mod ntp;
 pub mod packet;
 pub mod smb;
 pub mod ssh;

@@ -6,6 +6,13 @@
 //! grouped per originator and external address. A connection is judged once: a name group
 //! with enough connections claims its flows, as RITA v5 lets its SNI beacons claim theirs.
 //!
+//! NTP time-keeping (recognised from content on the NTP port, see `decode::ntp`) is not
+//! judged: an NTP client polls its servers at a fixed power-of-two interval with same-sized
+//! messages by design, so it scores as a perfect beacon, and only prevalence would pull it
+//! down — which a bundle with one or a few internal hosts cannot measure (the one workstation
+//! that keeps time is as "rare" a user of its time server as a compromised host of its C2).
+//! UDP to port 123 that is not NTP is judged like any other traffic.
+//!
 //! Each group is scored with RITA v5's four components, reproduced formula for formula:
 //!
 //! - **timestamp**: the intervals between connection times (whole seconds, zero intervals
@@ -189,7 +196,8 @@ enum Target {
 
 fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     let Some(window) = Window::of(ctx) else { return Vec::new() };
-    let outgoing: Vec<usize> = (0..ctx.flows.len()).filter(|&i| is_outgoing(ctx, &ctx.flows[i])).collect();
+    let outgoing: Vec<usize> =
+        (0..ctx.flows.len()).filter(|&i| is_outgoing(ctx, &ctx.flows[i]) && !is_time_keeping(&ctx.flows[i])).collect();
 
     // Names repeat: each distinct one is normalised once (addresses used as names are not names).
     let mut normal: FxHashMap<&str, Option<String>> = FxHashMap::default();
@@ -236,6 +244,11 @@ fn regular_enough<K: Ord>(
 /// An internal host opening a flow to an external, unicast address.
 pub(super) fn is_outgoing(ctx: &DetectCtx<'_>, f: &FlowRecord) -> bool {
     ctx.is_internal(f.orig_ip) && !ctx.is_internal(f.resp_ip) && !is_broadcast(f.resp_ip)
+}
+
+/// An NTP exchange: periodic by design, never a beacon (see the module's documentation).
+fn is_time_keeping(f: &FlowRecord) -> bool {
+    f.services.contains(&Service::Ntp)
 }
 
 fn is_broadcast(ip: IpAddr) -> bool {

@@ -6,7 +6,7 @@
 //! feeds the matching decoder until that decoder is done, after which the flow costs nothing
 //! more than its counters. Every queue here is bounded by a named limit.
 
-use crate::decode::{dhcp, dns, dtls, http, smb, ssh, stratum, tls};
+use crate::decode::{dhcp, dns, dtls, http, ntp, smb, ssh, stratum, tls};
 use crate::model::Service;
 use crate::util::Timestamp;
 use std::collections::VecDeque;
@@ -244,27 +244,27 @@ impl AppState {
         }
     }
 
-    /// One UDP datagram.
-    ///
-    /// `dns_port` says the flow uses a port registered for DNS (53, 5353, 5355, 137): there a
-    /// message that parses at all is DNS, damaged or not; elsewhere it must also look clean, so
-    /// that random UDP is not mistaken for it.
-    pub fn datagram(&mut self, from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>, dns_port: bool) {
+    /// One UDP datagram of a flow using `ports` (see [`UdpPorts`]).
+    pub fn datagram(&mut self, from_orig: bool, payload: &[u8], at: At, sink: &mut Sink<'_>, ports: UdpPorts) {
         match self {
             AppState::Detect { prefix, .. } => {
-                // The first datagrams decide: a DNS message (among the first four) or a DTLS
-                // handshake (among the first sixteen, as WebRTC sends STUN before it), or
+                // The first datagrams decide: a DNS or NTP message (among the first four) or a
+                // DTLS handshake (among the first sixteen, as WebRTC sends STUN before it), or
                 // nothing seam models.
                 let seen = prefix[ORIG].len() + prefix[RESP].len();
                 if dhcp::looks_like_dhcp(payload) {
                     sink.service(Service::Dhcp);
                     dhcp_record(payload, at, sink);
                     *self = AppState::Dhcp;
-                } else if seen < 4 && looks_like_dns_datagram(payload, dns_port) {
+                } else if seen < 4 && looks_like_dns_datagram(payload, ports.dns) {
                     sink.service(Service::Dns);
                     let mut p = DnsPairing::default();
                     p.message(from_orig, payload, at, sink);
                     *self = AppState::Dns(p);
+                } else if seen < 4 && ports.ntp && ntp::looks_like_ntp(payload) {
+                    // Nothing of NTP is kept beyond the service: the flow's counters say the rest.
+                    sink.service(Service::Ntp);
+                    *self = AppState::Done;
                 } else if dtls::looks_like_dtls(payload) {
                     sink.service(Service::Tls);
                     let mut t = TlsState { at, ..TlsState::default() };
@@ -345,7 +345,7 @@ impl AppState {
             Service::Ssh => AppState::Ssh(SshState { at: first_at, ..SshState::default() }),
             Service::Stratum => AppState::Stratum(StratumState { at: first_at, ..StratumState::default() }),
             Service::Dns => AppState::Dns(DnsPairing::default()),
-            Service::Smb | Service::Dhcp => AppState::Done,
+            Service::Smb | Service::Dhcp | Service::Ntp => AppState::Done,
         };
         for (d, bytes) in prefix.iter().enumerate() {
             if !bytes.is_empty() {
@@ -432,6 +432,27 @@ fn looks_like_dns_datagram(payload: &[u8], dns_port: bool) -> bool {
 /// Ports registered for DNS and its multicast/NetBIOS relatives.
 pub fn is_dns_port(port: u16) -> bool {
     matches!(port, 53 | 137 | 5353 | 5355)
+}
+
+/// The registered ports a UDP flow has at either end, for the protocols whose content is judged
+/// with its port in mind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UdpPorts {
+    /// A DNS port (see [`is_dns_port`]): there a message that parses at all is DNS, damaged or
+    /// not; elsewhere it must also look clean, so that random UDP is not mistaken for it.
+    pub dns: bool,
+    /// The NTP port: NTP's header has too little to check for content alone to tell it (see
+    /// [`ntp`]), so NTP is recognised only here.
+    pub ntp: bool,
+}
+
+impl UdpPorts {
+    pub fn of(orig_port: u16, resp_port: u16) -> UdpPorts {
+        UdpPorts {
+            dns: is_dns_port(orig_port) || is_dns_port(resp_port),
+            ntp: orig_port == ntp::NTP_PORT || resp_port == ntp::NTP_PORT,
+        }
+    }
 }
 
 /// DNS over TCP from the first bytes: a complete plausible message, or — for messages longer
@@ -858,5 +879,30 @@ mod tests {
         let msg = hex("0000840000000001000000040667656d696e69095f736674702d737368045f746370056c6f63616c000021800100000078000f0000000000160667656d696e69c022c039001c8001000000780010fe800000000000000217f2fffed7cf65c039000180010000007800048d8edc32c00c002f8001000000780009c00c00050000800040c039002f8001000000780008c039000440000008");
         assert!(looks_like_dns_datagram(&msg, true), "{:?}", dns::parse_message(&msg));
         assert!(!looks_like_dns_datagram(&msg, false));
+    }
+
+    /// The services a UDP flow gets from `datagrams` (originator first) between `ports`.
+    fn udp_services(ports: (u16, u16), datagrams: &[&[u8]]) -> Vec<Service> {
+        let (mut records, mut limits, mut services) = (Vec::new(), AppLimits::default(), Vec::new());
+        let mut sink = Sink { records: &mut records, limits: &mut limits, services: &mut services };
+        let mut app = AppState::default();
+        for (i, d) in datagrams.iter().enumerate() {
+            app.datagram(i % 2 == 0, d, At::default(), &mut sink, UdpPorts::of(ports.0, ports.1));
+        }
+        app.finish(At::default(), &mut sink);
+        services
+    }
+
+    #[test]
+    fn ntp_is_recognised_on_its_port_only() {
+        let (request, reply) = ([0x23u8; 48], [0x24u8; 48]);
+        assert_eq!(udp_services((123, 123), &[&request, &reply]), vec![Service::Ntp]);
+        assert_eq!(udp_services((40_123, 123), &[&request, &reply]), vec![Service::Ntp]);
+        // The same bytes elsewhere, and other bytes on 123 (mode 7: a monlist query), are not.
+        assert_eq!(udp_services((40_123, 4_444), &[&request, &reply]), Vec::<Service>::new());
+        let mut monlist = [0u8; 48];
+        monlist[0] = 0x17;
+        assert_eq!(udp_services((40_123, 123), &[&monlist]), Vec::<Service>::new());
+        assert_eq!(UdpPorts::of(53, 40_000), UdpPorts { dns: true, ntp: false });
     }
 }

@@ -1,6 +1,6 @@
 //! The flow table: one entry per active bidirectional flow, finished by Zeek's timeouts.
 
-use super::app::{is_dns_port, AppLimits, AppRecord, AppState, At, Sink};
+use super::app::{AppLimits, AppRecord, AppState, At, Sink, UdpPorts};
 use super::defrag::{Defragmenter, FragKey};
 use super::key::{community_id, flow_id, icmp_counterpart, FlowKey};
 use super::stream::{Delivery, Reassembler};
@@ -429,8 +429,8 @@ impl FlowTable {
                     flow.history.push(letter);
                 }
                 if let Some(app) = flow.app.as_mut() {
-                    let dns_port = is_dns_port(flow.ident.orig_port) || is_dns_port(flow.ident.resp_port);
-                    app.datagram(from_orig, seg.payload, at, &mut sink, dns_port);
+                    let ports = UdpPorts::of(flow.ident.orig_port, flow.ident.resp_port);
+                    app.datagram(from_orig, seg.payload, at, &mut sink, ports);
                     if app.is_done() {
                         flow.app = None;
                     }

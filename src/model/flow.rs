@@ -60,6 +60,8 @@ pub enum Service {
     Smb,
     Stratum,
     Dhcp,
+    /// NTP time-keeping (client, server, symmetric or broadcast messages) on the NTP port.
+    Ntp,
 }
 
 impl Service {
@@ -72,6 +74,7 @@ impl Service {
             Service::Smb => "smb",
             Service::Stratum => "stratum",
             Service::Dhcp => "dhcp",
+            Service::Ntp => "ntp",
         }
     }
 }

@@ -374,6 +374,11 @@ pub mod bundles {
 
     /// Writes a `seam synth` bundle into `dir` and returns its `truth.json`.
     pub fn synth(dir: &Path, scenario: &str, seed: u64, hours: f64) -> Value {
+        synth_with(dir, scenario, seed, hours, &[])
+    }
+
+    /// [`synth`] with further `seam synth` options (`--hosts N`).
+    pub fn synth_with(dir: &Path, scenario: &str, seed: u64, hours: f64, extra: &[&str]) -> Value {
         seam()
             .args([
                 "synth",
@@ -387,6 +392,7 @@ pub mod bundles {
                 "-o",
             ])
             .arg(dir)
+            .args(extra)
             .assert()
             .success();
         serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth written")).expect("truth parses")

@@ -364,6 +364,38 @@ fn a_periodic_service_stays_low(port: u16, host_header: &str) {
     }
 }
 
+/// Three internal hosts, each with a site of its own; the first also keeps time with
+/// 162.159.200.1:123 every 1024 s for 6 h, its datagrams recognised as NTP when `ntp`.
+fn one_host_keeps_time(ntp: bool) -> Vec<Finding> {
+    let mut b = Bundle::default();
+    let mut rng = Rng::new(4);
+    for (host, site) in [("10.0.0.1", "198.51.100.1"), ("10.0.0.2", "198.51.100.2"), ("10.0.0.3", "198.51.100.3")] {
+        let mut t = rng.range(0.0, 600.0);
+        while t < 6.0 * 3600.0 {
+            b.tcp(host, site, 443, t, 2.0, 300 + (rng.unit() * 3000.0) as u64, 40_000);
+            t += -1200.0 * (1.0 - rng.unit()).ln();
+        }
+    }
+    for t in jittered(&mut rng, 100.0, 6.0 * 3600.0, 1024.0, 0.0) {
+        let f = b.udp("10.0.0.1", "162.159.200.1", 123, t, 0.02, 48, 48);
+        if ntp {
+            b.service(f, Service::Ntp);
+        }
+    }
+    b.run(&Beacon)
+}
+
+#[test]
+fn time_keeping_is_no_beacon_however_few_the_hosts() {
+    // One host in three uses the time server: as rare as a C2 by prevalence.
+    assert!(one_host_keeps_time(true).is_empty(), "{:#?}", one_host_keeps_time(true));
+    // The same timing on port 123 with content that is not NTP is judged, and found.
+    let found = one_host_keeps_time(false);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].peer.port, Some(123));
+    assert!(found[0].severity >= Severity::Medium, "{found:#?}");
+}
+
 #[test]
 fn a_beacon_over_changing_addresses_is_one_finding_under_its_name() {
     let mut b = Bundle::default();
