@@ -65,7 +65,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         let truth = crate::synth::scenario::generate(scenario, *seed, dir, *hours, *hosts)
             .with_context(|| format!("cannot write the bundle to {}", dir.display()))?;
         if !cfg.quiet {
-            eprintln!("seam: wrote {} ({} stages) to {}", scenario, truth.stages.len(), dir.display());
+            crate::note!("seam: wrote {} ({} stages) to {}", scenario, truth.stages.len(), dir.display());
         }
         return Ok(Outcome::Done);
     }
@@ -166,7 +166,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             bytes.push(b'\n');
             dest.write_all(&bytes)?;
             if !cfg.quiet {
-                eprintln!(
+                crate::note!(
                     "seam: learned {} internal hosts, {} destinations, {} domains into {}",
                     saved.internal_hosts,
                     saved.ips.len(),
@@ -358,8 +358,8 @@ impl StageClock {
         if self.on {
             let secs = (now - self.last).as_secs_f64();
             match peak_rss_mib() {
-                Some(peak) => eprintln!("seam: timing {stage} {secs:.3}s (peak RSS so far {peak} MiB)"),
-                None => eprintln!("seam: timing {stage} {secs:.3}s"),
+                Some(peak) => crate::note!("seam: timing {stage} {secs:.3}s (peak RSS so far {peak} MiB)"),
+                None => crate::note!("seam: timing {stage} {secs:.3}s"),
             }
         }
         self.last = now;
@@ -369,7 +369,7 @@ impl StageClock {
 /// How many findings the allowlist removed, on stderr (every command that takes `--allow`).
 fn report_allowed(found: &crate::detect::Hunt, quiet: bool) {
     if !quiet && found.allowed > 0 {
-        eprintln!("seam: the allowlist removed {} finding(s)", found.allowed);
+        crate::note!("seam: the allowlist removed {} finding(s)", found.allowed);
     }
 }
 
@@ -465,10 +465,10 @@ fn print_hunt_timings(found: &crate::detect::Hunt, on: bool) {
         return;
     }
     for (stage, secs) in &found.stages {
-        eprintln!("seam: timing detect:{stage} {secs:.3}s");
+        crate::note!("seam: timing detect:{stage} {secs:.3}s");
     }
     for (id, secs) in &found.timings {
-        eprintln!("seam: timing detector {id} {secs:.3}s");
+        crate::note!("seam: timing detector {id} {secs:.3}s");
     }
 }
 
@@ -1476,7 +1476,7 @@ fn print_attribution(attributions: &Attributions, quiet: bool) {
             r.records
         ));
     }
-    eprint!("{text}");
+    crate::util::to_stderr(&text);
 }
 
 /// Prints the diagnostics summary to stderr: one line per file and kind, then the first
@@ -1495,5 +1495,5 @@ fn print_diagnostics(diags: &Diagnostics, quiet: bool) {
             }
         }
     }
-    eprint!("{text}");
+    crate::util::to_stderr(&text);
 }

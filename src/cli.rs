@@ -887,6 +887,18 @@ pub fn report_destination(
             }
         }
     }
+    // What the walk reaches through links: a file or directory of the bundle under another name.
+    let reach = crate::evidence::Reach::of(evidence);
+    let earlier_report = || allow_evidence_dir && is_earlier_report(&target);
+    if target.exists() && reach.has_file(&target) && !earlier_report() {
+        bail!("{flag} {} would overwrite a file of the evidence (reached through a link)", path.display());
+    }
+    if !allow_evidence_dir && target.parent().is_some_and(|dir| reach.has_dir(dir)) {
+        bail!(
+            "{flag} {} is inside an evidence directory (reached through a link); write it elsewhere or add --allow-evidence-dir",
+            path.display()
+        );
+    }
     Ok(Destination::File(path.to_path_buf()))
 }
 

@@ -12,16 +12,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    seam::report::output::pending::remove_on_signal();
     let result = RunConfig::from_cli(cli).and_then(app::run);
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Findings | Outcome::ExpectationsFailed) => ExitCode::from(1),
         Ok(Outcome::StrictFailure) => {
-            eprintln!("seam: input problems found and --strict given");
+            seam::note!("seam: input problems found and --strict given");
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("seam: {e:#}");
+            // Paths and names in the message may be an attacker's: escaped, line by line.
+            let text = format!("{e:#}");
+            let lines: Vec<_> = text.lines().map(seam::util::escape::terminal_safe).collect();
+            seam::note!("seam: {}", lines.join("\n"));
             ExitCode::from(2)
         }
     }

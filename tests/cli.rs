@@ -31,6 +31,46 @@ fn output_to_a_device_writes_in_place() {
     assert!(meta.file_type().is_char_device(), "/dev/null is no longer a device");
 }
 
+/// Evidence a directory reaches through a link (to a file, or to another directory) is
+/// evidence too: `-o` may not replace it, nor write into the linked directory unasked.
+#[test]
+fn outputs_never_replace_evidence_reached_through_links() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let (case, store) = (dir.path().join("case"), dir.path().join("store"));
+    std::fs::create_dir_all(&case).expect("mkdir");
+    std::fs::create_dir_all(&store).expect("mkdir");
+    let real = store.join("real.pcap");
+    std::fs::copy(demo.join("network.pcap"), &real).expect("copy");
+    let before = std::fs::read(&real).expect("read");
+    std::os::unix::fs::symlink(&real, case.join("net.pcap")).expect("file link");
+    for cmd in ["flows", "timeline", "hunt"] {
+        seam()
+            .arg(cmd)
+            .arg(&case)
+            .args(["--format", "json", "-o"])
+            .arg(&real)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("would overwrite a file of the evidence"));
+    }
+    // A directory linked into the case: its files are evidence, and a new report inside it
+    // would be read as evidence next time.
+    let other = dir.path().join("case2");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    std::os::unix::fs::symlink(&store, other.join("sub")).expect("directory link");
+    seam().arg("timeline").arg(&other).args(["--format", "json", "-o"]).arg(&real).assert().code(2);
+    seam()
+        .arg("investigate")
+        .arg(&other)
+        .args(["--format", "json", "-o"])
+        .arg(store.join("report.json"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("inside an evidence directory (reached through a link)"));
+    assert_eq!(std::fs::read(&real).expect("read"), before, "the evidence is unchanged");
+}
+
 /// No command's `-o` replaces evidence, whatever the spelling of its path; two outputs of one
 /// investigation may not name one file.
 #[test]
@@ -117,4 +157,34 @@ fn a_log_host_by_a_name_two_files_share_is_refused() {
         .args(["-f", "jsonl", "-q"])
         .assert()
         .success();
+}
+
+/// A reader that stops reading (`seam … 2>&1 | head`, `… --format parquet | head -c 10`) is
+/// not an error: seam neither panics on its closed stderr nor fails on its closed stdout.
+#[test]
+fn closed_pipes_are_not_failures() {
+    use std::process::{Command, Stdio};
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let bin = assert_cmd::cargo::cargo_bin("seam");
+    // stderr closed before seam writes its notes on clocks and attribution.
+    let mut child = Command::new(&bin)
+        .args(["timeline", "--format", "jsonl"])
+        .arg(&demo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("seam starts");
+    drop(child.stderr.take());
+    assert_eq!(child.wait().expect("seam ends").code(), Some(0));
+    for format in ["parquet", "jsonl", "csv"] {
+        let mut child = Command::new(&bin)
+            .args(["timeline", "--format", format])
+            .arg(&demo)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("seam starts");
+        drop(child.stdout.take());
+        assert_eq!(child.wait().expect("seam ends").code(), Some(0), "--format {format}");
+    }
 }

@@ -74,6 +74,34 @@ pub fn discover(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<EvidenceFile>
     files
 }
 
+/// Everything a walk of `paths` reaches, links followed: the files and the directories.
+#[derive(Debug, Default)]
+pub struct Reach {
+    files: std::collections::HashSet<FileId>,
+    dirs: std::collections::HashSet<FileId>,
+}
+
+impl Reach {
+    pub fn of(paths: &[PathBuf]) -> Reach {
+        let (mut found, mut walked) = (Vec::new(), std::collections::HashSet::new());
+        let mut ignored = Diagnostics::new();
+        for p in paths {
+            walk(p, 0, &mut found, &mut walked, &mut ignored);
+        }
+        Reach { files: found.iter().filter_map(|p| file_id(p)).collect(), dirs: walked }
+    }
+
+    /// Whether `path` is one of the files reached, under whatever name.
+    pub fn has_file(&self, path: &Path) -> bool {
+        file_id(path).is_some_and(|id| self.files.contains(&id))
+    }
+
+    /// Whether `path` is one of the directories walked, under whatever name.
+    pub fn has_dir(&self, path: &Path) -> bool {
+        file_id(path).is_some_and(|id| self.dirs.contains(&id))
+    }
+}
+
 /// What makes a file the same file whatever its path: device and inode where the system has
 /// them, else the resolved path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

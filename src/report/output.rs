@@ -25,6 +25,9 @@ impl ReportError {
             ReportError::Frame { source: polars::error::PolarsError::IO { error, .. }, .. } => {
                 error.kind() == io::ErrorKind::BrokenPipe
             }
+            // The Parquet writer reports a closed pipe as a broken file, with the I/O error's
+            // words in its message.
+            ReportError::Frame { source, .. } => source.to_string().contains("Broken pipe"),
             _ => false,
         }
     }
@@ -53,6 +56,7 @@ impl Destination {
                 writer: BufWriter::with_capacity(1 << 16, Box::new(io::stdout())),
                 label: "stdout".into(),
                 rename: None,
+                sync: None,
             }),
             // A device or pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written in place:
             // renaming a file over it would replace the device for every other program.
@@ -66,19 +70,34 @@ impl Destination {
                     writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
                     label: path.display().to_string(),
                     rename: None,
+                    sync: None,
                 })
             }
             Destination::File(path) => {
                 let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
                 let tmp = dir.join(format!(".{name}.seam-tmp.{}", std::process::id()));
-                let file = File::create(&tmp)
-                    .map_err(|source| ReportError::Write { path: path.display().to_string(), source })?;
+                let error = |source| ReportError::Write { path: path.display().to_string(), source };
+                // A new file, never one found there: a link planted under the temporary name
+                // is removed (not followed), as is a file an earlier run was stopped before
+                // removing.
+                let create = || std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp);
+                let file = match create() {
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        std::fs::remove_file(&tmp).map_err(error)?;
+                        create()
+                    }
+                    other => other,
+                }
+                .map_err(error)?;
+                let sync = file.try_clone().ok();
+                pending::add(&tmp);
                 Ok(Output {
                     terminal: false,
                     writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
                     label: path.display().to_string(),
                     rename: Some((tmp, path.clone())),
+                    sync,
                 })
             }
         }
@@ -100,6 +119,8 @@ pub struct Output {
     pub terminal: bool,
     label: String,
     rename: Option<(PathBuf, PathBuf)>,
+    /// The file, to have its bytes on disk before it is renamed into place.
+    sync: Option<File>,
 }
 
 impl Output {
@@ -111,8 +132,12 @@ impl Output {
     /// Flushes and, for a file, moves it into place.
     pub fn commit(mut self) -> Result<(), ReportError> {
         self.writer.flush().map_err(|e| self.error(e))?;
+        if let Some(file) = &self.sync {
+            file.sync_all().map_err(|e| self.error(e))?;
+        }
         if let Some((tmp, path)) = self.rename.take() {
             std::fs::rename(&tmp, &path).map_err(|e| self.error(e))?;
+            pending::remove(&tmp);
         }
         Ok(())
     }
@@ -123,7 +148,45 @@ impl Drop for Output {
     /// no partial file behind.
     fn drop(&mut self) {
         if let Some((tmp, _)) = self.rename.take() {
-            let _ = std::fs::remove_file(tmp);
+            let _ = std::fs::remove_file(&tmp);
+            pending::remove(&tmp);
         }
+    }
+}
+
+/// Temporary files being written, so that a signal that stops seam (Ctrl-C, `kill`) removes
+/// them too: unwinding does not run on a signal.
+pub mod pending {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    pub fn add(path: &Path) {
+        FILES.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_path_buf());
+    }
+
+    pub fn remove(path: &Path) {
+        FILES.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != path);
+    }
+
+    /// Removes every temporary file still being written.
+    pub fn remove_all() {
+        for p in FILES.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    /// Stops seam on SIGINT, SIGTERM or SIGHUP after removing the temporary files, with the
+    /// shell's exit status for the signal (128 + its number).
+    pub fn remove_on_signal() {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else { return };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                remove_all();
+                std::process::exit(128 + signal);
+            }
+        });
     }
 }

@@ -29,7 +29,15 @@ pub fn terminal_safe(s: &str) -> Cow<'_, str> {
 }
 
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{061c}'
+                | '\u{feff}'
+        )
 }
 
 /// Text from bytes that should be text: valid UTF-8 is kept, anything else is `\xNN`-escaped
@@ -103,6 +111,8 @@ mod tests {
     #[test]
     fn bidi_override_is_escaped() {
         assert_eq!(terminal_safe("a\u{202e}b"), "a\\u{202e}b");
+        // Line and paragraph separators, the Arabic letter mark and a byte-order mark too.
+        assert_eq!(terminal_safe("a\u{2028}\u{2029}\u{61c}\u{feff}b"), "a\\u{2028}\\u{2029}\\u{061c}\\u{feff}b");
     }
 
     #[test]

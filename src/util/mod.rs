@@ -25,6 +25,21 @@ pub fn concat<T>(parts: impl IntoIterator<Item = Vec<T>>) -> Vec<T> {
     out
 }
 
+/// Writes `text` to stderr, ignoring failure: a closed stderr (`seam … 2>&1 | head`) must not
+/// stop the work, as `eprint!` would by panicking.
+pub fn to_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Writes a line to stderr as [`to_stderr`] does.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::util::to_stderr(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
