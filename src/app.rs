@@ -82,10 +82,13 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Flows { paths, .. } | Task::Timeline { paths, .. } | Task::Assets { paths, .. } => (paths, false),
     };
     let files = evidence::discover(paths, &mut diags);
-    if files.is_empty() {
+    let listing = matches!(cfg.task, Task::Inventory { .. });
+    // The inventory lists unknown files; every other command needs evidence it can read.
+    if files.is_empty() || (!listing && files.iter().all(|f| f.kind == EvidenceKind::Unknown)) {
         print_diagnostics(&diags, cfg.quiet);
+        let what = if files.is_empty() { "no readable evidence" } else { "no capture, event log or audit log" };
         bail!(
-            "no readable evidence in {}",
+            "{what} in {} (files are identified by their content; seam inventory lists what each is)",
             paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         );
     }

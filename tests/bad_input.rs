@@ -330,22 +330,31 @@ fn truncated_record_header_keeps_the_packets_before_it() {
     assert!(found[0].detail.contains("need 16 bytes, have 8"), "{found:#?}");
 }
 
+/// A file named like a capture whose first bytes are not one is listed as unknown (it is not
+/// read as a capture), and said so: a capture with a damaged header must not leave the
+/// analysis without a word. A file of an unknown kind named as such is no problem at all.
 #[test]
-fn wrong_magic_is_listed_as_unknown_not_as_an_error() {
+fn wrong_magic_is_listed_as_unknown_and_reported() {
     let mut bytes = pcap_with_packets(2).into_bytes();
     bytes[..4].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
     let evidence = EvidenceDir::new();
     let file = evidence.write("wrong-magic.pcap", &bytes);
+    let notes = evidence.write("notes.bin", &bytes);
 
     let rows = inventory_rows(evidence.path());
     assert_eq!(kind_of(&rows, &file), "unknown");
     assert_eq!(records_of(&rows, &file), None, "an unknown file has no record count");
-    assert_eq!(row_for(&rows, &file)["seam"]["problems"].as_u64(), Some(0));
+    assert_eq!(row_for(&rows, &file)["seam"]["problems"].as_u64(), Some(1));
+    assert_eq!(row_for(&rows, &notes)["seam"]["problems"].as_u64(), Some(0));
     assert_eq!(records_of(&rows, &evidence.sibling()), Some(SIBLING_PACKETS));
     let (doc, stderr) = inventory_document(evidence.path());
-    assert!(diagnostics_for(&doc, &file).is_empty(), "no diagnostic for an unknown file: {doc:#}");
-    assert!(!stderr.contains("wrong-magic.pcap"), "stderr is silent about it:\n{stderr}");
-    assert_eq!(strict_exit_code(evidence.path()), 0, "an unknown file is not an input problem");
+    let found = diagnostics_for(&doc, &file);
+    assert_eq!(found.len(), 1, "{doc:#}");
+    assert_eq!((found[0].kind.as_str(), found[0].offset), ("bad-header", Some(0)));
+    assert!(found[0].detail.contains("named like a capture but its first bytes are not one"), "{found:#?}");
+    assert!(diagnostics_for(&doc, &notes).is_empty(), "no diagnostic for a file of no known name: {doc:#}");
+    assert!(stderr.contains("wrong-magic.pcap"), "stderr names it:\n{stderr}");
+    assert_eq!(strict_exit_code(evidence.path()), 2, "a damaged capture is an input problem");
     let flows = flow_rows(evidence.path());
     assert_eq!(flow_packets_of(&flows, &file), 0);
     assert_eq!(flow_packets_of(&flows, &evidence.sibling()), SIBLING_PACKETS);

@@ -188,3 +188,30 @@ fn closed_pipes_are_not_failures() {
         assert_eq!(child.wait().expect("seam ends").code(), Some(0), "--format {format}");
     }
 }
+
+/// A bundle with nothing seam can read is an error for the commands that analyse it, not an
+/// empty success; a file named like evidence whose first bytes are not is said to be so.
+#[test]
+fn unreadable_bundles_and_misnamed_files_are_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("readme.txt"), "case notes\n").expect("write");
+    for cmd in ["flows", "timeline", "hunt", "investigate"] {
+        seam()
+            .arg(cmd)
+            .arg(dir.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("no capture, event log or audit log in"));
+    }
+    seam().arg("inventory").arg(dir.path()).args(["--format", "json"]).assert().success();
+    // A capture whose magic was zeroed: listed as unknown, with a problem naming it.
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let mut bytes = std::fs::read(demo.join("network.pcap")).expect("read");
+    bytes[..4].fill(0);
+    std::fs::write(dir.path().join("net.pcap"), bytes).expect("write");
+    let out = seam().arg("inventory").arg(dir.path()).args(["--format", "json"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("named like a capture but its first bytes are not one"), "{stderr}");
+    seam().args(["--strict", "inventory"]).arg(dir.path()).args(["--format", "json"]).assert().code(2);
+}

@@ -19,6 +19,8 @@ pub enum AllowError {
     Read { path: String, source: std::io::Error },
     #[error("{path}:{line}: `{entry}` is not an address, block, domain or JA4")]
     Entry { path: String, line: usize, entry: String },
+    #[error("{path}:{line}: `{entry}` is a public suffix: it would allow every domain under it")]
+    Suffix { path: String, line: usize, entry: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,7 +49,11 @@ impl Allowlist {
             } else if is_ja4(entry) {
                 list.ja4s.push(entry.to_string());
             } else if is_domain(entry) {
-                list.domains.push(domain::normalize(entry.trim_start_matches("*.")));
+                let name = domain::normalize(entry.trim_start_matches("*."));
+                if psl::suffix(name.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes() == name.as_bytes()) {
+                    return Err(AllowError::Suffix { path: shown.into(), line: n + 1, entry: entry.into() });
+                }
+                list.domains.push(name);
             } else {
                 return Err(AllowError::Entry { path: shown.into(), line: n + 1, entry: entry.into() });
             }
@@ -89,9 +95,13 @@ fn is_ja4(s: &str) -> bool {
         && parts[1..].iter().all(|p| p.len() == 12 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Labels of letters, digits, `-` and `_`; the last one not all digits (`999.1.1.1` is a
+/// mistyped address, not a name).
 fn is_domain(s: &str) -> bool {
     let s = s.trim_start_matches("*.").trim_end_matches('.');
+    let last = s.rsplit('.').next().unwrap_or_default();
     !s.is_empty()
+        && !last.bytes().all(|b| b.is_ascii_digit())
         && s.split('.').all(|l| {
             !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
@@ -130,5 +140,17 @@ mod tests {
     fn bad_entries_name_the_line() {
         let e = Allowlist::parse("ok.com\nnot an entry\n", "a.txt").unwrap_err().to_string();
         assert_eq!(e, "a.txt:2: `not an entry` is not an address, block, domain or JA4");
+        // A mistyped address is not a name; a public suffix would allow whole registries.
+        let e = Allowlist::parse("999.1.1.1\n", "a.txt").unwrap_err().to_string();
+        assert_eq!(e, "a.txt:1: `999.1.1.1` is not an address, block, domain or JA4");
+        for suffix in ["com", "*.co.uk", "s3.amazonaws.com"] {
+            let e = Allowlist::parse(suffix, "a.txt").unwrap_err().to_string();
+            assert!(e.contains("is a public suffix"), "{e}");
+        }
+        // A single-label internal name is a name.
+        assert_eq!(
+            Allowlist::parse("fileserver\nbucket.s3.amazonaws.com", "a.txt").map(|l| l.domains.len()).ok(),
+            Some(2)
+        );
     }
 }

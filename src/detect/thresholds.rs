@@ -78,6 +78,9 @@ impl Thresholds {
                         message: format!("unknown key `{key}`"),
                     });
                 }
+                if let Err(message) = check_value(&key, &value) {
+                    return Err(ThresholdsError::Invalid { path: shown.into(), section, message });
+                }
                 base.insert(key, value);
             }
         }
@@ -115,9 +118,64 @@ impl Thresholds {
     }
 }
 
+/// What every value must be, whatever its detector checks besides: numbers finite and not
+/// negative; shares, weights, scores, prevalences and rarities within [0, 1]; ports ports;
+/// prefix lengths within their address's bits.
+fn check_value(key: &str, value: &toml::Value) -> Result<(), String> {
+    const UNIT: &[&str] = &["weight", "score", "share", "prevalence", "rarity", "damp", "boost"];
+    let number = match value {
+        toml::Value::Float(f) => Some(*f),
+        toml::Value::Integer(n) => Some(*n as f64),
+        _ => None,
+    };
+    if let Some(x) = number {
+        if key.split('_').any(|part| UNIT.contains(&part)) && !(0.0..=1.0).contains(&x) {
+            return Err(format!("`{key}` must lie in [0, 1], not {x}"));
+        }
+        if !x.is_finite() || x < 0.0 {
+            return Err(format!("`{key}` must be a finite number of at least 0, not {x}"));
+        }
+        let bits = match key {
+            "block_prefix_v4" => 32.0,
+            "block_prefix_v6" => 128.0,
+            _ => f64::INFINITY,
+        };
+        if x > bits {
+            return Err(format!("`{key}` must be at most {bits}, not {x}"));
+        }
+    }
+    if let (true, toml::Value::Array(items)) = (key.ends_with("_ports"), value) {
+        if let Some(bad) = items.iter().find(|v| !v.as_integer().is_some_and(|p| (0..=65535).contains(&p))) {
+            return Err(format!("`{key}` holds {bad}, which is not a port"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_out_of_their_range_are_refused() {
+        for bad in [
+            "[beacon]\nmin_score = nan\n",
+            "[beacon]\nmin_score = inf\n",
+            "[baseline]\nrare_prevalence = 2.0\n",
+            "[scan]\nblock_prefix_v4 = 255\n",
+            "[exfil]\nmin_out_bytes = -1.0\n",
+            "[lateral-movement]\nsmb_ports = [445, 70000]\n",
+        ] {
+            assert!(Thresholds::overlay(bad, "t").is_err(), "{bad}");
+        }
+        assert!(Thresholds::overlay("[baseline]\nrare_prevalence = 0.2\n[scan]\nblock_prefix_v4 = 16\n", "t").is_ok());
+        // Every default passes the same checks.
+        for (section, values) in DEFAULTS.parse::<toml::Table>().expect("defaults parse") {
+            for (key, value) in values.as_table().into_iter().flatten() {
+                assert_eq!(check_value(key, value), Ok(()), "[{section}] {key}");
+            }
+        }
+    }
 
     #[test]
     fn severity_cuts_must_rise_within_zero_to_one() {

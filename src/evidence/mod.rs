@@ -193,10 +193,41 @@ fn identify(path: &Path, id: u32, diags: &mut Diagnostics) -> Option<EvidenceFil
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     if gzip {
         head.clear();
-        // A damaged gzip header still leaves the file listed, as unknown.
-        let _ = open_path(path, true).and_then(|r| r.take(sniff::SNIFF_BYTES as u64).read_to_end(&mut head));
+        // A damaged gzip stream still leaves the file listed, as unknown, and says so.
+        let read = open_path(path, true).and_then(|r| r.take(sniff::SNIFF_BYTES as u64).read_to_end(&mut head));
+        if let Err(e) = read {
+            let what = format!("gzip stream unreadable after {} bytes: {e}; not identified", head.len());
+            diags.push(&display, Some(0), DiagKind::Decompression, what);
+        }
     }
-    Some(EvidenceFile { id, path: path.to_path_buf(), display, kind: sniff(&head), gzip, size })
+    let kind = sniff(&head);
+    if kind == EvidenceKind::Unknown {
+        if let Some(named) = named_as_evidence(path) {
+            // Identified by content, not by name; but a capture or event log whose first bytes
+            // were damaged would otherwise leave the analysis without a word.
+            let what = if size == 0 {
+                format!("named like {named} but empty")
+            } else {
+                format!("named like {named} but its first bytes are not one: not read")
+            };
+            diags.push(&display, Some(0), DiagKind::BadHeader, what);
+        }
+    }
+    Some(EvidenceFile { id, path: path.to_path_buf(), display, kind, gzip, size })
+}
+
+/// What a file's name says it is, for the evidence kinds whose names are conventional.
+fn named_as_evidence(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let ext = name.rsplit_once('.').map(|(_, e)| e);
+    match ext {
+        Some("pcap" | "cap") => Some("a capture"),
+        Some("pcapng" | "ntar") => Some("a pcapng capture"),
+        Some("evtx") => Some("an event log"),
+        _ if name.starts_with("audit.log") || name.ends_with("audit.log") => Some("an audit log"),
+        _ => None,
+    }
 }
 
 /// Opens an evidence file read-only, decompressing gzip transparently.
