@@ -328,6 +328,7 @@ pub fn capture(data: &[u8]) {
         kind: EvidenceKind::Pcap,
         gzip: false,
         size: data.len() as u64,
+        tag: 0,
     };
     let mut shard_diags = Diagnostics::new();
     let (shard_summary, shard_flows) =

@@ -951,7 +951,7 @@ pub fn decode_capture<R: Read>(
         return (summary, None);
     };
     if shards <= 1 {
-        let mut table = FlowTable::new(file.id, cfg);
+        let mut table = FlowTable::new(file.id, cfg).tagged(file.tag);
         let mut packet_diags = Diagnostics::new();
         let summary = read_capture_from(&mut reader, label, diags, |p| {
             let packet = PacketIn { ts: p.ts, index: p.index, link: p.link, data: p.data, offset: p.offset };
@@ -975,7 +975,7 @@ pub fn decode_capture<R: Read>(
             senders.push(tx);
             let give_back = give_back.clone();
             workers.push(scope.spawn(move || {
-                let mut table = FlowTable::new(file.id, cfg);
+                let mut table = FlowTable::new(file.id, cfg).tagged(file.tag);
                 let mut d = Diagnostics::new();
                 for mut batch in rx {
                     for (clock, p) in batch.packets(mapped) {

@@ -542,3 +542,35 @@ fn a_full_table_gives_the_same_answer_on_any_number_of_threads() {
         assert_eq!(many_err, one_err);
     }
 }
+
+/// Flow ids belong to the capture: a report written beside it, or any other file joining the
+/// bundle, leaves them as they were; a copy of the capture gets ids of its own.
+#[test]
+fn flow_ids_do_not_depend_on_the_other_files_of_a_bundle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(demo().join("network.pcap"), dir.path().join("net.pcap")).expect("copy");
+    let ids = || -> Vec<String> {
+        jsonl(&["flows", dir.path().to_str().expect("utf-8 path")])
+            .iter()
+            .filter(|r| r["seam"]["file"].as_str().is_some_and(|f| f.ends_with("net.pcap")))
+            .map(|r| get(r, "flow.id").as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let before = ids();
+    assert!(before.len() > 100);
+    std::fs::write(dir.path().join("a-notes.txt"), "sorted before the capture\n").expect("write");
+    std::fs::copy(demo().join("db01-audit.log"), dir.path().join("a-audit.log")).expect("copy");
+    assert_eq!(ids(), before);
+    // Two files alike are told apart by their order: their ids differ from each other's.
+    std::fs::copy(demo().join("network.pcap"), dir.path().join("net-copy.pcap")).expect("copy");
+    let rows = jsonl(&["flows", dir.path().to_str().expect("utf-8 path")]);
+    let of = |name: &str| -> std::collections::BTreeSet<String> {
+        rows.iter()
+            .filter(|r| r["seam"]["file"].as_str().is_some_and(|f| f.ends_with(name)))
+            .map(|r| get(r, "flow.id").as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let (copy, original) = (of("net-copy.pcap"), of("/net.pcap"));
+    assert_eq!((copy.len(), original.len()), (before.len(), before.len()));
+    assert!(copy.is_disjoint(&original), "a copy's flows have ids of their own");
+}

@@ -35,6 +35,10 @@ pub struct EvidenceFile {
     pub gzip: bool,
     /// Size on disk in bytes.
     pub size: u64,
+    /// The file's own mark, from its size and first bytes (and, for files alike in those, its
+    /// rank among them by path): flow ids are made from it, so that they do not change when
+    /// other files join the bundle.
+    pub tag: u64,
 }
 
 /// Walks `paths`, identifies every regular file and returns them sorted by path. A file reached
@@ -70,6 +74,13 @@ pub fn discover(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<EvidenceFile>
         if let Some(f) = identify(&path, files.len() as u32, diags) {
             files.push(f);
         }
+    }
+    // Files alike in size and first bytes (copies, mostly) are told apart by their rank.
+    let mut alike: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    for f in &mut files {
+        let rank = alike.entry(f.tag).or_default();
+        f.tag = f.tag.wrapping_add(*rank);
+        *rank += 1;
     }
     files
 }
@@ -213,7 +224,12 @@ fn identify(path: &Path, id: u32, diags: &mut Diagnostics) -> Option<EvidenceFil
             diags.push(&display, Some(0), DiagKind::BadHeader, what);
         }
     }
-    Some(EvidenceFile { id, path: path.to_path_buf(), display, kind, gzip, size })
+    let tag = {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new().chain_update(size.to_be_bytes()).chain_update(&head).finalize();
+        u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+    };
+    Some(EvidenceFile { id, path: path.to_path_buf(), display, kind, gzip, size, tag })
 }
 
 /// What a file's name says it is, for the evidence kinds whose names are conventional.

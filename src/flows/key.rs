@@ -82,11 +82,12 @@ fn push_ip(h: &mut Sha1, ip: IpAddr) {
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// Deterministic flow id: `C` + 17 base62 digits of a SHA-1 over the evidence file, the flow's
-/// start time and its community id — stable across runs and thread counts.
-pub fn flow_id(file: u32, start: i64, community_id: &str, ordinal: u32) -> String {
+/// Deterministic flow id: `C` + 17 base62 digits of a SHA-1 over the capture's tag, the flow's
+/// start time and its community id — stable across runs, thread counts and whatever other
+/// files the bundle holds.
+pub fn flow_id(tag: u64, start: i64, community_id: &str, ordinal: u32) -> String {
     let mut h = Sha1::new();
-    h.update(file.to_be_bytes());
+    h.update(tag.to_be_bytes());
     h.update(start.to_be_bytes());
     h.update(community_id.as_bytes());
     h.update(ordinal.to_be_bytes());

@@ -221,6 +221,9 @@ pub struct PacketIn<'a> {
 pub struct FlowTable {
     cfg: FlowConfig,
     file: u32,
+    /// What flow ids are made from besides the flow itself: the capture file's own tag, so
+    /// that ids do not depend on the other files of a bundle.
+    tag: u64,
     map: FxHashMap<FlowKey, Flow>,
     finished: Vec<FlowRecord>,
     app: Vec<AppEvent>,
@@ -249,6 +252,7 @@ impl FlowTable {
         FlowTable {
             cfg,
             file,
+            tag: u64::from(file),
             map: FxHashMap::default(),
             finished: Vec::new(),
             app: Vec::new(),
@@ -260,6 +264,12 @@ impl FlowTable {
             since_sweep: 0,
             now: Timestamp::MIN,
         }
+    }
+
+    /// Makes flow ids from `tag` rather than the file's number in the run.
+    pub fn tagged(mut self, tag: u64) -> Self {
+        self.tag = tag;
+        self
     }
 
     /// Moves the table's clock to `clock`, the latest time seen anywhere in the capture up to
@@ -362,8 +372,8 @@ impl FlowTable {
         if self.map.len() >= MAX_ACTIVE_FLOWS && !self.map.contains_key(&key) {
             self.evict();
         }
-        let (file, cfg) = (self.file, self.cfg);
-        let flow = self.map.entry(key).or_insert_with(|| new_flow(file, cfg, ts, index, ip, &seg, src_is_lo));
+        let (tag, cfg) = (self.tag, self.cfg);
+        let flow = self.map.entry(key).or_insert_with(|| new_flow(tag, cfg, ts, index, ip, &seg, src_is_lo));
         let from_orig = flow.orig_is_lo == src_is_lo;
         flow.last = flow.last.max(ts);
         flow.last_packet = index;
@@ -593,7 +603,7 @@ impl FlowTable {
 
 /// A new flow for the packet that opens it, oriented by Zeek's rules.
 fn new_flow(
-    file: u32,
+    tag: u64,
     cfg: FlowConfig,
     ts: Timestamp,
     index: u64,
@@ -621,7 +631,7 @@ fn new_flow(
         if flip { (ip.dst, seg.dst_port, ip.src, seg.src_port) } else { (ip.src, seg.src_port, ip.dst, seg.dst_port) };
     let transport = Transport::from_ip_proto(ip.proto);
     let cid = community_id(orig_ip, orig_port, resp_ip, resp_port, ip.proto, 0);
-    let id = flow_id(file, ts, &cid, 0);
+    let id = flow_id(tag, ts, &cid, 0);
     let is_tcp = seg.tcp.is_some();
     let mut tcp = is_tcp.then(Box::<TcpConn>::default);
     let mut history = String::new();
