@@ -13,6 +13,7 @@ use crate::diag::Diagnostics;
 use crate::timeline::frame::{self, Lists};
 use crate::timeline::schema::{timestamp_desc, Column, Value};
 use crate::timeline::RowCtx;
+use crate::util::escape::json_for_terminal;
 use crate::util::escape::terminal_safe;
 use comfy_table::{presets, ContentArrangement, Table};
 use polars::prelude::*;
@@ -97,6 +98,7 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
                     })
                     .collect();
                 for part in parts {
+                    let part = if out.terminal { json_for_terminal(&part) } else { part.as_slice().into() };
                     out.writer.write_all(&part).map_err(|e| out.error(e))?;
                 }
             }
@@ -123,6 +125,7 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
                 }
                 let mut line = Json::Object(obj).to_string().into_bytes();
                 line.push(b'\n');
+                let line = if out.terminal { json_for_terminal(&line) } else { line.as_slice().into() };
                 out.writer.write_all(&line).map_err(|e| out.error(e))?;
             }
             Ok(())

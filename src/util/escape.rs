@@ -84,9 +84,42 @@ pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// JSON text bound for a terminal: characters that could drive or reorder it (C1 controls,
+/// bidirectional and invisible formatting marks; C0 controls are already escaped by JSON) are
+/// written as `\uXXXX` escapes, which a JSON reader turns back into the same characters.
+pub fn json_for_terminal(json: &[u8]) -> Cow<'_, [u8]> {
+    let Ok(text) = std::str::from_utf8(json) else { return Cow::Borrowed(json) };
+    let unsafe_char = |c: char| c != '\n' && c != '\t' && is_unsafe(c);
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out.into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_on_a_terminal_escapes_what_could_drive_it() {
+        let json = serde_json::to_vec(&serde_json::json!({"q": "a\u{202e}b\u{85}c\u{1b}d é"})).unwrap_or_default();
+        let safe = json_for_terminal(&json);
+        assert_eq!(String::from_utf8_lossy(&safe), r#"{"q":"a\u202eb\u0085c\u001bd é"}"#);
+        let back: serde_json::Value = serde_json::from_slice(&safe).unwrap_or_default();
+        assert_eq!(back["q"], "a\u{202e}b\u{85}c\u{1b}d é");
+        assert!(matches!(json_for_terminal(b"{\"plain\":1}\n"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn json_strings_match_serde_json() {
