@@ -496,19 +496,7 @@ mod tests {
         let (host, uri) = ("cdn.example.net", "/logo.png");
         Fetch { client: HOST, server, at: 1000.0, host, uri, kind: "png", content_type: "image/png" }.add(&mut b);
         // Near miss 2: every workstation fetches the same PE from the popular update service.
-        for h in 0..10 {
-            let client = format!("10.0.0.{}", 100 + h);
-            Fetch {
-                client: &client,
-                server: "23.45.100.10",
-                at: 2000.0 + h as f64,
-                host: "www.microsoft.com",
-                uri: "/update/kb123.exe",
-                kind: "pe",
-                content_type: "application/octet-stream",
-            }
-            .add(&mut b);
-        }
+        popular_fetches(&mut b);
         let found = b.run(&PayloadDownload);
         assert!(found.iter().all(|f| f.severity <= Severity::Low), "{found:#?}");
         assert!(found.iter().all(|f| f.peer.ip != Some(ip("198.18.3.4"))), "{found:#?}");
@@ -606,11 +594,8 @@ mod tests {
         assert!((q.score(&c) - 0.6 * 0.65 * 0.4).abs() < 1e-12);
     }
 
-    /// Every workstation fetches the same PE from a popular update service with Wget: the
-    /// first client's finding as the thresholds weigh it.
-    fn popular_download(t: &Thresholds) -> Finding {
-        let mut b = Bundle::default();
-        background(&mut b, 10);
+    /// Every workstation fetches the same PE from the popular update service.
+    fn popular_fetches(b: &mut Bundle) {
         for h in 0..10 {
             let client = format!("10.0.0.{}", 100 + h);
             Fetch {
@@ -622,8 +607,16 @@ mod tests {
                 kind: "pe",
                 content_type: "application/octet-stream",
             }
-            .add(&mut b);
+            .add(b);
         }
+    }
+
+    /// Every workstation fetches the same PE from a popular update service with Wget: the
+    /// first client's finding as the thresholds weigh it.
+    fn popular_download(t: &Thresholds) -> Finding {
+        let mut b = Bundle::default();
+        background(&mut b, 10);
+        popular_fetches(&mut b);
         let found = b.run_with(&PayloadDownload, t);
         let first = found.into_iter().find(|f| f.host.ip == Some(ip("10.0.0.100")));
         first.expect("the first client's download")
