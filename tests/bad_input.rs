@@ -459,6 +459,91 @@ fn zeros_to_the_end_of_a_capture_are_one_diagnostic() {
     );
 }
 
+/// Records and diagnostics of a capture read three ways: mapped, with `read()` (`--no-mmap`)
+/// and gzip-compressed. They must agree: where seam picks up again after damage may not depend
+/// on how the file was read.
+fn read_three_ways(name: &str, bytes: &[u8]) -> Vec<(Option<u64>, Vec<(String, Option<u64>, String)>)> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).expect("compress");
+    let gzipped = gz.finish().expect("compress");
+    let mut out = Vec::new();
+    for (file, data, extra) in [
+        (name.to_string(), bytes, None),
+        (name.to_string(), bytes, Some("--no-mmap")),
+        (format!("{name}.gz"), gzipped.as_slice(), None),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(&file);
+        std::fs::write(&path, data).expect("write");
+        let mut tail = vec!["--no-hash", "--format", "json"];
+        tail.extend(extra);
+        let run = run_seam(args_with(&path, &["inventory"], &tail), CASE_TIMEOUT);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let doc: Json = serde_json::from_str(&run.stdout).expect("json");
+        let records = doc["files"][0]["seam"]["records"].as_u64();
+        let diags = diagnostics_for(&doc, &path).into_iter().map(|d| (d.kind, d.offset, d.detail)).collect();
+        out.push((records, diags));
+    }
+    out
+}
+
+/// More zeros than one read-ahead window holds (a preallocated capture cut short by a crash):
+/// the records after them are found whether the file is mapped, read or decompressed.
+#[test]
+fn records_after_a_long_zero_run_are_found_however_the_file_is_read() {
+    let frame = test_frame();
+    let mut f = pcap_with_packets(2);
+    f.raw(&vec![0u8; 17 << 20]);
+    for i in 0..50 {
+        f.packet(BASE_SECS + 10, i * 1000, &frame);
+    }
+    let ways = read_three_ways("long-zeros.pcap", f.bytes());
+    assert_eq!(ways[0].0, Some(52), "{:#?}", ways[0]);
+    assert!(ways.iter().all(|w| w == &ways[0]), "{ways:#?}");
+    assert!(ways[0].1[0].2.contains(&format!("{} zero bytes skipped", 17 << 20)), "{ways:#?}");
+}
+
+/// A record whose seconds are 0 (relative timestamps) right after zeros is still a record, and
+/// garbage between zeros and the next record is reported apart from the zeros.
+#[test]
+fn zeros_then_a_second_zero_record_or_garbage_are_told_apart() {
+    let frame = test_frame();
+    let mut f = PcapFile::ethernet();
+    f.packet(0, 100, &frame);
+    f.packet(0, 200, &frame);
+    f.raw(&[0u8; 32]);
+    for us in [300, 400, 500] {
+        f.packet(0, us, &frame);
+    }
+    let ways = read_three_ways("zero-seconds.pcap", f.bytes());
+    assert_eq!(ways[0].0, Some(5), "{:#?}", ways[0]);
+    assert!(ways[0].1[0].2.starts_with("32 zero bytes skipped"), "{ways:#?}");
+    assert!(ways.iter().all(|w| w == &ways[0]), "{ways:#?}");
+
+    let mut g = pcap_with_packets(1);
+    let zeros = g.raw(&[0u8; 64]);
+    g.raw(&[0xde, 0xad, 0xbe, 0xef].repeat(25));
+    let next = g.packet(BASE_SECS, 2000, &frame);
+    g.packet(BASE_SECS, 3000, &frame);
+    let ways = read_three_ways("zeros-garbage.pcap", g.bytes());
+    assert_eq!(ways[0].0, Some(3), "{:#?}", ways[0]);
+    let diags = &ways[0].1;
+    assert!(
+        diags.iter().any(|(k, o, d)| k == "corrupt-record"
+            && *o == Some(zeros as u64)
+            && d.starts_with("64 zero bytes skipped")),
+        "{diags:#?}"
+    );
+    assert!(
+        diags.iter().any(|(k, o, d)| k == "resynced"
+            && *o == Some(zeros as u64 + 64)
+            && d.contains(&format!("skipped 100 bytes to the next plausible record at offset {next}"))),
+        "{diags:#?}"
+    );
+    assert!(ways.iter().all(|w| w == &ways[0]), "{ways:#?}");
+}
+
 /// A caplen below seam's maximum but pointing past the end of the file cannot be a real record
 /// either; the records after it are intact and must be found like after an absurd caplen.
 #[test]

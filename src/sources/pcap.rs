@@ -321,24 +321,36 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
 /// record. Returns false when nothing readable follows.
 fn skip_zeros<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, layout: PcapLayout, near_sec: Option<u32>) -> bool {
     let start = buf.offset();
-    // Four zeros are kept in the buffer: a record's little-endian seconds may start with three.
+    // KEEP zeros stay in the buffer: a record header holds a non-zero byte within its first 16
+    // (else it is part of the zero run), so the next record starts within them (p >= 1).
+    const KEEP: usize = 16;
     let mut skipped = 0u64;
     loop {
         let Some(have) = ctx.fill(buf, RESYNC_WINDOW) else { return false };
         let run = buf.data().iter().position(|&b| b != 0).unwrap_or(have);
-        let step = run.saturating_sub(4);
+        let step = run.saturating_sub(KEEP);
         buf.consume(step);
         skipped += step as u64;
         if run < have || buf.at_eof() || step == 0 {
             break;
         }
     }
+    // Refill after consuming: the window must be the same however the file is read.
+    if ctx.fill(buf, RESYNC_WINDOW + 1).is_none() {
+        return false;
+    }
     let (data, at_eof) = resync_window(buf);
-    let tail = data.iter().all(|&b| b == 0) && at_eof;
-    let found = if tail { None } else { find_record(data, at_eof, layout, near_sec) };
-    // Up to where the next record starts (its own leading zeros are its own).
-    let zeros = skipped + found.unwrap_or_else(|| data.iter().take_while(|&&b| b == 0).count()) as u64;
+    let lead = data.iter().take_while(|&&b| b == 0).count();
+    let tail = lead == data.len() && at_eof;
+    // The next record's time is not zero (that would make it part of the zeros), so its
+    // header starts at most seven bytes before the first byte that is not zero.
+    let found = if tail { None } else { find_record(data, at_eof, layout, near_sec, lead.saturating_sub(7).max(1)) };
+    // Zeros up to where the next record starts (its own leading zeros are its own), or up to the
+    // first non-zero byte when something else lies between them and the record.
+    let zero_end = found.map_or(lead, |p| p.min(lead));
+    let zeros = skipped + zero_end as u64;
     let next = match found {
+        Some(p) if p > lead => String::new(),
         Some(p) => format!("; the next record starts at offset {}", buf.offset() + p as u64),
         None if tail => "; nothing follows them".to_string(),
         None => "; no plausible record follows them, rest of file skipped".to_string(),
@@ -350,6 +362,18 @@ fn skip_zeros<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, layout: PcapLa
     );
     match found {
         Some(p) => {
+            if p > lead {
+                let at = buf.offset() + lead as u64;
+                ctx.diag(
+                    at,
+                    DiagKind::Resynced,
+                    format!(
+                        "skipped {} bytes to the next plausible record at offset {}",
+                        p - lead,
+                        buf.offset() + p as u64
+                    ),
+                );
+            }
             buf.consume(p);
             true
         }
@@ -360,11 +384,11 @@ fn skip_zeros<R: Read>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, layout: PcapLa
     }
 }
 
-/// The first offset after 0 in `data` where two consecutive plausible records start (or one
+/// The first offset from `from` in `data` where two consecutive plausible records start (or one
 /// that ends exactly where the stream ends).
-fn find_record(data: &[u8], at_eof: bool, layout: PcapLayout, near_sec: Option<u32>) -> Option<usize> {
+fn find_record(data: &[u8], at_eof: bool, layout: PcapLayout, near_sec: Option<u32>, from: usize) -> Option<usize> {
     let hlen = layout.header_len();
-    (1..data.len().saturating_sub(hlen - 1)).find(|&p| {
+    (from..data.len().saturating_sub(hlen - 1)).find(|&p| {
         let Some(hdr) = data.get(p..) else { return false };
         if !layout.plausible(hdr, near_sec) {
             return false;
@@ -398,11 +422,11 @@ fn resync_pcap<R: Read>(
     not_found: NotFound,
 ) -> bool {
     let start = buf.offset();
-    if ctx.fill(buf, RESYNC_WINDOW).is_none() {
+    if ctx.fill(buf, RESYNC_WINDOW + 1).is_none() {
         return false;
     }
     let (data, at_eof) = resync_window(buf);
-    let found = find_record(data, at_eof, layout, near_sec);
+    let found = find_record(data, at_eof, layout, near_sec, 1);
     match found {
         Some(p) => {
             ctx.diag(
