@@ -459,10 +459,13 @@ fn zeros_to_the_end_of_a_capture_are_one_diagnostic() {
     );
 }
 
+/// A diagnostic as (kind, offset, detail).
+type Found = (String, Option<u64>, String);
+
 /// Records and diagnostics of a capture read three ways: mapped, with `read()` (`--no-mmap`)
 /// and gzip-compressed. They must agree: where seam picks up again after damage may not depend
 /// on how the file was read.
-fn read_three_ways(name: &str, bytes: &[u8]) -> Vec<(Option<u64>, Vec<(String, Option<u64>, String)>)> {
+fn read_three_ways(name: &str, bytes: &[u8]) -> Vec<(Option<u64>, Vec<Found>)> {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(bytes).expect("compress");
