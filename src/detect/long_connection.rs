@@ -26,7 +26,6 @@ use super::stats::ramp;
 use super::{check, DetectCtx, Detector, Finding, Thresholds};
 use crate::model::{FlowRecord, Transport};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 const NANOS: i64 = 1_000_000_000;
@@ -92,13 +91,25 @@ impl Detector for LongConnection {
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
         let config: Config = ctx.thresholds.section(self.id());
-        let mut pairs: BTreeMap<(IpAddr, IpAddr), Vec<usize>> = BTreeMap::new();
-        for (i, f) in ctx.flows.iter().enumerate() {
-            if is_outgoing(ctx, f) {
-                pairs.entry((f.orig_ip, f.resp_ip)).or_default().push(i);
-            }
-        }
-        pairs.into_iter().filter_map(|((host, peer), flows)| judge(ctx, &config, host, peer, &flows)).collect()
+        // Outgoing flows grouped by pair, each group in start order: one sort, no map of lists.
+        let mut order: Vec<usize> =
+            ctx.flows.iter().enumerate().filter(|(_, f)| is_outgoing(ctx, f)).map(|(i, _)| i).collect();
+        let key = |i: usize| ctx.flows.get(i).map(|f| (f.orig_ip, f.resp_ip, f.start, f.end, i));
+        order.sort_unstable_by_key(|&i| key(i));
+        let pair = |i: usize| ctx.flows.get(i).map(|f| (f.orig_ip, f.resp_ip));
+        order
+            .chunk_by(|&a, &b| pair(a) == pair(b))
+            .filter_map(|group| {
+                let (host, peer) = pair(*group.first()?)?;
+                // No session outlasts the pair's whole span: most pairs are judged by it alone.
+                let first = ctx.flows.get(*group.first()?)?.start;
+                let last = group.iter().filter_map(|&i| ctx.flows.get(i)).map(|f| f.end).max()?;
+                if (last.saturating_sub(first) as f64 / NANOS as f64) < config.min_duration {
+                    return None;
+                }
+                judge(ctx, &config, host, peer, group)
+            })
+            .collect()
     }
 }
 
@@ -126,12 +137,10 @@ fn resumes(prev: &FlowRecord, next: &FlowRecord) -> bool {
         && !next.history.starts_with('S')
 }
 
-/// Chains a pair's flows (in start order) into sessions.
-fn sessions(flows: &[FlowRecord], indices: &[usize], gap: i64) -> Vec<Session> {
-    let mut order: Vec<usize> = indices.to_vec();
-    order.sort_by_key(|&i| flows.get(i).map(|f| (f.start, f.end)));
+/// Chains a pair's flows (indices in start order) into sessions.
+fn sessions(flows: &[FlowRecord], order: &[usize], gap: i64) -> Vec<Session> {
     let mut out: Vec<Session> = Vec::new();
-    for i in order {
+    for &i in order {
         let Some(f) = flows.get(i) else { continue };
         let joins = out.last().is_some_and(|s| {
             f.start <= s.end.saturating_add(gap)
