@@ -340,6 +340,27 @@ pub fn capture(data: &[u8]) {
     assert_eq!(shard_flows.app, flows.app, "sharding changed the application events");
     assert_eq!(shard_flows.stats, flows.stats, "sharding changed the flow counters");
     assert_eq!(shard_diags, diags, "sharding changed the diagnostics");
+
+    // A mapped file is walked in place, not read into a buffer: the same records, flows and
+    // diagnostics (a resync's search window must not depend on how the bytes arrive).
+    if let Some(map) = anonymous_map(data) {
+        let buf = seam::sources::buffer::StreamBuf::mapped(std::sync::Arc::new(map), Box::new(|_: &[u8]| {}));
+        let mut map_diags = Diagnostics::new();
+        let (map_summary, map_flows) =
+            seam::app::decode_capture(buf, &file, label, Some(FlowConfig::default()), 1, &mut map_diags);
+        let map_flows = map_flows.expect("flows are decoded when a flow config is given");
+        map_flows.report(label, &mut map_diags);
+        assert_eq!(map_summary, summary, "mapping changed the capture summary");
+        assert_eq!(map_flows.flows, flows.flows, "mapping changed the flows");
+        assert_eq!(map_diags, diags, "mapping changed the diagnostics");
+    }
+}
+
+/// `data` in an anonymous read-only map, as a mapped file would be (none for no bytes).
+fn anonymous_map(data: &[u8]) -> Option<memmap2::Mmap> {
+    let mut map = memmap2::MmapMut::map_anon(data.len()).ok()?;
+    map.copy_from_slice(data);
+    map.make_read_only().ok()
 }
 
 /// `winevt`: the EVTX mapping layer. The bytes are tried as one record's JSON (as the evtx

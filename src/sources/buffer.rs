@@ -12,7 +12,11 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 /// Bytes requested from the reader per refill.
+#[cfg(not(fuzzing))]
 pub const READ_CHUNK: usize = 4 << 20;
+/// Under the fuzzer, small enough that its inputs need several reads.
+#[cfg(fuzzing)]
+pub const READ_CHUNK: usize = 1 << 10;
 /// Bytes of a mapped file released at a time.
 pub const RELEASE_STEP: usize = 8 << 20;
 /// How far behind the reader a mapped file's pages are kept.

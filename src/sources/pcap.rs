@@ -25,7 +25,11 @@ pub const MAX_CAPLEN: u32 = 262_144;
 /// other block types.
 pub const MAX_BLOCK_LEN: u32 = 16 << 20;
 /// How far past a corrupt record seam searches for the next plausible one.
+#[cfg(not(fuzzing))]
 pub const RESYNC_WINDOW: usize = 16 << 20;
+/// Under the fuzzer, small enough that its inputs span several windows.
+#[cfg(fuzzing)]
+pub const RESYNC_WINDOW: usize = 4 << 10;
 /// Interfaces per pcapng section; more are a corrupt file.
 pub const MAX_INTERFACES: usize = 4096;
 
