@@ -324,7 +324,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let bytes = crate::report::investigate::render(
                 &summary, &inventory, &diags, &ctx, out.format, out.width, out.color,
             )?;
-            unless_pipe_closed(out.dest.write_all(&bytes))?;
+            let json = matches!(out.format, Format::Json | Format::Jsonl);
+            let written = if json { out.dest.write_json_all(&bytes) } else { out.dest.write_all(&bytes) };
+            unless_pipe_closed(written)?;
             if let Some(dest) = html {
                 dest.write_all(&crate::report::html::render(&summary, &inventory, &owned.assets, &diags))?;
             }
@@ -586,13 +588,9 @@ fn ingest(files: &[EvidenceFile], reading: &Reading, log_hosts: &[(PathBuf, Stri
                 if r.flows.as_ref().is_some_and(|o| o.peaks.may_fill_one_table(shards)) {
                     // A full table drops by what it holds, and each thread's table holds its
                     // share of the capture: near a limit, the capture is read again on one
-                    // thread, so that the result is the same whatever the thread count (the
-                    // hash is kept).
-                    let again = Reading { hash: false, ..*reading };
-                    let hidden = ProgressBar::hidden();
-                    let mut one = ingest_one(f, &again, 1, host_override(f, log_hosts), &hidden);
-                    one.sha256 = r.sha256.take();
-                    r = one;
+                    // thread, so that the result is the same whatever the thread count. The
+                    // hash is taken again too, so that it and the flows come from one read.
+                    r = ingest_one(f, reading, 1, host_override(f, log_hosts), &ProgressBar::hidden());
                 }
                 (i, r)
             })

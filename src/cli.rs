@@ -888,7 +888,7 @@ pub fn report_destination(
         }
     }
     // What the walk reaches through links: a file or directory of the bundle under another name.
-    let reach = crate::evidence::Reach::of(evidence);
+    let reach = reach_of(evidence);
     let earlier_report = || allow_evidence_dir && is_earlier_report(&target);
     if target.exists() && reach.has_file(&target) && !earlier_report() {
         bail!("{flag} {} would overwrite a file of the evidence (reached through a link)", path.display());
@@ -900,6 +900,21 @@ pub fn report_destination(
         );
     }
     Ok(Destination::File(path.to_path_buf()))
+}
+
+/// What the evidence walk reaches, walked once per run however many outputs are checked.
+fn reach_of(evidence: &[PathBuf]) -> std::sync::Arc<crate::evidence::Reach> {
+    type Walked = Option<(Vec<PathBuf>, std::sync::Arc<crate::evidence::Reach>)>;
+    static WALKED: std::sync::Mutex<Walked> = std::sync::Mutex::new(None);
+    let mut walked = WALKED.lock().unwrap_or_else(|e| e.into_inner());
+    match walked.as_ref() {
+        Some((paths, reach)) if paths.as_slice() == evidence => reach.clone(),
+        _ => {
+            let reach = std::sync::Arc::new(crate::evidence::Reach::of(evidence));
+            *walked = Some((evidence.to_vec(), reach.clone()));
+            reach
+        }
+    }
 }
 
 /// Whether two output paths name one file: compared after resolving their directories, as

@@ -215,3 +215,27 @@ fn unreadable_bundles_and_misnamed_files_are_reported() {
     assert!(stderr.contains("named like a capture but its first bytes are not one"), "{stderr}");
     seam().args(["--strict", "inventory"]).arg(dir.path()).args(["--format", "json"]).assert().code(2);
 }
+
+/// `-o` through a link to an open descriptor (`/dev/stdout`, `/proc/self/fd/1`) writes to the
+/// descriptor; renaming a file over the link would replace it and lose the output.
+#[test]
+fn output_through_a_link_to_a_descriptor_writes_in_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let link = dir.path().join("out");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &link).expect("link");
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo/network.pcap");
+    // stdout on a regular file, as `seam … -o /dev/stdout > flows.jsonl` has it.
+    let captured = dir.path().join("captured.jsonl");
+    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("seam"))
+        .arg("flows")
+        .arg(&demo)
+        .args(["--format", "jsonl", "-o"])
+        .arg(&link)
+        .stdout(std::fs::File::create(&captured).expect("create"))
+        .status()
+        .expect("seam runs");
+    assert!(status.success());
+    assert!(std::fs::metadata(&captured).expect("captured").len() > 1000, "the flows went to stdout");
+    let meta = std::fs::symlink_metadata(&link).expect("still there");
+    assert!(meta.file_type().is_symlink(), "the link is left as it was");
+}

@@ -569,37 +569,49 @@ pub fn execve_args<'a>(records: impl IntoIterator<Item = &'a AuditLine>) -> Vec<
 
 /// Appends the next piece of a split argument. The kernel cuts arguments at byte boundaries,
 /// so a character may start in one piece and end in the next; each piece was decoded on its
-/// own, its stray bytes `\xNN`-escaped. The escapes on either side of the join are decoded
-/// again together, and replaced by the character when their bytes are valid UTF-8.
+/// own, the cut character's bytes `\xNN`-escaped. When the piece before ends with the escaped
+/// start of a character (a lead byte and fewer continuation bytes than it needs) and this piece
+/// starts with exactly the missing continuation bytes, escaped, the character is put back
+/// together. Nothing else is touched: `\xNN` written literally in a command (`printf
+/// '\x41'`) is text, and stays as it is.
 fn join_piece(arg: &mut String, piece: &str) {
-    let tail = escaped_run(arg.as_bytes(), true);
-    let head = escaped_run(piece.as_bytes(), false);
-    if tail > 0 && head > 0 {
-        let cut = arg.len() - tail * 4;
-        let mut bytes: Vec<u8> = arg.as_bytes()[cut..].chunks(4).filter_map(escaped_byte).collect();
-        bytes.extend(piece.as_bytes()[..head * 4].chunks(4).filter_map(escaped_byte));
+    let tail: Vec<u8> = trailing_escapes(arg.as_bytes());
+    let Some(lead_at) = tail.iter().rposition(|&b| !(0x80..=0xbf).contains(&b)) else {
+        arg.push_str(piece);
+        return;
+    };
+    let (lead, have) = (tail[lead_at], tail.len() - lead_at);
+    let need: usize = match lead {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => 0,
+    };
+    let missing = need.saturating_sub(have);
+    let head: Vec<u8> = piece.as_bytes().chunks(4).take(missing).map_while(escaped_byte).collect();
+    if need > have && head.len() == missing && head.iter().all(|b| (0x80..=0xbf).contains(b)) {
+        let mut bytes = tail[lead_at..].to_vec();
+        bytes.extend(&head);
         if let Ok(text) = std::str::from_utf8(&bytes) {
-            arg.truncate(cut);
+            arg.truncate(arg.len() - have * 4);
             arg.push_str(text);
-            arg.push_str(&piece[head * 4..]);
+            arg.push_str(&piece[missing * 4..]);
             return;
         }
     }
     arg.push_str(piece);
 }
 
-/// How many `\xNN` escapes (at most three: the rest of one character) end (`at_end`) or start
-/// `text`.
-fn escaped_run(text: &[u8], at_end: bool) -> usize {
-    let mut n = 0;
-    while n < 3 {
-        let at = if at_end { text.len().checked_sub((n + 1) * 4) } else { Some(n * 4) };
-        match at.and_then(|i| text.get(i..i + 4)).and_then(escaped_byte) {
-            Some(_) => n += 1,
+/// The bytes of the `\xNN` escapes that end `text` (at most three: the start of one character).
+fn trailing_escapes(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for n in 1..=3 {
+        match text.len().checked_sub(n * 4).and_then(|i| text.get(i..i + 4)).and_then(escaped_byte) {
+            Some(b) => out.insert(0, b),
             None => break,
         }
     }
-    n
+    out
 }
 
 /// The byte a four-byte `\xNN` escape stands for.
@@ -1154,6 +1166,12 @@ mod tests {
         let mut arg = String::from("x\\xe2");
         join_piece(&mut arg, "\\x82\\xacy");
         assert_eq!(arg, "x€y");
+        // Escapes written in the command itself are text, whatever they would decode to.
+        let literal = line(r#"type=EXECVE msg=audit(1.000:1): argc=1 a0_len=16 a0[0]="ab\x41\x42" a0[1]="\x43\x44cd""#);
+        assert_eq!(execve_args([&literal]), [r"ab\x41\x42\x43\x44cd"]);
+        // Invalid bytes before a cut character do not stop it being put back together.
+        let after_bad = line("type=EXECVE msg=audit(1.000:1): argc=1 a0_len=4 a0[0]=FFE2 a0[1]=82AC");
+        assert_eq!(execve_args([&after_bad]), ["\\xff€"]);
         assert_eq!(execve_arg_name("a12[3]"), Some((12, Some(3))));
         assert_eq!(execve_arg_name("a1_len"), None);
         assert_eq!(execve_arg_name("a[1]"), None);

@@ -50,7 +50,12 @@ impl Allowlist {
                 list.ja4s.push(entry.to_string());
             } else if is_domain(entry) {
                 let name = domain::normalize(entry.trim_start_matches("*."));
-                if psl::suffix(name.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes() == name.as_bytes()) {
+                // A registry's suffix (ICANN's section of the list: `com`, `co.uk`) would allow
+                // a whole registry; a provider's (`cloudfront.net`) and `arpa`'s (`in-addr.arpa`,
+                // `home.arpa`) are what analysts allow on purpose.
+                let icann = |s: psl::Suffix<'_>| s.is_known() && s.typ() == Some(psl::Type::Icann);
+                let whole = psl::suffix(name.as_bytes()).filter(|s| s.as_bytes() == name.as_bytes());
+                if whole.is_some_and(icann) && name != "arpa" && !name.ends_with(".arpa") {
                     return Err(AllowError::Suffix { path: shown.into(), line: n + 1, entry: entry.into() });
                 }
                 list.domains.push(name);
@@ -143,14 +148,12 @@ mod tests {
         // A mistyped address is not a name; a public suffix would allow whole registries.
         let e = Allowlist::parse("999.1.1.1\n", "a.txt").unwrap_err().to_string();
         assert_eq!(e, "a.txt:1: `999.1.1.1` is not an address, block, domain or JA4");
-        for suffix in ["com", "*.co.uk", "s3.amazonaws.com"] {
+        for suffix in ["com", "*.co.uk", "net"] {
             let e = Allowlist::parse(suffix, "a.txt").unwrap_err().to_string();
             assert!(e.contains("is a public suffix"), "{e}");
         }
-        // A single-label internal name is a name.
-        assert_eq!(
-            Allowlist::parse("fileserver\nbucket.s3.amazonaws.com", "a.txt").map(|l| l.domains.len()).ok(),
-            Some(2)
-        );
+        // Internal names, providers' domains and reverse-lookup zones are what analysts allow.
+        let fine = "fileserver\nbucket.s3.amazonaws.com\ngoogleapis.com\ncloudfront.net\nhome.arpa\nin-addr.arpa";
+        assert_eq!(Allowlist::parse(fine, "a.txt").map(|l| l.domains.len()).ok(), Some(6));
     }
 }

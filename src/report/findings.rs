@@ -187,13 +187,13 @@ pub fn write(
                 buf.extend(line(f));
             }
             buf.extend(format!("\n],\"diagnostics\":{}}}\n", diagnostics_json(diags)).into_bytes());
-            out.writer.write_all(&buf).map_err(|e| out.error(e))
+            out.write_json(&buf)
         }
         Format::Jsonl => {
             for f in findings {
                 let mut l = line(f);
                 l.push(b'\n');
-                out.writer.write_all(&l).map_err(|e| out.error(e))?;
+                out.write_json(&l)?;
             }
             Ok(())
         }

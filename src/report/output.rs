@@ -60,7 +60,7 @@ impl Destination {
             }),
             // A device or pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written in place:
             // renaming a file over it would replace the device for every other program.
-            Destination::File(path) if path.exists() && !path.is_file() => {
+            Destination::File(path) if (path.exists() && !path.is_file()) || names_a_descriptor(path) => {
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
@@ -76,12 +76,18 @@ impl Destination {
             Destination::File(path) => {
                 let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-                let tmp = dir.join(format!(".{name}.seam-tmp.{}", std::process::id()));
+                // The process id and the time: two runs (two containers, both pid 1) writing
+                // into one shared directory do not meet.
+                let nanos =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+                let tmp = dir.join(format!(".{name}.seam-tmp.{}.{nanos:09}", std::process::id()));
                 let error = |source| ReportError::Write { path: path.display().to_string(), source };
                 // A new file, never one found there: a link planted under the temporary name
                 // is removed (not followed), as is a file an earlier run was stopped before
                 // removing.
                 let create = || std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp);
+                // Registered first, so that a signal arriving as it is created removes it too.
+                pending::add(&tmp);
                 let file = match create() {
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                         std::fs::remove_file(&tmp).map_err(error)?;
@@ -89,9 +95,11 @@ impl Destination {
                     }
                     other => other,
                 }
-                .map_err(error)?;
+                .map_err(|e| {
+                    pending::remove(&tmp);
+                    error(e)
+                })?;
                 let sync = file.try_clone().ok();
-                pending::add(&tmp);
                 Ok(Output {
                     terminal: false,
                     writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
@@ -109,6 +117,32 @@ impl Destination {
         out.writer.write_all(bytes).map_err(|e| out.error(e))?;
         out.commit()
     }
+
+    /// Writes JSON text as the whole output, escaped for a terminal when it goes to one.
+    pub fn write_json_all(&self, json: &[u8]) -> Result<(), ReportError> {
+        let mut out = self.open()?;
+        out.write_json(json)?;
+        out.commit()
+    }
+}
+
+/// Whether `path` is a link to an open descriptor (`/dev/stdout` → `/proc/self/fd/1`, a link to
+/// `/dev/fd/N`): written in place, whatever the descriptor is open on. Renaming a file over it
+/// would replace the link and lose the output.
+fn names_a_descriptor(path: &Path) -> bool {
+    let mut at = path.to_path_buf();
+    for _ in 0..8 {
+        let Ok(target) = std::fs::read_link(&at) else { return false };
+        let target = match at.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+        if target.starts_with("/proc") || target.starts_with("/dev/fd") {
+            return true;
+        }
+        at = target;
+    }
+    false
 }
 
 /// An open output: a buffered writer, and for files the rename that publishes it.
@@ -127,6 +161,13 @@ impl Output {
     /// Wraps an I/O error with the destination's name.
     pub fn error(&self, source: io::Error) -> ReportError {
         ReportError::Write { path: self.label.clone(), source }
+    }
+
+    /// Writes JSON text; on a terminal, characters that could drive it become `\u` escapes
+    /// (see [`crate::util::escape::json_for_terminal`]).
+    pub fn write_json(&mut self, json: &[u8]) -> Result<(), ReportError> {
+        let json = if self.terminal { crate::util::escape::json_for_terminal(json) } else { json.into() };
+        self.writer.write_all(&json).map_err(|e| self.error(e))
     }
 
     /// Flushes and, for a file, moves it into place.
@@ -177,14 +218,15 @@ pub mod pending {
         }
     }
 
-    /// Stops seam on SIGINT, SIGTERM or SIGHUP after removing the temporary files, with the
-    /// shell's exit status for the signal (128 + its number).
+    /// On SIGINT, SIGTERM or SIGHUP, removes the temporary files, then lets the signal stop
+    /// seam as it would have (a shell loop sees seam killed by it, and stops too).
     pub fn remove_on_signal() {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else { return };
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
                 remove_all();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
                 std::process::exit(128 + signal);
             }
         });

@@ -13,7 +13,6 @@ use crate::diag::Diagnostics;
 use crate::timeline::frame::{self, Lists};
 use crate::timeline::schema::{timestamp_desc, Column, Value};
 use crate::timeline::RowCtx;
-use crate::util::escape::json_for_terminal;
 use crate::util::escape::terminal_safe;
 use comfy_table::{presets, ContentArrangement, Table};
 use polars::prelude::*;
@@ -84,7 +83,7 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
             let layout = JsonLayout::new(r.cols);
             if format == Format::Json {
                 let head = format!("{{\"schema\":{},\"{}\":[\n", Json::String(r.schema.into()), r.key);
-                out.writer.write_all(head.as_bytes()).map_err(|e| out.error(e))?;
+                out.write_json(head.as_bytes())?;
             }
             // Rows are rendered in parallel, a window at a time, and written in order: the bytes
             // are the same as one thread's, and memory holds one window, not the whole output.
@@ -98,14 +97,13 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
                     })
                     .collect();
                 for part in parts {
-                    let part = if out.terminal { json_for_terminal(&part) } else { part.as_slice().into() };
-                    out.writer.write_all(&part).map_err(|e| out.error(e))?;
+                    out.write_json(&part)?;
                 }
             }
             if format == Format::Json {
                 let diags = r.diagnostics.map(diagnostics_json).unwrap_or(Json::Null);
                 let tail = format!("\n],\"diagnostics\":{diags}}}\n");
-                out.writer.write_all(tail.as_bytes()).map_err(|e| out.error(e))?;
+                out.write_json(tail.as_bytes())?;
             }
             Ok(())
         }
@@ -125,8 +123,7 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
                 }
                 let mut line = Json::Object(obj).to_string().into_bytes();
                 line.push(b'\n');
-                let line = if out.terminal { json_for_terminal(&line) } else { line.as_slice().into() };
-                out.writer.write_all(&line).map_err(|e| out.error(e))?;
+                out.write_json(&line)?;
             }
             Ok(())
         }
