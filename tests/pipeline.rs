@@ -465,26 +465,6 @@ fn netbios_and_mdns_answers_name_their_hosts() {
     assert_eq!(names("10.0.0.9"), serde_json::json!(["printer3.local"]));
 }
 
-/// A classic pcap of `frames` (Ethernet), 10 µs apart.
-fn raw_pcap(frames: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for v in [0xa1b2_c3d4u32.to_le_bytes().as_slice(), &2u16.to_le_bytes(), &4u16.to_le_bytes(), &[0; 8]] {
-        out.extend_from_slice(v);
-    }
-    out.extend_from_slice(&65_535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
-    for (i, f) in frames.into_iter().enumerate() {
-        let us = 10 * i as u64;
-        let len = u32::try_from(f.len()).expect("frame fits");
-        out.extend_from_slice(&(1_714_600_000 + (us / 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&f);
-    }
-    out
-}
-
 /// An Ethernet frame carrying an IPv4 packet (checksum left zero: seam does not check it).
 fn ipv4_frame(src: [u8; 4], dst: [u8; 4], ident: u16, flags_offset: u16, payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0x66, 0x77, 0x88, 0x99, 0xaa, 0x08, 0x00];
@@ -521,7 +501,13 @@ fn a_full_table_gives_the_same_answer_on_any_number_of_threads() {
     let firsts = (0..n).map(|i| ipv4_frame(src(i), [8, 8, 8, 8], i, 0x2000, &udp(i)[..16]));
     let seconds = (0..n).map(|i| ipv4_frame(src(i), [8, 8, 8, 8], i, 2, &udp(i)[16..]));
     let padding = (0..1100u16).map(|j| ipv4_frame([192, 168, 9, 1], [192, 168, 9, 2], j, 0, &[b'P'; 64_000]));
-    let bytes = raw_pcap(firsts.chain(seconds).chain(padding));
+    // 10 µs apart.
+    let mut pcap = crate::support::capture::PcapFile::ethernet();
+    for (i, f) in firsts.chain(seconds).chain(padding).enumerate() {
+        let us = 10 * i as u32;
+        pcap.packet(1_714_600_000 + us / 1_000_000, us % 1_000_000, &f);
+    }
+    let bytes = pcap.into_bytes();
     assert!(bytes.len() >= 64 << 20, "large enough to be split: {}", bytes.len());
     std::fs::write(dir.path().join("frag.pcap"), bytes).expect("write capture");
     let run = |threads: &str| {

@@ -127,7 +127,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Each shape is a weighted mean and every factor lies in [0, 1], so the score does too.
+    /// Each shape is a weighted mean (every weight, the floor and the cut lie in [0, 1]: the
+    /// thresholds file's checks), so the score lies in [0, 1] too.
     fn check(&self) -> Result<(), String> {
         super::check_weighted_mean(&[
             ("label_length_weight", self.label_length_weight),
@@ -138,11 +139,6 @@ impl Config {
             ("subdomain_count_weight", self.subdomain_count_weight),
             ("volume_weight", self.volume_weight),
             ("rate_weight", self.rate_weight),
-        ])?;
-        super::check_shares(&[
-            ("never_contacted_weight", self.never_contacted_weight),
-            ("prevalence_floor", self.prevalence_floor),
-            ("min_score", self.min_score),
         ])
     }
 }

@@ -114,23 +114,6 @@ impl Default for Config {
     }
 }
 
-impl Config {
-    /// Every weight, the floor and the cut lie in [0, 1], so the score does too.
-    fn check(&self) -> Result<(), String> {
-        let shares = [
-            ("volume_weight", self.volume_weight),
-            ("excess_weight", self.excess_weight),
-            ("asymmetry_weight", self.asymmetry_weight),
-            ("upload_weight", self.upload_weight),
-            ("files_weight", self.files_weight),
-            ("cloud_storage_weight", self.cloud_storage_weight),
-            ("prevalence_floor", self.prevalence_floor),
-            ("min_score", self.min_score),
-        ];
-        super::check_shares(&shares)
-    }
-}
-
 pub struct Exfil;
 
 impl Detector for Exfil {
@@ -142,9 +125,10 @@ impl Detector for Exfil {
         "bytes out to a rare external peer above the host's habit, large HTTP uploads, cloud storage"
     }
 
+    /// Every weight, the floor and the cut lie in [0, 1] (the thresholds file's checks), so
+    /// the score does too.
     fn validate(&self, t: &Thresholds) -> Result<(), String> {
-        check::<Config>(t, self.id())?;
-        t.try_section::<Config>(self.id())?.check()
+        check::<Config>(t, self.id())
     }
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {

@@ -194,9 +194,8 @@ impl Pairs {
         let want = name.as_bytes();
         let mut at = 0;
         for s in &self.spans {
-            let (name_at, value_at) = self.ranges(at, *s);
-            if self.name_bytes(s.name, name_at) == Some(want) {
-                return Some(self.slice(value_at, s.end));
+            if self.name_bytes(s.name, at) == Some(want) {
+                return Some(self.slice(value_start(at, s.name), s.end));
             }
             at = s.end;
         }
@@ -208,16 +207,6 @@ impl Pairs {
         self.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    /// Where a pair's stored name starts and where its value starts, given where the
-    /// previous pair ended.
-    fn ranges(&self, at: u32, s: PairSpan) -> (u32, u32) {
-        if s.name & INLINE != 0 {
-            (at, at.saturating_add(s.name & !INLINE))
-        } else {
-            (at, at)
-        }
-    }
-
     /// A range of the buffer; a range outside it, or not on character boundaries, reads as
     /// empty.
     fn slice(&self, start: u32, end: u32) -> &str {
@@ -226,7 +215,7 @@ impl Pairs {
 
     fn name(&self, name: u32, at: u32) -> &str {
         if name & INLINE != 0 {
-            self.slice(at, at.saturating_add(name & !INLINE))
+            self.slice(at, value_start(at, name))
         } else {
             super::names::resolve(name)
         }
@@ -235,11 +224,20 @@ impl Pairs {
     /// A name's bytes without checking character boundaries (for comparing).
     fn name_bytes(&self, name: u32, at: u32) -> Option<&[u8]> {
         if name & INLINE != 0 {
-            let end = at.saturating_add(name & !INLINE);
-            self.text.as_bytes().get(at as usize..end as usize)
+            self.text.as_bytes().get(at as usize..value_start(at, name) as usize)
         } else {
             Some(super::names::resolve(name).as_bytes())
         }
+    }
+}
+
+/// Where a pair's value starts (and its stored name, if any, ends), given where the previous
+/// pair ended and the pair's `name` field.
+fn value_start(at: u32, name: u32) -> u32 {
+    if name & INLINE != 0 {
+        at.saturating_add(name & !INLINE)
+    } else {
+        at
     }
 }
 
@@ -261,9 +259,8 @@ impl<'a> Iterator for PairsIter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = *self.spans.next()?;
-        let (name_at, value_at) = self.pairs.ranges(self.at, s);
-        self.at = s.end;
-        Some((self.pairs.name(s.name, name_at), self.pairs.slice(value_at, s.end)))
+        let at = std::mem::replace(&mut self.at, s.end);
+        Some((self.pairs.name(s.name, at), self.pairs.slice(value_start(at, s.name), s.end)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
