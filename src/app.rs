@@ -163,7 +163,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             )?;
         }
         Task::Learn { hunt, dest, .. } => {
-            let owned = detection_input(&mut ingest, &attributions, cfg);
+            // The baseline reads flows and events only, no assets.
+            let owned = detection_input(&mut ingest, &attributions);
             let saved = crate::detect::learn(&owned.input(cfg, &ctx), hunt)?.to_saved();
             let mut bytes = serde_json::to_vec_pretty(&saved)?;
             bytes.push(b'\n');
@@ -181,9 +182,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         }
         Task::HuntInfo { .. } => {}
         Task::Check { hunt, expect, expect_path, .. } => {
-            let owned = detection_input(&mut ingest, &attributions, cfg);
-            let input = owned.input(cfg, &ctx);
-            let found = crate::detect::hunt(&input, hunt)?;
+            let owned = detection_input(&mut ingest, &attributions);
+            let (owned, found) = detect_data(owned, &attributions, &ctx, cfg, hunt)?;
             clock.lap("detect");
             report_allowed(&found, cfg.quiet);
             let mut incidents = crate::chains::build(&found.findings, &hunt.thresholds, &cfg.knowledge.internal);
@@ -300,13 +300,12 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                     let all = timeline_events(&mut ingest, &TimelineFilter::default(), &attributions);
                     emit(export, &timeline_rendered(&all, &ctx, &diags, export.width))?;
                     let events = all.into_iter().filter(|e| e.kind != EventKind::Flow).collect();
-                    detection_data(events, take_flows(&mut ingest), &attributions, cfg)
+                    DetectionData { events, flows: take_flows(&mut ingest), assets: Vec::new() }
                 }
-                None => detection_input(&mut ingest, &attributions, cfg),
+                None => detection_input(&mut ingest, &attributions),
             };
             clock.lap("assemble");
-            let input = owned.input(cfg, &ctx);
-            let found = crate::detect::hunt(&input, hunt)?;
+            let (owned, found) = detect_data(owned, &attributions, &ctx, cfg, hunt)?;
             clock.lap("detect");
             print_hunt_timings(&found, cfg.timings);
             report_allowed(&found, cfg.quiet);
@@ -418,30 +417,38 @@ impl DetectionData {
     }
 }
 
-fn detection_input(ingest: &mut [Ingested], attributions: &Attributions, cfg: &RunConfig) -> DetectionData {
+/// Detection's input: the timeline's non-flow events and the flow records (the assets are
+/// gathered by [`detect_data`]).
+fn detection_input(ingest: &mut [Ingested], attributions: &Attributions) -> DetectionData {
     let filter = TimelineFilter {
         kinds: EventKind::ALL.iter().copied().filter(|k| *k != EventKind::Flow).collect(),
         ..TimelineFilter::default()
     };
     let events = timeline_events(ingest, &filter, attributions);
-    detection_data(events, take_flows(ingest), attributions, cfg)
+    DetectionData { events, flows: take_flows(ingest), assets: Vec::new() }
 }
 
-/// Detection's input from the timeline's non-flow events and the flow records.
-fn detection_data(
-    events: Vec<Event>,
-    flows: Vec<FlowRecord>,
+/// Gathers the assets while detection learns the baseline and builds its indexes (neither
+/// needs them), then runs the detectors.
+fn detect_data(
+    data: DetectionData,
     attributions: &Attributions,
+    ctx: &RowCtx,
     cfg: &RunConfig,
-) -> DetectionData {
-    let assets = {
-        let flow_refs: Vec<&FlowRecord> = flows.iter().collect();
-        let endpoint: Vec<&Event> = events.iter().filter(|e| e.kind.is_endpoint()).collect();
-        let naming: Vec<&Event> =
-            events.iter().filter(|e| matches!(e.kind, EventKind::Dns | EventKind::Dhcp)).collect();
-        assets(&flow_refs, &endpoint, &naming, &attributions.offsets, &cfg.knowledge)
-    };
-    DetectionData { flows, events, assets }
+    hunt: &HuntConfig,
+) -> Result<(DetectionData, crate::detect::Hunt)> {
+    let (assets, prepared) = rayon::join(
+        || {
+            let flow_refs: Vec<&FlowRecord> = data.flows.iter().collect();
+            let endpoint: Vec<&Event> = data.events.iter().filter(|e| e.kind.is_endpoint()).collect();
+            let naming: Vec<&Event> =
+                data.events.iter().filter(|e| matches!(e.kind, EventKind::Dns | EventKind::Dhcp)).collect();
+            assets(&flow_refs, &endpoint, &naming, &attributions.offsets, &cfg.knowledge)
+        },
+        || crate::detect::prepare(&data.input(cfg, ctx), hunt),
+    );
+    let found = crate::detect::hunt_prepared(&DetectInput { assets: &assets, ..data.input(cfg, ctx) }, prepared?, hunt);
+    Ok((DetectionData { assets, ..data }, found))
 }
 
 /// Runs the hunt over a correlated bundle.
@@ -453,10 +460,9 @@ fn detect_bundle(
     hunt: &HuntConfig,
     clock: &mut StageClock,
 ) -> Result<crate::detect::Hunt> {
-    let owned = detection_input(ingest, attributions, cfg);
+    let owned = detection_input(ingest, attributions);
     clock.lap("assemble");
-    let input = owned.input(cfg, ctx);
-    let found = crate::detect::hunt(&input, hunt)?;
+    let (owned, found) = detect_data(owned, attributions, ctx, cfg, hunt)?;
     clock.lap("detect");
     print_hunt_timings(&found, cfg.timings);
     // Freeing the inputs one allocation at a time would only delay the exit.

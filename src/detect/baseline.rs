@@ -19,7 +19,7 @@
 use super::ctx::DetectInput;
 use super::domain;
 use super::stats::Robust;
-use crate::model::Fields;
+use crate::model::{Fields, Service};
 use crate::util::Timestamp;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,9 @@ impl Hosts {
         }
     }
 }
+
+/// A host's responder ports and services with counts, while the flows pass.
+type PortsAndServices = (FxHashMap<u16, u64>, FxHashMap<Service, u64>);
 
 /// Accumulates distinct hosts per key.
 struct Tally<K> {
@@ -226,7 +229,9 @@ impl Baseline {
         let mut internal_pairs: FxHashMap<(IpAddr, IpAddr, u16), Timestamp> = FxHashMap::default();
         let mut per_peer: FxHashMap<(IpAddr, IpAddr), u64> = FxHashMap::default();
         let mut per_hour: FxHashMap<(IpAddr, i64), (u64, u64)> = FxHashMap::default();
-        let mut hosts: FxHashMap<IpAddr, HostProfile> = FxHashMap::default();
+        // Ports and services are counted in hashed maps while the flows pass, ordered once at
+        // the end.
+        let mut counts: FxHashMap<IpAddr, PortsAndServices> = FxHashMap::default();
         let (mut start, mut end) = (i64::MAX, i64::MIN);
         for f in flows {
             start = start.min(f.start);
@@ -236,15 +241,10 @@ impl Baseline {
             }
             originators.insert(f.orig_ip);
             ips.add(f.resp_ip, f.orig_ip, f.start);
-            let p = hosts.entry(f.orig_ip).or_default();
-            *p.ports.entry(f.resp_port).or_default() += 1;
-            for s in &f.services {
-                match p.services.get_mut(s.as_str()) {
-                    Some(n) => *n += 1,
-                    None => {
-                        p.services.insert(s.as_str().to_string(), 1);
-                    }
-                }
+            let (ports, services) = counts.entry(f.orig_ip).or_default();
+            *ports.entry(f.resp_port).or_default() += 1;
+            for &s in &f.services {
+                *services.entry(s).or_default() += 1;
             }
             let hour = per_hour.entry((f.orig_ip, f.start.div_euclid(HOUR))).or_default();
             hour.0 += 1;
@@ -256,6 +256,17 @@ impl Baseline {
                 *per_peer.entry((f.orig_ip, f.resp_ip)).or_default() += f.orig.bytes;
             }
         }
+        let mut hosts: FxHashMap<IpAddr, HostProfile> = counts
+            .into_iter()
+            .map(|(h, (ports, services))| {
+                let profile = HostProfile {
+                    ports: ports.into_iter().collect(),
+                    services: services.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
+                    ..HostProfile::default()
+                };
+                (h, profile)
+            })
+            .collect();
         let mut peer_bytes: FxHashMap<IpAddr, Vec<f64>> = FxHashMap::default();
         for ((h, _), b) in per_peer {
             peer_bytes.entry(h).or_default().push(b as f64);

@@ -196,18 +196,19 @@ enum Target {
 
 fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     let Some(window) = Window::of(ctx) else { return Vec::new() };
-    let outgoing: Vec<usize> =
-        (0..ctx.flows.len()).filter(|&i| is_outgoing(ctx, &ctx.flows[i]) && !is_time_keeping(&ctx.flows[i])).collect();
+    let mut outgoing: Vec<usize> =
+        ctx.outgoing.iter().map(|k| k.2).filter(|&i| !is_time_keeping(&ctx.flows[i])).collect();
+    outgoing.sort_unstable();
 
     // Names repeat: each distinct one is normalised once (addresses used as names are not names).
     let mut normal: FxHashMap<&str, Option<String>> = FxHashMap::default();
     for raw in outgoing.iter().filter_map(|&i| ctx.name_of(i)) {
         normal.entry(raw).or_insert_with(|| Some(domain::normalize(raw)).filter(|n| n.parse::<IpAddr>().is_err()));
     }
-    let mut by_name: FxHashMap<(IpAddr, &str), Vec<usize>> = FxHashMap::default();
+    let mut by_name: Vec<((IpAddr, &str), usize)> = Vec::new();
     for &i in &outgoing {
         let Some(Some(name)) = ctx.name_of(i).and_then(|raw| normal.get(raw)) else { continue };
-        by_name.entry((ctx.flows[i].orig_ip, name.as_str())).or_default().push(i);
+        by_name.push(((ctx.flows[i].orig_ip, name.as_str()), i));
     }
     let mut claimed = vec![false; ctx.flows.len()];
     let mut findings = Vec::new();
@@ -218,44 +219,35 @@ fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
         findings.extend(judge(ctx, config, &window, host, Target::Name(name.to_string()), &flows));
     }
 
-    let mut by_address: FxHashMap<(IpAddr, IpAddr), Vec<usize>> = FxHashMap::default();
-    for &i in outgoing.iter().filter(|&&i| !claimed[i]) {
-        let f = &ctx.flows[i];
-        by_address.entry((f.orig_ip, f.resp_ip)).or_default().push(i);
-    }
+    // The shared index is sorted by pair already.
+    let by_address = ctx.outgoing.iter().filter(|k| !claimed[k.2] && !is_time_keeping(&ctx.flows[k.2]));
+    let by_address: Vec<((IpAddr, IpAddr), usize)> = by_address.map(|&(h, p, i)| ((h, p), i)).collect();
     for ((host, peer), flows) in regular_enough(ctx, config, by_address) {
         findings.extend(judge(ctx, config, &window, host, Target::Address(peer), &flows));
     }
     findings
 }
 
-/// The groups with enough connections to judge, in the order of their keys.
-fn regular_enough<K: Ord>(
+/// The flows grouped by key (each group in flow order), the groups with enough connections
+/// to judge, in the order of their keys. One sort instead of a map of lists: most keys have a
+/// flow or two.
+fn regular_enough<K: Ord + Copy>(
     ctx: &DetectCtx<'_>,
     config: &Config,
-    groups: FxHashMap<K, Vec<usize>>,
+    mut keyed: Vec<(K, usize)>,
 ) -> Vec<(K, Vec<usize>)> {
-    let mut kept: Vec<(K, Vec<usize>)> =
-        groups.into_iter().filter(|(_, flows)| unique_seconds(ctx, flows) >= config.min_connections).collect();
-    kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    kept
-}
-
-/// An internal host opening a flow to an external, unicast address.
-pub(super) fn is_outgoing(ctx: &DetectCtx<'_>, f: &FlowRecord) -> bool {
-    ctx.is_internal(f.orig_ip) && !ctx.is_internal(f.resp_ip) && !is_broadcast(f.resp_ip)
+    keyed.sort_unstable();
+    keyed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|group| group.len() >= config.min_connections)
+        .map(|group| (group[0].0, group.iter().map(|&(_, i)| i).collect::<Vec<usize>>()))
+        .filter(|(_, flows)| unique_seconds(ctx, flows) >= config.min_connections)
+        .collect()
 }
 
 /// An NTP exchange: periodic by design, never a beacon (see the module's documentation).
 fn is_time_keeping(f: &FlowRecord) -> bool {
     f.services.contains(&Service::Ntp)
-}
-
-fn is_broadcast(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified(),
-        IpAddr::V6(v6) => v6.is_multicast() || v6.is_unspecified(),
-    }
 }
 
 fn unique_seconds(ctx: &DetectCtx<'_>, flows: &[usize]) -> usize {

@@ -32,6 +32,11 @@ pub struct DetectCtx<'a> {
     /// Evidence file names, by the index events and flows carry.
     pub files: &'a [String],
     assets: HashMap<IpAddr, &'a Asset>,
+    /// The internal addresses the flows name (either end), in address order.
+    pub flow_hosts: Vec<IpAddr>,
+    /// The outgoing flows (see [`is_outgoing`]) as (host, peer, index into `flows`), sorted:
+    /// each pair's flows together, in flow order. See [`DetectCtx::outgoing_pairs`].
+    pub outgoing: Vec<(IpAddr, IpAddr, usize)>,
     flow_by_id: FxHashMap<&'a str, usize>,
     /// Per flow (same index as `flows`): the name the destination was reached by (TLS SNI,
     /// HTTP Host, or the DNS answer the originator got for the address).
@@ -56,12 +61,15 @@ pub struct Index<'a> {
     stratum: Vec<&'a Event>,
     ssh: Vec<&'a Event>,
     endpoint: Vec<&'a Event>,
-    assets: HashMap<IpAddr, &'a Asset>,
+    flow_hosts: Vec<IpAddr>,
+    outgoing: Vec<(IpAddr, IpAddr, usize)>,
     flow_by_id: FxHashMap<&'a str, usize>,
     names: Vec<Option<&'a str>>,
 }
 
 impl<'a> Index<'a> {
+    /// Builds the indexes from the input's flows and events (its assets are not read, so
+    /// that they may be gathered meanwhile).
     pub fn build(input: &DetectInput<'a>) -> Index<'a> {
         let mut by_kind: HashMap<EventKind, Vec<&'a Event>> = HashMap::new();
         let mut endpoint = Vec::new();
@@ -80,28 +88,57 @@ impl<'a> Index<'a> {
             take(EventKind::Stratum),
             take(EventKind::Ssh),
         );
-        let ((flow_by_id, names), client_dns) = rayon::join(
+        let ((flow_by_id, names), (client_dns, (flow_hosts, outgoing))) = rayon::join(
             || {
                 let flow_by_id: FxHashMap<&str, usize> =
                     input.flows.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
                 let names = flow_names(input.flows, &flow_by_id, &dns, &http, &tls);
                 (flow_by_id, names)
             },
-            || client_lookups(&dns, input.internal),
+            || {
+                let pairs = outgoing(input.flows, input.internal);
+                (client_lookups(&dns, input.internal), (flow_hosts(input.flows, input.internal), pairs))
+            },
         );
-        Index {
-            dns,
-            client_dns,
-            http,
-            tls,
-            stratum,
-            ssh,
-            endpoint,
-            assets: input.assets.iter().map(|a| (a.ip, a)).collect(),
-            flow_by_id,
-            names,
-        }
+        Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, names }
     }
+}
+
+/// An internal host opening a flow to an external, unicast address.
+pub fn is_outgoing(internal: &InternalNets, f: &FlowRecord) -> bool {
+    internal.contains(f.orig_ip) && !internal.contains(f.resp_ip) && !is_broadcast(f.resp_ip)
+}
+
+fn is_broadcast(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified(),
+        IpAddr::V6(v6) => v6.is_multicast() || v6.is_unspecified(),
+    }
+}
+
+/// The outgoing flows by pair: one sort of small keys, shared by the detectors that judge
+/// pairs, instead of a map of lists in each.
+fn outgoing(flows: &[FlowRecord], internal: &InternalNets) -> Vec<(IpAddr, IpAddr, usize)> {
+    let mut keys: Vec<(IpAddr, IpAddr, usize)> = flows
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| is_outgoing(internal, f))
+        .map(|(i, f)| (f.orig_ip, f.resp_ip, i))
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The internal addresses at either end of the flows, in address order.
+fn flow_hosts(flows: &[FlowRecord], internal: &InternalNets) -> Vec<IpAddr> {
+    let mut seen: FxHashSet<IpAddr> = FxHashSet::default();
+    for f in flows {
+        seen.insert(f.orig_ip);
+        seen.insert(f.resp_ip);
+    }
+    let mut hosts: Vec<IpAddr> = seen.into_iter().filter(|ip| internal.contains(*ip)).collect();
+    hosts.sort_unstable();
+    hosts
 }
 
 impl<'a> DetectCtx<'a> {
@@ -115,7 +152,9 @@ impl<'a> DetectCtx<'a> {
         baseline: &'a Baseline,
         thresholds: &'a Thresholds,
     ) -> DetectCtx<'a> {
-        let Index { dns, client_dns, http, tls, stratum, ssh, endpoint, assets, flow_by_id, names } = index;
+        let Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, names } =
+            index;
+        let assets = input.assets.iter().map(|a| (a.ip, a)).collect();
         DetectCtx {
             flows: input.flows,
             client_dns,
@@ -130,9 +169,17 @@ impl<'a> DetectCtx<'a> {
             thresholds,
             files: input.files,
             assets,
+            flow_hosts,
+            outgoing,
             flow_by_id,
             names,
         }
+    }
+
+    /// The outgoing flows grouped by (host, peer), in that order; each group's flows in flow
+    /// order.
+    pub fn outgoing_pairs(&self) -> impl Iterator<Item = &[(IpAddr, IpAddr, usize)]> + '_ {
+        self.outgoing.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
     }
 
     pub fn is_internal(&self, ip: IpAddr) -> bool {
@@ -167,6 +214,11 @@ impl<'a> DetectCtx<'a> {
 
     pub fn asset(&self, ip: IpAddr) -> Option<&'a Asset> {
         self.assets.get(&ip).copied()
+    }
+
+    /// Every asset, in no particular order.
+    pub fn assets(&self) -> impl Iterator<Item = &'a Asset> + '_ {
+        self.assets.values().copied()
     }
 
     /// The host an endpoint event happened on, as findings name it: the address the event

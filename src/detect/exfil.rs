@@ -43,7 +43,6 @@
 //! flows with the peer (an established channel the uploads rode along); T1048 Exfiltration Over
 //! Alternative Protocol otherwise.
 
-use super::beacon::is_outgoing;
 use super::stats::log_ramp;
 use super::transfer::{self, size_text, NameKind};
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
@@ -177,38 +176,37 @@ fn upload<'a>(ctx: &DetectCtx<'a>, e: &'a Event) -> Option<(&'a HttpFields, usiz
 /// The pairs that sent enough, out or in uploads, to be judged. Totals come first, so that the
 /// many small pairs never get the full record.
 fn pairs<'a>(ctx: &DetectCtx<'a>, config: &Config) -> rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> {
-    let mut totals: rustc_hash::FxHashMap<(IpAddr, IpAddr), (u64, u64)> = rustc_hash::FxHashMap::default();
-    for f in ctx.flows.iter().filter(|f| is_outgoing(ctx, f)) {
-        totals.entry((f.orig_ip, f.resp_ip)).or_default().0 += f.orig.bytes;
-    }
+    // Bytes uploaded per pair (few: POST and PUT bodies).
+    let mut uploaded: rustc_hash::FxHashMap<(IpAddr, IpAddr), u64> = rustc_hash::FxHashMap::default();
     for &e in &ctx.http {
         let Some((h, i)) = upload(ctx, e) else { continue };
         let Some(f) = ctx.flows.get(i) else { continue };
-        if let Some(t) = totals.get_mut(&(f.orig_ip, f.resp_ip)) {
-            t.1 += h.request_body_len;
-        }
+        *uploaded.entry((f.orig_ip, f.resp_ip)).or_default() += h.request_body_len;
     }
-    let judged = |k: &(IpAddr, IpAddr)| {
-        totals.get(k).is_some_and(|&(out, up)| out as f64 >= config.min_out_bytes || up as f64 >= config.upload_low)
-    };
     let mut pairs: rustc_hash::FxHashMap<(IpAddr, IpAddr), Pair<'a>> = rustc_hash::FxHashMap::default();
-    for (i, f) in ctx.flows.iter().enumerate() {
-        if !is_outgoing(ctx, f) || !judged(&(f.orig_ip, f.resp_ip)) {
+    for group in ctx.outgoing_pairs() {
+        let Some(&(host, peer, _)) = group.first() else { continue };
+        let flows = || group.iter().filter_map(|&(_, _, i)| ctx.flows.get(i).map(|f| (i, f)));
+        let out: u64 = flows().map(|(_, f)| f.orig.bytes).sum();
+        let up = uploaded.get(&(host, peer)).copied().unwrap_or(0);
+        if (out as f64) < config.min_out_bytes && (up as f64) < config.upload_low {
             continue;
         }
-        let p = pairs.entry((f.orig_ip, f.resp_ip)).or_default();
-        if p.flows.is_empty() {
-            p.first = f.start;
-            p.last = f.end;
-        }
-        p.first = p.first.min(f.start);
-        p.last = p.last.max(f.end);
-        p.out += f.orig.bytes;
-        p.back += f.resp.bytes;
-        p.flows.push(i);
-        *p.ports.entry(f.resp_port).or_default() += f.orig.bytes;
-        if let Some(name) = ctx.name_of(i) {
-            *p.names.entry(name).or_default() += f.orig.bytes;
+        let p = pairs.entry((host, peer)).or_default();
+        for (i, f) in flows() {
+            if p.flows.is_empty() {
+                p.first = f.start;
+                p.last = f.end;
+            }
+            p.first = p.first.min(f.start);
+            p.last = p.last.max(f.end);
+            p.out += f.orig.bytes;
+            p.back += f.resp.bytes;
+            p.flows.push(i);
+            *p.ports.entry(f.resp_port).or_default() += f.orig.bytes;
+            if let Some(name) = ctx.name_of(i) {
+                *p.names.entry(name).or_default() += f.orig.bytes;
+            }
         }
     }
     for &e in &ctx.http {

@@ -20,7 +20,7 @@
 //! whatever port it runs on (T1571, non-standard port, would describe the port, not the
 //! behaviour).
 
-use super::beacon::{is_outgoing, most_common, span_text, technique, Rarity};
+use super::beacon::{most_common, span_text, technique, Rarity};
 use super::finding::Tactic;
 use super::stats::ramp;
 use super::{check, DetectCtx, Detector, Finding, Thresholds};
@@ -91,23 +91,19 @@ impl Detector for LongConnection {
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
         let config: Config = ctx.thresholds.section(self.id());
-        // Outgoing flows grouped by pair, each group in start order: one sort, no map of lists.
-        let mut order: Vec<usize> =
-            ctx.flows.iter().enumerate().filter(|(_, f)| is_outgoing(ctx, f)).map(|(i, _)| i).collect();
-        let key = |i: usize| ctx.flows.get(i).map(|f| (f.orig_ip, f.resp_ip, f.start, f.end, i));
-        order.sort_unstable_by_key(|&i| key(i));
-        let pair = |i: usize| ctx.flows.get(i).map(|f| (f.orig_ip, f.resp_ip));
-        order
-            .chunk_by(|&a, &b| pair(a) == pair(b))
+        ctx.outgoing_pairs()
             .filter_map(|group| {
-                let (host, peer) = pair(*group.first()?)?;
+                let &(host, peer, _) = group.first()?;
                 // No session outlasts the pair's whole span: most pairs are judged by it alone.
-                let first = ctx.flows.get(*group.first()?)?.start;
-                let last = group.iter().filter_map(|&i| ctx.flows.get(i)).map(|f| f.end).max()?;
+                let first = group.iter().filter_map(|k| ctx.flows.get(k.2)).map(|f| f.start).min()?;
+                let last = group.iter().filter_map(|k| ctx.flows.get(k.2)).map(|f| f.end).max()?;
                 if (last.saturating_sub(first) as f64 / NANOS as f64) < config.min_duration {
                     return None;
                 }
-                judge(ctx, &config, host, peer, group)
+                // Sessions chain in start order.
+                let mut flows: Vec<usize> = group.iter().map(|k| k.2).collect();
+                flows.sort_by_key(|&i| ctx.flows.get(i).map(|f| (f.start, f.end, i)));
+                judge(ctx, &config, host, peer, &flows)
             })
             .collect()
     }

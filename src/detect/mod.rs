@@ -143,6 +143,20 @@ pub fn learn(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Baseline, base
 /// Learns the baseline while the detectors' indexes are built, then runs the selected
 /// detectors and finishes their findings.
 pub fn hunt(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Hunt, baseline::BaselineError> {
+    let prepared = prepare(input, cfg)?;
+    Ok(hunt_prepared(input, prepared, cfg))
+}
+
+/// What detection learns and indexes before the detectors run. Neither reads the input's
+/// assets, which may be gathered meanwhile.
+pub struct Prepared<'a> {
+    baseline: Baseline,
+    index: ctx::Index<'a>,
+    stages: Vec<(&'static str, f64)>,
+}
+
+/// Learns the baseline while the detectors' indexes are built.
+pub fn prepare<'a>(input: &DetectInput<'a>, cfg: &HuntConfig) -> Result<Prepared<'a>, baseline::BaselineError> {
     let t0 = std::time::Instant::now();
     let (baseline, (index, index_secs)) = rayon::join(
         || learn(input, cfg).map(|b| (b, t0.elapsed().as_secs_f64())),
@@ -152,10 +166,16 @@ pub fn hunt(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Hunt, baseline:
         },
     );
     let (baseline, baseline_secs) = baseline?;
+    Ok(Prepared { baseline, index, stages: vec![("baseline", baseline_secs), ("index", index_secs)] })
+}
+
+/// Runs the selected detectors over what [`prepare`] made of the same flows and events
+/// (`input` now carries the assets too).
+pub fn hunt_prepared<'a>(input: &DetectInput<'a>, prepared: Prepared<'a>, cfg: &HuntConfig) -> Hunt {
+    let Prepared { baseline, index, mut stages } = prepared;
     let hunt = run(input, index, &baseline, cfg);
-    let mut stages = vec![("baseline", baseline_secs), ("index", index_secs)];
     stages.extend(hunt.stages);
-    Ok(Hunt { stages, ..hunt })
+    Hunt { stages, ..hunt }
 }
 
 /// Runs the selected detectors against a learned baseline and finishes their findings.

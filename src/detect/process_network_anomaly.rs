@@ -182,13 +182,9 @@ fn gather<'a>(ctx: &DetectCtx<'a>) -> BTreeMap<Key, Group<'a>> {
     }
     // Connection records no flow was joined to: the capture did not see them.
     let names: BTreeMap<String, IpAddr> = ctx
-        .flows
+        .flow_hosts
         .iter()
-        .flat_map(|f| [f.orig_ip, f.resp_ip])
-        .filter(|ip| ctx.is_internal(*ip))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .filter_map(|ip| ctx.asset(ip))
+        .filter_map(|&ip| ctx.asset(ip))
         .flat_map(|a| a.names.iter().map(move |n| (n.to_ascii_lowercase(), a.ip)))
         .collect();
     for &e in &ctx.endpoint {

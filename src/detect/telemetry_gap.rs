@@ -45,7 +45,6 @@ use crate::model::{Asset, EndpointFields, Event, Fields, LogSource};
 use crate::util::Timestamp;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
 const SEC: f64 = 1e9;
 
@@ -130,9 +129,7 @@ impl Detector for TelemetryGap {
 
 /// The managed assets among the addresses the flows name, in address order.
 fn managed_hosts<'a>(ctx: &DetectCtx<'a>) -> Vec<&'a Asset> {
-    let ips: BTreeSet<IpAddr> =
-        ctx.flows.iter().flat_map(|f| [f.orig_ip, f.resp_ip]).filter(|ip| ctx.is_internal(*ip)).collect();
-    ips.into_iter().filter_map(|ip| ctx.asset(ip)).filter(|a| a.managed).collect()
+    ctx.flow_hosts.iter().filter_map(|&ip| ctx.asset(ip)).filter(|a| a.managed).collect()
 }
 
 /// Whether an endpoint event happened on the asset (its host name is one of the asset's).

@@ -35,6 +35,7 @@ use super::stats::ramp;
 use super::{check, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::FlowRecord;
 use crate::util::Timestamp;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -88,13 +89,18 @@ impl Detector for UnmanagedAsset {
 
     fn run(&self, ctx: &DetectCtx<'_>) -> Vec<Finding> {
         let config: Config = ctx.thresholds.section(self.id());
-        let hosts = gather(ctx, &config);
-        if !hosts.keys().any(|ip| ctx.asset(*ip).is_some_and(|a| a.managed)) {
+        // Without a managed host there is no telemetry to be missing: nothing to gather.
+        if !ctx.assets().any(|a| a.managed) {
             return Vec::new();
         }
+        let mut hosts: Vec<(IpAddr, Host)> = gather(ctx, &config).into_iter().collect();
+        if !hosts.iter().any(|(ip, _)| ctx.asset(*ip).is_some_and(|a| a.managed)) {
+            return Vec::new();
+        }
+        hosts.sort_unstable_by_key(|(ip, _)| *ip);
         hosts
             .iter()
-            .filter(|(ip, h)| h.active && !ctx.asset(**ip).is_some_and(|a| a.managed))
+            .filter(|(ip, h)| h.active && !ctx.asset(*ip).is_some_and(|a| a.managed))
             .map(|(ip, h)| finding(ctx, &config, *ip, h))
             .collect()
     }
@@ -115,16 +121,16 @@ struct Host {
     admin: BTreeMap<(IpAddr, u16), Vec<usize>>,
 }
 
-fn gather(ctx: &DetectCtx<'_>, c: &Config) -> BTreeMap<IpAddr, Host> {
+fn gather(ctx: &DetectCtx<'_>, c: &Config) -> FxHashMap<IpAddr, Host> {
     let b = ctx.baseline;
     // Internal sources per (internal address, admin port), to tell a habit from a foothold.
-    let mut sources: BTreeMap<(IpAddr, u16), BTreeSet<IpAddr>> = BTreeMap::new();
+    let mut sources: FxHashMap<(IpAddr, u16), FxHashSet<IpAddr>> = FxHashMap::default();
     for f in ctx.flows {
         if ctx.is_internal(f.orig_ip) && ctx.is_internal(f.resp_ip) && c.admin_ports.contains(&f.resp_port) {
             sources.entry((f.resp_ip, f.resp_port)).or_default().insert(f.orig_ip);
         }
     }
-    let mut hosts: BTreeMap<IpAddr, Host> = BTreeMap::new();
+    let mut hosts: FxHashMap<IpAddr, Host> = FxHashMap::default();
     let seen = |h: &mut Host, f: &FlowRecord, i: usize| {
         h.first = Some(h.first.map_or(f.start, |t| t.min(f.start)));
         h.last = Some(h.last.map_or(f.end, |t| t.max(f.end)));

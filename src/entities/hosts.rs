@@ -19,6 +19,7 @@ use super::ClockOffset;
 use crate::model::{Asset, Event, FlowRecord};
 use crate::util::net::{mac_text, InternalNets};
 use crate::util::Timestamp;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -44,7 +45,7 @@ pub struct NetworkKnowledge {
 /// One address's facts while they are gathered.
 struct Acc {
     asset: Asset,
-    peers: BTreeSet<IpAddr>,
+    peers: FxHashSet<IpAddr>,
     macs: BTreeSet<[u8; 6]>,
     roles: BTreeSet<&'static str>,
     names: BTreeSet<String>,
@@ -54,7 +55,7 @@ struct Acc {
 }
 /// The address's entry, made at `ts` on first sight; `None` for external addresses.
 fn entry<'a>(
-    hosts: &'a mut BTreeMap<IpAddr, Acc>,
+    hosts: &'a mut FxHashMap<IpAddr, Acc>,
     internal: &InternalNets,
     ip: IpAddr,
     ts: i64,
@@ -64,7 +65,7 @@ fn entry<'a>(
     }
     let acc = hosts.entry(ip).or_insert_with(|| Acc {
         asset: Asset::new(ip, ts),
-        peers: BTreeSet::new(),
+        peers: FxHashSet::default(),
         macs: BTreeSet::new(),
         roles: BTreeSet::new(),
         names: BTreeSet::new(),
@@ -84,7 +85,8 @@ pub fn assets(
     knowledge: &NetworkKnowledge,
 ) -> Vec<Asset> {
     let internal = &knowledge.internal;
-    let mut hosts: BTreeMap<IpAddr, Acc> = BTreeMap::new();
+    // Hashed while gathering (one lookup per flow end), ordered by address at the end.
+    let mut hosts: FxHashMap<IpAddr, Acc> = FxHashMap::default();
     for f in flows {
         if let Some(a) = entry(&mut hosts, internal, f.orig_ip, f.start) {
             a.asset.first_seen = a.asset.first_seen.min(f.start);
@@ -206,9 +208,11 @@ pub fn assets(
             }
         }
     }
+    let mut hosts: Vec<(IpAddr, Acc)> = hosts.into_iter().collect();
+    hosts.sort_unstable_by_key(|(ip, _)| *ip);
     let mut assets: Vec<Asset> = hosts
-        .into_values()
-        .map(|mut acc| {
+        .into_iter()
+        .map(|(_, mut acc)| {
             acc.asset.peers = acc.peers.len() as u64;
             acc.asset.roles = acc.roles.into_iter().map(String::from).collect();
             acc.asset.names = acc.names.into_iter().collect();
@@ -267,7 +271,7 @@ fn plausible_host_name(name: &str) -> bool {
 
 /// What DHCP says: an ACK gives the client's MAC an address, and the host name the client sent
 /// (in the ACK, or in its REQUEST of the same transaction) names it.
-fn dhcp_leases(events: &[&Event], internal: &InternalNets, hosts: &mut BTreeMap<IpAddr, Acc>) {
+fn dhcp_leases(events: &[&Event], internal: &InternalNets, hosts: &mut FxHashMap<IpAddr, Acc>) {
     let mut asked: BTreeMap<(u32, Option<&str>), &str> = BTreeMap::new();
     for e in events {
         let crate::model::Fields::Dhcp(d) = &e.fields else { continue };
@@ -305,7 +309,8 @@ const MAX_ADDRESSES_PER_MAC: usize = 64;
 /// address's own MAC, with `gateway` set when that MAC also carried external addresses and
 /// no other internal one (the router's own interface).
 fn link_layer(flows: &[&FlowRecord], internal: &InternalNets, found: &mut dyn FnMut(IpAddr, [u8; 6], bool)) {
-    let mut carried: BTreeMap<[u8; 6], (BTreeSet<IpAddr>, bool)> = BTreeMap::new();
+    // The calls below only add to sets, so the map's order does not matter.
+    let mut carried: FxHashMap<[u8; 6], (FxHashSet<IpAddr>, bool)> = FxHashMap::default();
     for f in flows {
         for (ip, mac) in [(f.orig_ip, f.orig_mac), (f.resp_ip, f.resp_mac)] {
             let Some(mac) = mac.filter(|m| m.iter().any(|&b| b != 0)) else { continue };
