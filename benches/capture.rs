@@ -126,6 +126,12 @@ fn run(wanted: &[&str]) -> io::Result<()> {
         seam_noapp.push("--no-app".into());
         rows.push(measure(&tools, "seam flows", &file, Some(seam_args), cfg.runs, None));
         rows.push(measure(&tools, "seam flows --no-app", &file, Some(seam_noapp), cfg.runs, None));
+        // The main job on the same capture: inventory (SHA-256), decoding, correlation, the
+        // hunt, chains, the JSON report (issue: within 1.5× of `seam flows`, same memory bound).
+        let mut investigate =
+            vec![seam_s.clone(), "investigate".into(), path_s.clone(), "--format".into(), "json".into()];
+        investigate.extend(threads.iter().cloned());
+        rows.push(measure(&tools, "seam investigate", &file, Some(investigate), cfg.runs, None));
         hunt_share(&seam, &cap.path, &threads, cfg.runs);
         let tcpdump = tools.tcpdump.as_ref().map(|t| {
             let mut argv = vec![t.display().to_string()];
@@ -666,6 +672,17 @@ fn print_table(rows: &[Row], captures: &[Capture], tools: &Tools) {
         let l = &cap.tshark_label;
         if let (Some((s, _)), Some((t, _))) = (rate("seam flows", l), rate("tshark -z conv,tcp", l)) {
             println!("  {name}: ≥ 50× tshark: {:.1}× on {l} — {}", s / t, verdict(s / t >= 50.0));
+        }
+        if let Some((inv, inv_row)) = rate("seam investigate", &cap.label) {
+            println!(
+                "  {name}: seam investigate within 1.5× of seam flows: {:.2}× — {}",
+                bps / inv,
+                verdict(bps / inv <= 1.5)
+            );
+            let rss = |r: &Row| r.result.as_ref().ok().and_then(|m| m.rss_kb).map(|kb| kb as f64 * 1024.0 / 1e6);
+            if let (Some(i), Some(f)) = (rss(inv_row), rss(row)) {
+                println!("  {name}: seam investigate peak RSS {i:.0} MB beside seam flows {f:.0} MB");
+            }
         }
     }
 }

@@ -146,6 +146,14 @@ pub fn pool_of(name: &str) -> Option<&'static str> {
     SET.find(name)
 }
 
+/// Pool names already looked up, by the name looked up.
+type Pools<'a> = rustc_hash::FxHashMap<&'a str, Option<&'static str>>;
+
+/// [`pool_of`], once per distinct name.
+fn pool<'a>(memo: &mut Pools<'a>, name: &'a str) -> Option<&'static str> {
+    *memo.entry(name).or_insert_with(|| pool_of(name))
+}
+
 /// Who the host mined with.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum PeerKey {
@@ -167,8 +175,10 @@ struct Group<'a> {
 
 fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey), Group<'a>> {
     let mut groups: BTreeMap<(IpAddr, PeerKey), Group<'a>> = BTreeMap::new();
+    // Names repeat: each distinct one is looked up among the pools once.
+    let mut pools: Pools<'a> = rustc_hash::FxHashMap::default();
     // The key of a flow: its pool by name, else its responder.
-    let key_of = |i: usize, f: &FlowRecord| match ctx.name_of(i).and_then(pool_of) {
+    let key_of = |pools: &mut Pools<'a>, i: usize, f: &FlowRecord| match ctx.name_of(i).and_then(|n| pool(pools, n)) {
         Some(p) => PeerKey::Pool(p),
         None => PeerKey::Addr(f.resp_ip),
     };
@@ -179,7 +189,7 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
             continue;
         }
         let flow = net.flow_id.as_deref().and_then(|id| ctx.flow_index(id));
-        let key = match flow.and_then(|i| ctx.flows.get(i).map(|f| key_of(i, f))) {
+        let key = match flow.and_then(|i| ctx.flows.get(i).map(|f| key_of(&mut pools, i, f))) {
             Some(k) => k,
             None => PeerKey::Addr(net.dst_ip),
         };
@@ -206,11 +216,11 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
             _ => None,
         }));
     for (e, name) in named {
-        let (Some(pool), Some(net)) = (pool_of(name), &e.net) else { continue };
+        let (Some(found), Some(net)) = (pool(&mut pools, name), &e.net) else { continue };
         if !ctx.is_internal(net.src_ip) {
             continue;
         }
-        let g = groups.entry((net.src_ip, PeerKey::Pool(pool))).or_default();
+        let g = groups.entry((net.src_ip, PeerKey::Pool(found))).or_default();
         g.events.push(e);
         g.names.insert(domain::normalize(name));
     }
@@ -218,7 +228,7 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
         if !ctx.is_internal(f.orig_ip) || ctx.is_internal(f.resp_ip) {
             continue;
         }
-        let key = key_of(i, f);
+        let key = key_of(&mut pools, i, f);
         let pooled = matches!(key, PeerKey::Pool(_));
         if pooled || groups.contains_key(&(f.orig_ip, key.clone())) || is_session(f, config, true) {
             let g = groups.entry((f.orig_ip, key)).or_default();

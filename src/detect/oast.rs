@@ -112,6 +112,8 @@ impl Detector for Oast {
         let c: Config = ctx.thresholds.section(self.id());
         let mut groups: BTreeMap<(IpAddr, &'static str), Group> = BTreeMap::new();
         let events = ctx.client_dns.iter().chain(&ctx.http).chain(&ctx.tls);
+        // Names repeat: each distinct one is looked up among the services once.
+        let mut services: rustc_hash::FxHashMap<&str, Option<&'static str>> = rustc_hash::FxHashMap::default();
         for e in events {
             let Some(net) = &e.net else { continue };
             if !ctx.is_internal(net.src_ip) {
@@ -125,7 +127,8 @@ impl Detector for Oast {
             };
             // Matched before it is copied: matching ignores case, as normalising would.
             let Some(raw) = name else { continue };
-            let Some(service) = service_of(raw.trim_end_matches('.')) else { continue };
+            let found = *services.entry(raw).or_insert_with(|| service_of(raw.trim_end_matches('.')));
+            let Some(service) = found else { continue };
             let name = domain::normalize(raw);
             let g = groups.entry((net.src_ip, service)).or_insert_with(|| Group {
                 first: e.ts,
