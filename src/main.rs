@@ -10,21 +10,7 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (the same index in mimalloc 2 and 3).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Keeps freed memory for reuse instead of handing it back to the system. By default mimalloc
-/// returns memory freed for a second, and the next allocation faults it back in, zeroed; as
-/// read buffers, flow tables, application records and detection maps are built and dropped in
-/// turn, that cost as much system time as a third of decoding (2 GB capture, `seam hunt`).
-/// seam is a batch process that exits when done; its peak memory is the same either way.
-fn keep_freed_memory() {
-    // SAFETY: sets one integer option of the allocator; any value is valid for it.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
-}
-
 fn main() -> ExitCode {
-    keep_freed_memory();
     let cli = Cli::parse();
     seam::report::output::pending::remove_on_signal();
     let result = RunConfig::from_cli(cli).and_then(app::run);
@@ -42,23 +28,5 @@ fn main() -> ExitCode {
             seam::note!("seam: {}", lines.join("\n"));
             ExitCode::from(2)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_purge_delay_option_is_the_one_set() {
-        // mimalloc 3's default purge delay is 1000 ms, a default the options around it do not
-        // share: a wrong index (another mimalloc) shows here. The environment may override it.
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            // SAFETY: reads one integer option.
-            assert_eq!(unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) }, 1000);
-        }
-        keep_freed_memory();
-        // SAFETY: as above.
-        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) }, -1);
     }
 }
