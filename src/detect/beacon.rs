@@ -196,19 +196,19 @@ enum Target {
 
 fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     let Some(window) = Window::of(ctx) else { return Vec::new() };
-    let mut outgoing: Vec<usize> =
-        ctx.outgoing.iter().map(|k| k.2).filter(|&i| !is_time_keeping(&ctx.flows[i])).collect();
-    outgoing.sort_unstable();
+    // Outgoing flows but time keeping, as (host, peer, flow index).
+    let outgoing: Vec<(IpAddr, IpAddr, usize)> =
+        ctx.outgoing.iter().copied().filter(|k| !is_time_keeping(&ctx.flows[k.2])).collect();
 
     // Names repeat: each distinct one is normalised once (addresses used as names are not names).
     let mut normal: FxHashMap<&str, Option<String>> = FxHashMap::default();
-    for raw in outgoing.iter().filter_map(|&i| ctx.name_of(i)) {
+    for raw in outgoing.iter().filter_map(|k| ctx.name_of(k.2)) {
         normal.entry(raw).or_insert_with(|| Some(domain::normalize(raw)).filter(|n| n.parse::<IpAddr>().is_err()));
     }
     let mut by_name: Vec<((IpAddr, &str), usize)> = Vec::new();
-    for &i in &outgoing {
+    for &(host, _, i) in &outgoing {
         let Some(Some(name)) = ctx.name_of(i).and_then(|raw| normal.get(raw)) else { continue };
-        by_name.push(((ctx.flows[i].orig_ip, name.as_str()), i));
+        by_name.push(((host, name.as_str()), i));
     }
     let mut claimed = vec![false; ctx.flows.len()];
     let mut findings = Vec::new();
@@ -219,9 +219,8 @@ fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
         findings.extend(judge(ctx, config, &window, host, Target::Name(name.to_string()), &flows));
     }
 
-    // The shared index is sorted by pair already.
-    let by_address = ctx.outgoing.iter().filter(|k| !claimed[k.2] && !is_time_keeping(&ctx.flows[k.2]));
-    let by_address: Vec<((IpAddr, IpAddr), usize)> = by_address.map(|&(h, p, i)| ((h, p), i)).collect();
+    let by_address: Vec<((IpAddr, IpAddr), usize)> =
+        outgoing.iter().filter(|k| !claimed[k.2]).map(|&(host, peer, i)| ((host, peer), i)).collect();
     for ((host, peer), flows) in regular_enough(ctx, config, by_address) {
         findings.extend(judge(ctx, config, &window, host, Target::Address(peer), &flows));
     }
@@ -240,7 +239,7 @@ fn regular_enough<K: Ord + Copy>(
     keyed
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|group| group.len() >= config.min_connections)
-        .map(|group| (group[0].0, group.iter().map(|&(_, i)| i).collect::<Vec<usize>>()))
+        .filter_map(|group| Some((group.first()?.0, group.iter().map(|&(_, i)| i).collect::<Vec<usize>>())))
         .filter(|(_, flows)| unique_seconds(ctx, flows) >= config.min_connections)
         .collect()
 }

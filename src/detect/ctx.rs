@@ -105,7 +105,7 @@ impl<'a> Index<'a> {
 }
 
 /// An internal host opening a flow to an external, unicast address.
-pub fn is_outgoing(internal: &InternalNets, f: &FlowRecord) -> bool {
+fn is_outgoing(internal: &InternalNets, f: &FlowRecord) -> bool {
     internal.contains(f.orig_ip) && !internal.contains(f.resp_ip) && !is_broadcast(f.resp_ip)
 }
 

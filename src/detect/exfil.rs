@@ -193,13 +193,9 @@ fn pairs<'a>(ctx: &DetectCtx<'a>, config: &Config) -> rustc_hash::FxHashMap<(IpA
             continue;
         }
         let p = pairs.entry((host, peer)).or_default();
+        p.first = flows().map(|(_, f)| f.start).min().unwrap_or_default();
+        p.last = flows().map(|(_, f)| f.end).max().unwrap_or_default();
         for (i, f) in flows() {
-            if p.flows.is_empty() {
-                p.first = f.start;
-                p.last = f.end;
-            }
-            p.first = p.first.min(f.start);
-            p.last = p.last.max(f.end);
             p.out += f.orig.bytes;
             p.back += f.resp.bytes;
             p.flows.push(i);
