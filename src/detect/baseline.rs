@@ -18,6 +18,7 @@
 
 use super::ctx::DetectInput;
 use super::domain;
+use super::names::NameTable;
 use super::stats::Robust;
 use crate::model::{Fields, Service};
 use crate::util::Timestamp;
@@ -156,68 +157,93 @@ impl Tally<String> {
     }
 }
 
+/// Tallies by a name's or a domain's number (see [`NameTable`]).
+struct IdTally {
+    by_id: Vec<Option<(Hosts, u64, Timestamp)>>,
+}
+
+impl IdTally {
+    fn new(ids: usize) -> Self {
+        IdTally { by_id: (0..ids).map(|_| None).collect() }
+    }
+    fn add(&mut self, id: u32, host: IpAddr, ts: Timestamp) {
+        let Some(slot) = self.by_id.get_mut(id as usize) else { return };
+        match slot {
+            Some(e) => {
+                e.0.insert(host);
+                e.1 += 1;
+                e.2 = e.2.min(ts);
+            }
+            None => *slot = Some((Hosts::One(host), 1, ts)),
+        }
+    }
+    fn finish<'t>(self, text: impl Fn(u32) -> &'t str) -> FxHashMap<String, Seen> {
+        (0..)
+            .zip(self.by_id)
+            .filter_map(|(id, e)| e.map(|e| (id, e)))
+            .map(|(id, (h, flows, first_seen))| {
+                (text(id).to_string(), Seen { hosts: h.len() as u32, flows, first_seen })
+            })
+            .collect()
+    }
+}
+
 /// Prevalence of the names internal hosts used: FQDNs, registrable domains, JA4s, user agents.
 struct Names {
-    fqdns: Tally<String>,
-    domains: Tally<String>,
-    ja4s: Tally<String>,
-    uas: Tally<String>,
+    fqdns: FxHashMap<String, Seen>,
+    domains: FxHashMap<String, Seen>,
+    ja4s: FxHashMap<String, Seen>,
+    uas: FxHashMap<String, Seen>,
 }
 
 impl Names {
-    fn learn(input: &DetectInput<'_>) -> Names {
-        let mut n = Names { fqdns: Tally::new(), domains: Tally::new(), ja4s: Tally::new(), uas: Tally::new() };
-        // Names repeat: each distinct one is normalised and cut to its domain once.
-        let mut parsed: FxHashMap<&str, (String, String)> = FxHashMap::default();
-        for e in input.events {
+    fn learn(input: &DetectInput<'_>, table: &NameTable<'_>) -> Names {
+        let (mut fqdns, mut domains) = (IdTally::new(table.len()), IdTally::new(table.zones()));
+        let (mut ja4s, mut uas) = (Tally::new(), Tally::new());
+        for (i, e) in input.events.iter().enumerate() {
             let Some(net) = &e.net else { continue };
             if !input.internal.contains(net.src_ip) {
                 continue;
             }
             let host = net.src_ip;
-            let name = match &e.fields {
-                Fields::Dns(d) => Some(d.query.as_str()),
+            match &e.fields {
                 Fields::Tls(t) => {
                     if let Some(ja4) = &t.ja4 {
-                        n.ja4s.add_str(ja4, host, e.ts);
+                        ja4s.add_str(ja4, host, e.ts);
                     }
-                    t.server_name.as_deref()
                 }
                 Fields::Http(h) => {
                     if let Some(ua) = &h.user_agent {
-                        n.uas.add_str(ua, host, e.ts);
+                        uas.add_str(ua, host, e.ts);
                     }
-                    h.host.as_deref().map(super::domain::strip_port)
                 }
-                _ => None,
-            };
-            let Some(raw) = name.filter(|n| !n.is_empty()) else { continue };
-            let (fqdn, zone) = parsed.entry(raw).or_insert_with(|| {
-                let n = domain::normalize(raw);
-                let z = domain::registrable(&n);
-                (n, z)
-            });
-            if !fqdn.is_empty() {
-                n.domains.add_str(zone, host, e.ts);
-                n.fqdns.add_str(fqdn, host, e.ts);
+                _ => {}
+            }
+            if let Some(id) = table.at(i) {
+                fqdns.add(id, host, e.ts);
+                domains.add(table.zone_of(id), host, e.ts);
             }
         }
-        n
+        Names {
+            fqdns: fqdns.finish(|id| table.name(id)),
+            domains: domains.finish(|zone| table.zone(zone)),
+            ja4s: ja4s.finish(),
+            uas: uas.finish(),
+        }
     }
 }
 
 impl Baseline {
-    /// Learns the baseline of a bundle.
+    /// Learns from the run's own evidence.
     pub fn learn(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
+        Baseline::learn_named(input, &NameTable::build(input.events), thresholds)
+    }
+
+    /// [`Baseline::learn`] with the events' names already numbered.
+    pub fn learn_named(input: &DetectInput<'_>, names: &NameTable<'_>, thresholds: BaselineThresholds) -> Baseline {
         // Flows and named events are tallied side by side.
-        let (from_flows, names) = rayon::join(|| Self::learn_flows(input, thresholds), || Names::learn(input));
-        Baseline {
-            fqdns: names.fqdns.finish(),
-            domains: names.domains.finish(),
-            ja4s: names.ja4s.finish(),
-            user_agents: names.uas.finish(),
-            ..from_flows
-        }
+        let (from_flows, names) = rayon::join(|| Self::learn_flows(input, thresholds), || Names::learn(input, names));
+        Baseline { fqdns: names.fqdns, domains: names.domains, ja4s: names.ja4s, user_agents: names.uas, ..from_flows }
     }
 
     /// What the flows teach: prevalence of addresses, host profiles, internal pairs.

@@ -66,10 +66,9 @@
 
 use super::finding::Tactic;
 use super::stats::{mad, median, quartiles, ramp};
-use super::{check, domain, DetectCtx, Detector, Finding, Thresholds};
+use super::{check, DetectCtx, Detector, Finding, Thresholds};
 use crate::model::{FlowRecord, Service};
 use crate::util::Timestamp;
-use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -200,15 +199,14 @@ fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     let outgoing: Vec<(IpAddr, IpAddr, usize)> =
         ctx.outgoing.iter().copied().filter(|k| !is_time_keeping(&ctx.flows[k.2])).collect();
 
-    // Names repeat: each distinct one is normalised once (addresses used as names are not names).
-    let mut normal: FxHashMap<&str, Option<String>> = FxHashMap::default();
-    for raw in outgoing.iter().filter_map(|k| ctx.name_of(k.2)) {
-        normal.entry(raw).or_insert_with(|| Some(domain::normalize(raw)).filter(|n| n.parse::<IpAddr>().is_err()));
-    }
-    let mut by_name: Vec<((IpAddr, &str), usize)> = Vec::new();
+    // Names come numbered and normalised; addresses used as names are not names.
+    let names = ctx.names();
+    let mut by_name: Vec<((IpAddr, &str), usize)> = Vec::with_capacity(outgoing.len());
     for &(host, _, i) in &outgoing {
-        let Some(Some(name)) = ctx.name_of(i).and_then(|raw| normal.get(raw)) else { continue };
-        by_name.push(((host, name.as_str()), i));
+        let Some(name) = ctx.name_id_of(i).map(|id| names.name(id)) else { continue };
+        if crate::util::net::parse_ip(name).is_none() {
+            by_name.push(((host, name), i));
+        }
     }
     let mut claimed = vec![false; ctx.flows.len()];
     let mut findings = Vec::new();

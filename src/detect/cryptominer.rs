@@ -22,6 +22,7 @@
 //! Findings below `min_score` are not reported. Groups are keyed by flow and event fields and
 //! hold at most one entry per flow or event.
 
+use super::names::{NameId, NameTable};
 use super::stats::ramp;
 use super::{check, domain, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::{Event, Fields, FlowRecord};
@@ -146,12 +147,12 @@ pub fn pool_of(name: &str) -> Option<&'static str> {
     SET.find(name)
 }
 
-/// Pool names already looked up, by the name looked up.
-type Pools<'a> = rustc_hash::FxHashMap<&'a str, Option<&'static str>>;
+/// Pool names already looked up, by the number of the name looked up (see `NameTable`).
+type Pools = Vec<Option<Option<&'static str>>>;
 
 /// [`pool_of`], once per distinct name.
-fn pool<'a>(memo: &mut Pools<'a>, name: &'a str) -> Option<&'static str> {
-    *memo.entry(name).or_insert_with(|| pool_of(name))
+fn pool(memo: &mut Pools, names: &NameTable<'_>, id: NameId) -> Option<&'static str> {
+    memo.get_mut(id as usize).and_then(|p| *p.get_or_insert_with(|| pool_of(names.name(id))))
 }
 
 /// Who the host mined with.
@@ -176,12 +177,14 @@ struct Group<'a> {
 fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey), Group<'a>> {
     let mut groups: BTreeMap<(IpAddr, PeerKey), Group<'a>> = BTreeMap::new();
     // Names repeat: each distinct one is looked up among the pools once.
-    let mut pools: Pools<'a> = rustc_hash::FxHashMap::default();
+    let names = ctx.names();
+    let mut pools: Pools = vec![None; names.len()];
     // The key of a flow: its pool by name, else its responder.
-    let key_of = |pools: &mut Pools<'a>, i: usize, f: &FlowRecord| match ctx.name_of(i).and_then(|n| pool(pools, n)) {
-        Some(p) => PeerKey::Pool(p),
-        None => PeerKey::Addr(f.resp_ip),
-    };
+    let key_of =
+        |pools: &mut Pools, i: usize, f: &FlowRecord| match ctx.name_id_of(i).and_then(|n| pool(pools, names, n)) {
+            Some(p) => PeerKey::Pool(p),
+            None => PeerKey::Addr(f.resp_ip),
+        };
     for &e in &ctx.stratum {
         let Fields::Stratum(s) = &e.fields else { continue };
         let Some(net) = &e.net else { continue };
@@ -200,29 +203,15 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
         g.logins.extend(s.login.iter().cloned());
         g.agents.extend(s.agent.iter().cloned());
     }
-    let named = ctx
-        .client_dns
-        .iter()
-        .filter_map(|&e| match &e.fields {
-            Fields::Dns(d) => Some((e, d.query.as_str())),
-            _ => None,
-        })
-        .chain(ctx.tls.iter().filter_map(|&e| match &e.fields {
-            Fields::Tls(t) => t.server_name.as_deref().map(|n| (e, n)),
-            _ => None,
-        }))
-        .chain(ctx.http.iter().filter_map(|&e| match &e.fields {
-            Fields::Http(h) => h.host.as_deref().map(|n| (e, super::domain::strip_port(n))),
-            _ => None,
-        }));
-    for (e, name) in named {
-        let (Some(found), Some(net)) = (pool(&mut pools, name), &e.net) else { continue };
+    let named = ctx.client_dns.iter().chain(&ctx.tls).chain(&ctx.http).filter_map(|&e| Some((e, ctx.name_id(e)?)));
+    for (e, id) in named {
+        let (Some(found), Some(net)) = (pool(&mut pools, names, id), &e.net) else { continue };
         if !ctx.is_internal(net.src_ip) {
             continue;
         }
         let g = groups.entry((net.src_ip, PeerKey::Pool(found))).or_default();
         g.events.push(e);
-        g.names.insert(domain::normalize(name));
+        insert_name(&mut g.names, names.name(id));
     }
     for (i, f) in ctx.flows.iter().enumerate() {
         if !ctx.is_internal(f.orig_ip) || ctx.is_internal(f.resp_ip) {
@@ -233,12 +222,19 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
         if pooled || groups.contains_key(&(f.orig_ip, key.clone())) || is_session(f, config, true) {
             let g = groups.entry((f.orig_ip, key)).or_default();
             g.flows.insert(i);
-            if let Some(n) = ctx.name_of(i).filter(|_| pooled) {
-                g.names.insert(domain::normalize(n));
+            if let Some(id) = ctx.name_id_of(i).filter(|_| pooled) {
+                insert_name(&mut g.names, names.name(id));
             }
         }
     }
     groups
+}
+
+/// Adds a name to a group's, copying it only when new.
+fn insert_name(names: &mut BTreeSet<String>, name: &str) {
+    if !names.contains(name) {
+        names.insert(name.to_string());
+    }
 }
 
 /// A session long enough and quiet enough to be a miner's: payload both ways, under

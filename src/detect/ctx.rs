@@ -3,6 +3,7 @@
 
 use super::baseline::Baseline;
 use super::finding::{EvidenceRef, FindingHost, FindingProcess};
+use super::names::{raw_name, NameId, NameTable};
 use super::thresholds::Thresholds;
 use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, Locator, Transport};
 use crate::util::net::InternalNets;
@@ -38,9 +39,11 @@ pub struct DetectCtx<'a> {
     /// each pair's flows together, in flow order. See [`DetectCtx::outgoing_pairs`].
     pub outgoing: Vec<(IpAddr, IpAddr, usize)>,
     flow_by_id: FxHashMap<&'a str, usize>,
-    /// Per flow (same index as `flows`): the name the destination was reached by (TLS SNI,
-    /// HTTP Host, or the DNS answer the originator got for the address).
-    names: Vec<Option<&'a str>>,
+    /// Per flow (same index as `flows`): the event that names the destination (TLS SNI, HTTP
+    /// Host, or the DNS answer the originator got for the address).
+    namers: Vec<Option<&'a Event>>,
+    /// The events' names, numbered.
+    names: NameTable<'a>,
 }
 
 /// What a run's detection reads.
@@ -64,13 +67,13 @@ pub struct Index<'a> {
     flow_hosts: Vec<IpAddr>,
     outgoing: Vec<(IpAddr, IpAddr, usize)>,
     flow_by_id: FxHashMap<&'a str, usize>,
-    names: Vec<Option<&'a str>>,
+    namers: Vec<Option<&'a Event>>,
 }
 
 impl<'a> Index<'a> {
     /// Builds the indexes from the input's flows and events (its assets are not read, so
     /// that they may be gathered meanwhile).
-    pub fn build(input: &DetectInput<'a>) -> Index<'a> {
+    pub fn build(input: &DetectInput<'a>, names: &NameTable<'a>) -> Index<'a> {
         let mut by_kind: HashMap<EventKind, Vec<&'a Event>> = HashMap::new();
         let mut endpoint = Vec::new();
         for e in input.events {
@@ -88,19 +91,19 @@ impl<'a> Index<'a> {
             take(EventKind::Stratum),
             take(EventKind::Ssh),
         );
-        let ((flow_by_id, names), (client_dns, (flow_hosts, outgoing))) = rayon::join(
+        let ((flow_by_id, namers), (client_dns, (flow_hosts, outgoing))) = rayon::join(
             || {
                 let flow_by_id: FxHashMap<&str, usize> =
                     input.flows.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
-                let names = flow_names(input.flows, &flow_by_id, &dns, &http, &tls);
-                (flow_by_id, names)
+                let namers = flow_namers(input.flows, &flow_by_id, &dns, &http, &tls);
+                (flow_by_id, namers)
             },
             || {
                 let pairs = outgoing(input.flows, input.internal);
-                (client_lookups(&dns, input.internal), (flow_hosts(input.flows, input.internal), pairs))
+                (client_lookups(&dns, names, input.internal), (flow_hosts(input.flows, input.internal), pairs))
             },
         );
-        Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, names }
+        Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers }
     }
 }
 
@@ -143,16 +146,18 @@ fn flow_hosts(flows: &[FlowRecord], internal: &InternalNets) -> Vec<IpAddr> {
 
 impl<'a> DetectCtx<'a> {
     pub fn new(input: &DetectInput<'a>, baseline: &'a Baseline, thresholds: &'a Thresholds) -> DetectCtx<'a> {
-        DetectCtx::with_index(input, Index::build(input), baseline, thresholds)
+        let names = NameTable::build(input.events);
+        DetectCtx::with_index(input, Index::build(input, &names), names, baseline, thresholds)
     }
 
     pub fn with_index(
         input: &DetectInput<'a>,
         index: Index<'a>,
+        names: NameTable<'a>,
         baseline: &'a Baseline,
         thresholds: &'a Thresholds,
     ) -> DetectCtx<'a> {
-        let Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, names } =
+        let Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers } =
             index;
         let assets = input.assets.iter().map(|a| (a.ip, a)).collect();
         DetectCtx {
@@ -172,6 +177,7 @@ impl<'a> DetectCtx<'a> {
             flow_hosts,
             outgoing,
             flow_by_id,
+            namers,
             names,
         }
     }
@@ -199,7 +205,22 @@ impl<'a> DetectCtx<'a> {
 
     /// The name the originator used for the responder of flow `i`, when known.
     pub fn name_of(&self, i: usize) -> Option<&'a str> {
-        self.names.get(i).copied().flatten()
+        self.namers.get(i).copied().flatten().and_then(raw_name)
+    }
+
+    /// The number of the name the originator used for the responder of flow `i`.
+    pub fn name_id_of(&self, i: usize) -> Option<NameId> {
+        self.namers.get(i).copied().flatten().and_then(|e| self.names.of(e))
+    }
+
+    /// The number of the name an event carries (see [`NameTable`]).
+    pub fn name_id(&self, e: &Event) -> Option<NameId> {
+        self.names.of(e)
+    }
+
+    /// The events' names, numbered.
+    pub fn names(&self) -> &NameTable<'a> {
+        &self.names
     }
 
     /// An internal host as findings name it.
@@ -321,66 +342,68 @@ impl<'a> DetectCtx<'a> {
     }
 }
 
-/// For each flow, the name its responder was reached by: the TLS server name or HTTP Host on
-/// the flow itself, else the latest DNS answer the originator received for that address before
-/// the flow started, else any DNS answer for the address.
-fn flow_names<'a>(
+/// For each flow, the event naming its responder: the TLS server name or HTTP Host on the flow
+/// itself, else the latest DNS answer the originator received for that address before the flow
+/// started, else any DNS answer for the address.
+fn flow_namers<'a>(
     flows: &'a [FlowRecord],
     by_id: &FxHashMap<&'a str, usize>,
     dns: &[&'a Event],
     http: &[&'a Event],
     tls: &[&'a Event],
-) -> Vec<Option<&'a str>> {
-    let mut names: Vec<Option<&'a str>> = vec![None; flows.len()];
+) -> Vec<Option<&'a Event>> {
+    let mut namers: Vec<Option<&'a Event>> = vec![None; flows.len()];
     let on_flow = |e: &&'a Event| e.net.as_ref().and_then(|n| n.flow_id.as_deref()).and_then(|id| by_id.get(id));
-    for e in tls {
-        if let (Some(&i), Fields::Tls(t)) = (on_flow(e), &e.fields) {
-            if let Some(sni) = t.server_name.as_deref().filter(|s| !s.is_empty()) {
-                names[i] = Some(sni);
+    for &e in tls {
+        if let (Some(&i), Fields::Tls(t)) = (on_flow(&e), &e.fields) {
+            if t.server_name.as_deref().is_some_and(|sni| !sni.is_empty()) {
+                namers[i] = Some(e);
             }
         }
     }
-    for e in http {
-        if let (Some(&i), Fields::Http(h)) = (on_flow(e), &e.fields) {
-            if names[i].is_none() {
-                names[i] = h
-                    .host
+    for &e in http {
+        if let (Some(&i), Fields::Http(h)) = (on_flow(&e), &e.fields) {
+            let named = || {
+                h.host
                     .as_deref()
                     .map(super::domain::strip_port)
-                    .filter(|s| !s.is_empty() && s.parse::<IpAddr>().is_err());
+                    .is_some_and(|s| !s.is_empty() && crate::util::net::parse_ip(s).is_none())
+            };
+            if namers[i].is_none() && named() {
+                namers[i] = Some(e);
             }
         }
     }
     // Only the flows still unnamed look at DNS answers: only their addresses are kept.
     let unnamed: FxHashSet<(IpAddr, IpAddr)> =
-        flows.iter().zip(&names).filter(|(_, n)| n.is_none()).map(|(f, _)| (f.orig_ip, f.resp_ip)).collect();
+        flows.iter().zip(&namers).filter(|(_, n)| n.is_none()).map(|(f, _)| (f.orig_ip, f.resp_ip)).collect();
     let unnamed_peers: FxHashSet<IpAddr> = unnamed.iter().map(|&(_, resp)| resp).collect();
     // (client, address) → answers in time order; address → any answer.
-    let mut answered: FxHashMap<(IpAddr, IpAddr), Vec<(i64, &'a str)>> = FxHashMap::default();
-    let mut any: FxHashMap<IpAddr, &'a str> = FxHashMap::default();
-    for e in dns {
+    let mut answered: FxHashMap<(IpAddr, IpAddr), Vec<&'a Event>> = FxHashMap::default();
+    let mut any: FxHashMap<IpAddr, &'a Event> = FxHashMap::default();
+    for &e in dns {
         let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
         for a in &d.answers {
-            let Ok(ip) = a.parse::<IpAddr>() else { continue };
+            let Some(ip) = crate::util::net::parse_ip(a) else { continue };
             if !unnamed_peers.contains(&ip) {
                 continue;
             }
             if unnamed.contains(&(net.src_ip, ip)) {
-                answered.entry((net.src_ip, ip)).or_default().push((e.ts, d.query.as_str()));
+                answered.entry((net.src_ip, ip)).or_default().push(e);
             }
-            any.entry(ip).or_insert(d.query.as_str());
+            any.entry(ip).or_insert(e);
         }
     }
     for (i, f) in flows.iter().enumerate() {
-        if names[i].is_some() {
+        if namers[i].is_some() {
             continue;
         }
-        names[i] = answered
+        namers[i] = answered
             .get(&(f.orig_ip, f.resp_ip))
-            .and_then(|v| v.iter().rev().find(|(ts, _)| *ts <= f.start).or(v.first()).map(|(_, n)| *n))
+            .and_then(|v| v.iter().rev().find(|e| e.ts <= f.start).or(v.first()).copied())
             .or_else(|| any.get(&f.resp_ip).copied());
     }
-    names
+    namers
 }
 
 /// How long before a resolver's own query a client's query of the same name makes it a
@@ -390,24 +413,23 @@ const FORWARD_WINDOW: i64 = 10_000_000_000;
 /// DNS transactions without those an internal resolver forwarded: a query from an internal
 /// address that itself answered internal clients' queries, for a name one of them asked it
 /// within [`FORWARD_WINDOW`] before.
-fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Event> {
+fn client_lookups<'a>(dns: &[&'a Event], names: &NameTable<'_>, internal: &InternalNets) -> Vec<&'a Event> {
     let resolvers: rustc_hash::FxHashSet<IpAddr> = dns
         .iter()
         .filter_map(|e| e.net.as_ref())
         .filter(|n| internal.contains(n.src_ip) && internal.contains(n.dst_ip))
         .map(|n| n.dst_ip)
         .collect();
-    let mut asked: FxHashMap<(IpAddr, std::borrow::Cow<'a, str>), i64> = FxHashMap::default();
+    let mut asked: FxHashMap<(IpAddr, Option<NameId>), i64> = FxHashMap::default();
     let mut out = Vec::with_capacity(dns.len());
     for &e in dns {
-        let (Some(net), Fields::Dns(d)) = (&e.net, &e.fields) else {
+        let (Some(net), Fields::Dns(_)) = (&e.net, &e.fields) else {
             out.push(e);
             continue;
         };
-        let name = super::domain::ascii_lower(&d.query);
+        let name = names.of(e);
         if resolvers.contains(&net.src_ip) {
-            let forwarded =
-                asked.get(&(net.src_ip, name.clone())).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);
+            let forwarded = asked.get(&(net.src_ip, name)).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);
             if forwarded {
                 continue;
             }

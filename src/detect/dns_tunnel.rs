@@ -201,46 +201,39 @@ fn skipped(name: &str) -> bool {
 
 /// The groups of at least `min_queries` lookups, ordered by host and zone.
 fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, String), Group<'a>)> {
-    // Names repeat: each distinct query is normalised and cut to its zone once, and zones are
-    // numbered so that a lookup's group is found without copying its name.
-    let mut zones: Vec<String> = Vec::new();
-    let mut zone_ids: FxHashMap<String, usize> = FxHashMap::default();
-    let mut parsed: FxHashMap<&str, Option<(String, usize)>> = FxHashMap::default();
+    // Names come numbered, each with its zone's number (see `NameTable`): a lookup's group is
+    // found without hashing its name. Names not to judge are marked once per name.
+    let names = ctx.names();
+    let mut judged_name: Vec<Option<bool>> = vec![None; names.len()];
     // First each lookup's group and the size of every group; then the measures, for the
     // groups large enough to judge only (most are a handful of lookups).
-    let mut sizes: FxHashMap<(IpAddr, usize), u64> = FxHashMap::default();
-    let mut keys: Vec<Option<(IpAddr, usize)>> = Vec::with_capacity(ctx.client_dns.len());
+    let mut sizes: FxHashMap<(IpAddr, u32), u64> = FxHashMap::default();
+    let mut keys: Vec<Option<(IpAddr, u32, u32)>> = Vec::with_capacity(ctx.client_dns.len());
     for &e in &ctx.client_dns {
-        let key = match (&e.fields, &e.net) {
-            (Fields::Dns(d), Some(net)) if ctx.is_internal(net.src_ip) => parsed
-                .entry(d.query.as_str())
-                .or_insert_with(|| {
-                    let name = domain::normalize(&d.query);
-                    (!skipped(&name)).then(|| {
-                        let zone = domain::registrable(&name);
-                        let id = *zone_ids.entry(zone).or_insert_with_key(|z| {
-                            zones.push(z.clone());
-                            zones.len() - 1
-                        });
-                        (name, id)
-                    })
-                })
-                .as_ref()
-                .map(|&(_, zone_id)| (net.src_ip, zone_id)),
+        let key = match (&e.fields, &e.net, ctx.name_id(e)) {
+            (Fields::Dns(_), Some(net), Some(id)) if ctx.is_internal(net.src_ip) => {
+                let judged = judged_name
+                    .get_mut(id as usize)
+                    .map(|j| *j.get_or_insert_with(|| !skipped(names.name(id))))
+                    .unwrap_or(false);
+                judged.then(|| (net.src_ip, names.zone_of(id), id))
+            }
             _ => None,
         };
-        if let Some(key) = key {
-            *sizes.entry(key).or_default() += 1;
+        if let Some((host, zone, _)) = key {
+            *sizes.entry((host, zone)).or_default() += 1;
         }
         keys.push(key);
     }
-    let mut groups: FxHashMap<(IpAddr, usize), Group<'a>> = FxHashMap::default();
+    let mut groups: FxHashMap<(IpAddr, u32), Group<'a>> = FxHashMap::default();
     for (&e, key) in ctx.client_dns.iter().zip(&keys) {
-        let Some(key) = key.filter(|k| sizes.get(k).is_some_and(|&n| n >= min_queries)) else { continue };
+        let Some((host, zone_id, id)) = *key else { continue };
+        let key = (host, zone_id);
+        if sizes.get(&key).is_none_or(|&n| n < min_queries) {
+            continue;
+        }
         let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
-        let Some(Some((name, zone_id))) = parsed.get(d.query.as_str()) else { continue };
-        let zone = zones.get(*zone_id).map(String::as_str).unwrap_or_default();
-        let sub = domain::subdomain(name, zone);
+        let sub = domain::subdomain(names.name(id), names.zone(zone_id));
         let g = groups.entry(key).or_default();
         if g.queries == 0 {
             g.first = e.ts;
@@ -270,14 +263,14 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, Str
             if g.answers.len() >= MAX_ANSWERS {
                 break;
             }
-            if let Ok(ip) = a.parse::<IpAddr>() {
+            if let Some(ip) = crate::util::net::parse_ip(a) {
                 g.answers.insert(ip);
             }
         }
         g.events.push(e);
     }
     let mut judged: Vec<((IpAddr, String), Group<'a>)> =
-        groups.into_iter().map(|((host, id), g)| ((host, zones.get(id).cloned().unwrap_or_default()), g)).collect();
+        groups.into_iter().map(|((host, zone), g)| ((host, names.zone(zone).to_string()), g)).collect();
     judged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     judged
 }
@@ -294,18 +287,17 @@ impl Contacts {
     fn of(ctx: &DetectCtx<'_>, groups: &[((IpAddr, String), Group<'_>)]) -> Contacts {
         let hosts: FxHashSet<IpAddr> = groups.iter().map(|((h, _), _)| *h).collect();
         let mut pairs = FxHashSet::default();
-        let mut names: FxHashSet<(IpAddr, &str)> = FxHashSet::default();
+        let mut zones: FxHashSet<(IpAddr, u32)> = FxHashSet::default();
         for (i, f) in ctx.flows.iter().enumerate() {
             if !hosts.contains(&f.orig_ip) || f.resp_port == 53 || f.services.contains(&Service::Dns) {
                 continue;
             }
             pairs.insert((f.orig_ip, f.resp_ip));
-            if let Some(name) = ctx.name_of(i) {
-                names.insert((f.orig_ip, name));
+            if let Some(id) = ctx.name_id_of(i) {
+                zones.insert((f.orig_ip, ctx.names().zone_of(id)));
             }
         }
-        // Cut each distinct (host, name) to its zone once, not once per flow.
-        let zones = names.into_iter().map(|(h, name)| (h, domain::registrable(name))).collect();
+        let zones = zones.into_iter().map(|(h, zone)| (h, ctx.names().zone(zone).to_string())).collect();
         Contacts { pairs, zones }
     }
 

@@ -32,7 +32,7 @@ pub fn strip_port(h: &str) -> &str {
 /// suffix, a single label, an address).
 pub fn registrable(name: &str) -> String {
     let n = normalize(name);
-    if n.parse::<std::net::IpAddr>().is_ok() {
+    if crate::util::net::parse_ip(&n).is_some() {
         return n;
     }
     match psl::domain_str(&n) {

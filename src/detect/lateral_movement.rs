@@ -266,13 +266,15 @@ impl Facts {
         // (source, destination) → when its latest endpoint-mapper conversation ended.
         let mut mapper: BTreeMap<(IpAddr, IpAddr), Timestamp> = BTreeMap::new();
         let follow = (config.rpc_follow_s * SEC) as i64;
+        // Whether each name is a rare one, judged once per name.
+        let mut rare_names: Vec<Option<bool>> = vec![None; ctx.names().len()];
         for (i, f) in ctx.flows.iter().enumerate() {
             if !ctx.is_internal(f.orig_ip) || f.transport != Transport::Tcp {
                 continue;
             }
             let (src, dst) = (f.orig_ip, f.resp_ip);
             if !ctx.is_internal(dst) {
-                if is_conversation(f) && is_rare_external(ctx, i, f) {
+                if is_conversation(f) && is_rare_external(ctx, &mut rare_names, i, f) {
                     let at = rare_external.entry(src).or_default().entry(dst).or_insert(f.start);
                     *at = (*at).min(f.start);
                 }
@@ -364,7 +366,8 @@ fn classify(f: &FlowRecord, c: &Config) -> Option<Protocol> {
 
 /// An external address few internal hosts talk to, not reached by a popular name, and not a
 /// name server (resolvers talk to many rare addresses by design).
-fn is_rare_external(ctx: &DetectCtx<'_>, i: usize, f: &FlowRecord) -> bool {
+/// `rare_names` remembers, by name number, what was found for names already judged.
+fn is_rare_external(ctx: &DetectCtx<'_>, rare_names: &mut [Option<bool>], i: usize, f: &FlowRecord) -> bool {
     if f.resp_port == 53 || f.services.contains(&Service::Dns) {
         return false;
     }
@@ -372,9 +375,14 @@ fn is_rare_external(ctx: &DetectCtx<'_>, i: usize, f: &FlowRecord) -> bool {
     if !b.ip_is_rare(f.resp_ip) || b.known_ip(f.resp_ip) {
         return false;
     }
-    match ctx.name_of(i) {
-        Some(name) => b.domain_is_rare(name) && !b.known_domain(name),
-        None => true,
+    let Some(id) = ctx.name_id_of(i) else { return true };
+    let judge = || {
+        let name = ctx.names().name(id);
+        b.domain_is_rare(name) && !b.known_domain(name)
+    };
+    match rare_names.get_mut(id as usize) {
+        Some(known) => *known.get_or_insert_with(judge),
+        None => judge(),
     }
 }
 

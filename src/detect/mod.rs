@@ -14,6 +14,7 @@ pub mod baseline;
 pub mod ctx;
 pub mod domain;
 pub mod finding;
+pub mod names;
 pub mod stats;
 pub mod thresholds;
 
@@ -133,7 +134,16 @@ pub struct Hunt {
 
 /// Learns the bundle's baseline, consults the saved one when given.
 pub fn learn(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Baseline, baseline::BaselineError> {
-    let learned = Baseline::learn(input, cfg.thresholds.section("baseline"));
+    learn_named(input, &names::NameTable::build(input.events), cfg)
+}
+
+/// [`learn`] with the events' names already numbered.
+fn learn_named(
+    input: &DetectInput<'_>,
+    names: &names::NameTable<'_>,
+    cfg: &HuntConfig,
+) -> Result<Baseline, baseline::BaselineError> {
+    let learned = Baseline::learn_named(input, names, cfg.thresholds.section("baseline"));
     match &cfg.baseline {
         Some(saved) => learned.with_prior(saved),
         None => Ok(learned),
@@ -152,35 +162,47 @@ pub fn hunt(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Hunt, baseline:
 pub struct Prepared<'a> {
     baseline: Baseline,
     index: ctx::Index<'a>,
+    names: names::NameTable<'a>,
     stages: Vec<(&'static str, f64)>,
 }
 
-/// Learns the baseline while the detectors' indexes are built.
+/// Numbers the events' names, then learns the baseline while the detectors' indexes are
+/// built.
 pub fn prepare<'a>(input: &DetectInput<'a>, cfg: &HuntConfig) -> Result<Prepared<'a>, baseline::BaselineError> {
     let t0 = std::time::Instant::now();
+    let names = names::NameTable::build(input.events);
+    let names_secs = t0.elapsed().as_secs_f64();
+    let t0 = std::time::Instant::now();
     let (baseline, (index, index_secs)) = rayon::join(
-        || learn(input, cfg).map(|b| (b, t0.elapsed().as_secs_f64())),
+        || learn_named(input, &names, cfg).map(|b| (b, t0.elapsed().as_secs_f64())),
         || {
             let t = std::time::Instant::now();
-            (ctx::Index::build(input), t.elapsed().as_secs_f64())
+            (ctx::Index::build(input, &names), t.elapsed().as_secs_f64())
         },
     );
     let (baseline, baseline_secs) = baseline?;
-    Ok(Prepared { baseline, index, stages: vec![("baseline", baseline_secs), ("index", index_secs)] })
+    let stages = vec![("names", names_secs), ("baseline", baseline_secs), ("index", index_secs)];
+    Ok(Prepared { baseline, index, names, stages })
 }
 
 /// Runs the selected detectors over what [`prepare`] made of the same flows and events
 /// (`input` now carries the assets too).
 pub fn hunt_prepared<'a>(input: &DetectInput<'a>, prepared: Prepared<'a>, cfg: &HuntConfig) -> Hunt {
-    let Prepared { baseline, index, mut stages } = prepared;
-    let hunt = run(input, index, &baseline, cfg);
+    let Prepared { baseline, index, names, mut stages } = prepared;
+    let hunt = run(input, index, names, &baseline, cfg);
     stages.extend(hunt.stages);
     Hunt { stages, ..hunt }
 }
 
 /// Runs the selected detectors against a learned baseline and finishes their findings.
-fn run<'a>(input: &DetectInput<'a>, index: ctx::Index<'a>, baseline: &'a Baseline, cfg: &'a HuntConfig) -> Hunt {
-    let ctx = DetectCtx::with_index(input, index, baseline, &cfg.thresholds);
+fn run<'a>(
+    input: &DetectInput<'a>,
+    index: ctx::Index<'a>,
+    names: names::NameTable<'a>,
+    baseline: &'a Baseline,
+    cfg: &'a HuntConfig,
+) -> Hunt {
+    let ctx = DetectCtx::with_index(input, index, names, baseline, &cfg.thresholds);
     let t0 = std::time::Instant::now();
     let selected: Vec<&dyn Detector> = DETECTORS
         .iter()

@@ -112,24 +112,23 @@ impl Detector for Oast {
         let c: Config = ctx.thresholds.section(self.id());
         let mut groups: BTreeMap<(IpAddr, &'static str), Group> = BTreeMap::new();
         let events = ctx.client_dns.iter().chain(&ctx.http).chain(&ctx.tls);
-        // Names repeat: each distinct one is looked up among the services once.
-        let mut services: rustc_hash::FxHashMap<&str, Option<&'static str>> = rustc_hash::FxHashMap::default();
-        for e in events {
+        // Names come numbered: each distinct one is looked up among the services once.
+        let names = ctx.names();
+        let mut services: Vec<Option<Option<&'static str>>> = vec![None; names.len()];
+        for &e in events {
             let Some(net) = &e.net else { continue };
             if !ctx.is_internal(net.src_ip) {
                 continue;
             }
-            let (name, lookup) = match &e.fields {
-                Fields::Dns(d) => (Some(d.query.as_str()), true),
-                Fields::Http(h) => (h.host.as_deref().map(domain::strip_port), false),
-                Fields::Tls(t) => (t.server_name.as_deref(), false),
-                _ => (None, false),
+            let lookup = match &e.fields {
+                Fields::Dns(_) => true,
+                Fields::Http(_) | Fields::Tls(_) => false,
+                _ => continue,
             };
-            // Matched before it is copied: matching ignores case, as normalising would.
-            let Some(raw) = name else { continue };
-            let found = *services.entry(raw).or_insert_with(|| service_of(raw.trim_end_matches('.')));
+            let Some(id) = ctx.name_id(e) else { continue };
+            let name = names.name(id);
+            let found = services.get_mut(id as usize).and_then(|s| *s.get_or_insert_with(|| service_of(name)));
             let Some(service) = found else { continue };
-            let name = domain::normalize(raw);
             let g = groups.entry((net.src_ip, service)).or_insert_with(|| Group {
                 first: e.ts,
                 last: e.ts,
@@ -144,8 +143,8 @@ impl Detector for Oast {
                 g.contacted = true;
                 g.peer_ip.get_or_insert(net.dst_ip);
             }
-            if g.names.len() < 64 && !g.names.contains(&name) {
-                g.names.push(name);
+            if g.names.len() < 64 && !g.names.iter().any(|n| n == name) {
+                g.names.push(name.to_string());
             }
         }
         groups

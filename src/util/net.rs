@@ -17,6 +17,29 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// An address written as text, as `str::parse::<IpAddr>` reads it: dotted-quad IPv4 is read
+/// here without the general parser (DNS answers are mostly that, and are read by the hundred
+/// thousand), anything with a colon by the standard library.
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    let bytes = s.as_bytes();
+    if bytes.len() > 15 || !bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+        return if bytes.contains(&b':') { s.parse().ok() } else { None };
+    }
+    // Four parts of one to three digits, no leading zero (as the standard parser insists),
+    // each at most 255.
+    let mut octets = [0u8; 4];
+    let mut parts = bytes.split(|&b| b == b'.');
+    for o in &mut octets {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p[0] == b'0') {
+            return None;
+        }
+        let v = p.iter().fold(0u16, |v, &d| v * 10 + u16::from(d - b'0'));
+        *o = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(IpAddr::from(octets))
+}
+
 /// `10.0.0.5:443`, or `[2001:db8::1]:443`.
 pub fn endpoint_text(ip: IpAddr, port: u16) -> String {
     match ip {
@@ -89,6 +112,43 @@ impl InternalNets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_ip_reads_what_the_standard_parser_reads() {
+        let cases = [
+            "10.0.0.1",
+            "255.255.255.255",
+            "0.0.0.0",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "",
+            ".",
+            "a.b.c.d",
+            "1.2.3.-4",
+            "+1.2.3.4",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "fe80::1%eth0",
+            "example.com",
+            "1.2.3.0004",
+            "99.999.9.9",
+            "1.2.3.4.",
+        ];
+        for c in cases {
+            assert_eq!(parse_ip(c), c.parse::<IpAddr>().ok(), "{c:?}");
+        }
+        // Every IPv4 octet spelling, against the standard parser.
+        for v in 0..1000 {
+            for text in [format!("{v}"), format!("0{v}"), format!("00{v}")] {
+                let addr = format!("10.{text}.0.1");
+                assert_eq!(parse_ip(&addr), addr.parse::<IpAddr>().ok(), "{addr:?}");
+            }
+        }
+    }
 
     #[test]
     fn mac_addresses_are_written_as_ecs_spells_them() {
