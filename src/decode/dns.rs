@@ -27,7 +27,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
 /// Wire-format limit on a name (RFC 1035 2.3.4); longer names are truncated and flagged.
@@ -138,6 +138,8 @@ pub struct DnsRecord {
     pub class: u16,
     pub ttl: u32,
     pub data: String,
+    /// The address an A, AAAA or NetBIOS NB record carries, as read from its rdata.
+    pub address: Option<IpAddr>,
 }
 
 /// Bit set of protocol anomalies worth keeping as event fields.
@@ -545,7 +547,8 @@ fn read_answer(buf: &[u8], at: usize, anomalies: &mut DnsAnomalies) -> Option<(D
         anomalies.insert(DnsAnomalies::BAD_RDATA);
         String::new()
     });
-    let record = DnsRecord { name: owner.text, rtype: frame.rtype, class: frame.class, ttl: frame.ttl, data };
+    let address = rdata_address(buf, &frame);
+    let record = DnsRecord { name: owner.text, rtype: frame.rtype, class: frame.class, ttl: frame.ttl, data, address };
     Some((record, frame.rdata.end))
 }
 
@@ -620,6 +623,19 @@ pub fn netbios_name(name: &str) -> Option<(String, u8)> {
     }
     let decoded = String::from_utf8_lossy(&bytes[..15]).trim_end_matches([' ', '\0']).to_string();
     Some((decoded, bytes[15]))
+}
+
+/// The address in an A, AAAA or NB record's rdata (NB: the first name's).
+fn rdata_address(buf: &[u8], frame: &RecordFrame) -> Option<IpAddr> {
+    let rdata = buf.get(frame.rdata.clone())?;
+    match frame.rtype {
+        TYPE_A => <[u8; 4]>::try_from(rdata).ok().map(IpAddr::from),
+        TYPE_AAAA => <[u8; 16]>::try_from(rdata).ok().map(IpAddr::from),
+        TYPE_NB if !rdata.is_empty() && rdata.len() % 6 == 0 => {
+            rdata.get(2..6).and_then(|a| <[u8; 4]>::try_from(a).ok()).map(IpAddr::from)
+        }
+        _ => None,
+    }
 }
 
 fn render_ipv4(rdata: &[u8]) -> Option<String> {
@@ -977,7 +993,8 @@ mod tests {
     }
 
     fn record(name: &str, rtype: u16, ttl: u32, data: &str) -> DnsRecord {
-        DnsRecord { name: name.to_string(), rtype, class: IN, ttl, data: data.to_string() }
+        let address = matches!(rtype, TYPE_A | TYPE_AAAA | TYPE_NB).then(|| data.parse().ok()).flatten();
+        DnsRecord { name: name.to_string(), rtype, class: IN, ttl, data: data.to_string(), address }
     }
 
     fn anomalies(flags: &[u16]) -> DnsAnomalies {

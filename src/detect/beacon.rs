@@ -65,6 +65,7 @@
 //! scored as a beacon.
 
 use super::finding::Tactic;
+use super::names::NameId;
 use super::stats::{mad, median, quartiles, ramp};
 use super::{check, DetectCtx, Detector, Finding, Thresholds};
 use crate::model::{FlowRecord, Service};
@@ -195,30 +196,34 @@ enum Target {
 
 fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     let Some(window) = Window::of(ctx) else { return Vec::new() };
-    // Outgoing flows but time keeping, as (host, peer, flow index).
-    let outgoing: Vec<(IpAddr, IpAddr, usize)> =
-        ctx.outgoing.iter().copied().filter(|k| !is_time_keeping(&ctx.flows[k.2])).collect();
+    // Outgoing flows but time keeping, as (host, peer, flow index), in (host, peer) order.
+    let outgoing = || ctx.outgoing.iter().filter(|k| !is_time_keeping(&ctx.flows[k.2]));
 
-    // Names come numbered and normalised; addresses used as names are not names.
+    // Names come numbered and normalised; addresses used as names are not names. Groups are
+    // keyed by the name's number: every group is judged, so their order does not matter.
     let names = ctx.names();
-    let mut by_name: Vec<((IpAddr, &str), usize)> = Vec::with_capacity(outgoing.len());
-    for &(host, _, i) in &outgoing {
-        let Some(name) = ctx.name_id_of(i).map(|id| names.name(id)) else { continue };
-        if crate::util::net::parse_ip(name).is_none() {
-            by_name.push(((host, name), i));
+    let mut is_name: Vec<Option<bool>> = vec![None; names.len()];
+    let mut by_name: Vec<((IpAddr, NameId), usize)> = Vec::new();
+    for &(host, _, i) in outgoing() {
+        let Some(id) = ctx.name_id_of(i) else { continue };
+        let named = is_name
+            .get_mut(id as usize)
+            .is_some_and(|n| *n.get_or_insert_with(|| crate::util::net::parse_ip(names.name(id)).is_none()));
+        if named {
+            by_name.push(((host, id), i));
         }
     }
     let mut claimed = vec![false; ctx.flows.len()];
     let mut findings = Vec::new();
-    for ((host, name), flows) in regular_enough(ctx, config, by_name) {
+    for ((host, id), flows) in regular_enough(ctx, config, by_name) {
         for &i in &flows {
             claimed[i] = true;
         }
-        findings.extend(judge(ctx, config, &window, host, Target::Name(name.to_string()), &flows));
+        findings.extend(judge(ctx, config, &window, host, Target::Name(names.name(id).to_string()), &flows));
     }
 
     let by_address: Vec<((IpAddr, IpAddr), usize)> =
-        outgoing.iter().filter(|k| !claimed[k.2]).map(|&(host, peer, i)| ((host, peer), i)).collect();
+        outgoing().filter(|k| !claimed[k.2]).map(|&(host, peer, i)| ((host, peer), i)).collect();
     for ((host, peer), flows) in regular_enough(ctx, config, by_address) {
         findings.extend(judge(ctx, config, &window, host, Target::Address(peer), &flows));
     }

@@ -383,8 +383,7 @@ fn flow_namers<'a>(
     let mut any: FxHashMap<IpAddr, &'a Event> = FxHashMap::default();
     for &e in dns {
         let (Fields::Dns(d), Some(net)) = (&e.fields, &e.net) else { continue };
-        for a in &d.answers {
-            let Some(ip) = crate::util::net::parse_ip(a) else { continue };
+        for &ip in &d.addresses {
             if !unnamed_peers.contains(&ip) {
                 continue;
             }

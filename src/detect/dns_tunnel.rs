@@ -259,13 +259,11 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, Str
                 g.untracked += 1;
             }
         }
-        for a in &d.answers {
+        for &ip in &d.addresses {
             if g.answers.len() >= MAX_ANSWERS {
                 break;
             }
-            if let Some(ip) = crate::util::net::parse_ip(a) {
-                g.answers.insert(ip);
-            }
+            g.answers.insert(ip);
         }
         g.events.push(e);
     }

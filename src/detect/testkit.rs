@@ -131,6 +131,7 @@ impl Bundle {
                 rcode: Some(0),
                 rcode_name: Some("NOERROR".into()),
                 answers: answers.iter().map(|s| s.to_string()).collect(),
+                addresses: answers.iter().filter_map(|s| s.parse().ok()).collect(),
                 ttls: answers.iter().map(|_| 60).collect(),
                 rtt: Some(20_000_000),
                 response_seen: true,

@@ -178,7 +178,7 @@ pub fn assets(
             // A forward lookup answered with an internal address names that address (the
             // office's own DNS, LLMNR and mDNS answers).
             1 | 28 => {
-                for ip in d.answers.iter().filter_map(|a| crate::util::net::parse_ip(a)) {
+                for &ip in &d.addresses {
                     if let Some(a) = hosts.get_mut(&ip) {
                         a.names.insert(d.query.trim_end_matches('.').to_ascii_lowercase());
                     }
@@ -188,7 +188,7 @@ pub fn assets(
             // server name asked for.
             32 => {
                 let Some(name) = netbios_host_name(d) else { continue };
-                for ip in d.answers.iter().filter_map(|a| crate::util::net::parse_ip(a)) {
+                for &ip in &d.addresses {
                     if let Some(a) = hosts.get_mut(&ip) {
                         a.names.insert(name.clone());
                     }

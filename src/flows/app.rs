@@ -45,6 +45,8 @@ pub struct DnsTransaction {
     pub qtype: u16,
     pub rcode: Option<u16>,
     pub answers: Vec<String>,
+    /// The addresses among the answers (A, AAAA, NB), in wire order.
+    pub addresses: Vec<std::net::IpAddr>,
     pub ttls: Vec<u32>,
     pub response_at: Option<At>,
     pub anomalies: Vec<&'static str>,
@@ -516,6 +518,7 @@ impl DnsPairing {
                 qtype: question.map_or(0, |q| q.qtype),
                 rcode: None,
                 answers: Vec::new(),
+                addresses: Vec::new(),
                 ttls: Vec::new(),
                 response_at: None,
                 anomalies,
@@ -536,6 +539,7 @@ impl DnsPairing {
                 qtype: question.map(|q| q.qtype).or(msg.answers.first().map(|a| a.rtype)).unwrap_or(0),
                 rcode: None,
                 answers: Vec::new(),
+                addresses: Vec::new(),
                 ttls: Vec::new(),
                 response_at: None,
                 // The query was not captured: no round-trip time can be known.
@@ -546,6 +550,7 @@ impl DnsPairing {
         // TKEY and TSIG are transaction meta-records, not answers.
         let answers = msg.answers.iter().filter(|a| !matches!(a.rtype, 249 | 250));
         t.answers = answers.clone().map(|a| a.data.clone()).collect();
+        t.addresses = answers.clone().filter_map(|a| a.address).collect();
         t.ttls = answers.map(|a| a.ttl).collect();
         t.response_at = Some(at);
         for a in anomalies {

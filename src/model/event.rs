@@ -220,6 +220,10 @@ pub struct DnsFields {
     pub rcode_name: Option<String>,
     /// Rendered answers (addresses, names, `TXT n text`), in wire order.
     pub answers: Vec<String>,
+    /// The addresses among the answers (A, AAAA, NetBIOS NB), in wire order, as read from the
+    /// wire: what detection matches flows against, without reading `answers` again.
+    #[serde(skip)]
+    pub addresses: Vec<std::net::IpAddr>,
     pub ttls: Vec<u32>,
     /// Round-trip time in nanoseconds, when the response was seen.
     pub rtt: Option<i64>,

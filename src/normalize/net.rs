@@ -70,6 +70,7 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
                     qtype: d.qtype,
                     rcode: d.rcode,
                     answers: d.answers,
+                    addresses: d.addresses,
                     ttls: d.ttls,
                     rtt,
                     response_seen: d.response_at.is_some(),
