@@ -93,13 +93,13 @@ pub struct Baseline {
 
 /// The distinct hosts seen with one key. Most keys (a one-off name, a rare address) are seen
 /// from one host only: that host is kept inline, and a set is made for the second.
-enum Hosts {
-    One(IpAddr),
-    Many(FxHashSet<IpAddr>),
+enum Hosts<H = IpAddr> {
+    One(H),
+    Many(FxHashSet<H>),
 }
 
-impl Hosts {
-    fn insert(&mut self, host: IpAddr) {
+impl<H: Copy + Eq + std::hash::Hash> Hosts<H> {
+    fn insert(&mut self, host: H) {
         match self {
             Hosts::One(first) if *first != host => *self = Hosts::Many([*first, host].into_iter().collect()),
             Hosts::One(_) => {}
@@ -117,8 +117,58 @@ impl Hosts {
     }
 }
 
-/// A host's responder ports and services with counts, while the flows pass.
-type PortsAndServices = (FxHashMap<u16, u64>, FxHashMap<Service, u64>);
+/// What one internal host's flows show, while they pass.
+struct HostHabits {
+    ip: IpAddr,
+    ports: FxHashMap<u16, u64>,
+    services: FxHashMap<Service, u64>,
+    /// (hour, flows, payload bytes sent) for each hour it opened flows in.
+    hours: Vec<(i64, u64, u64)>,
+    /// External peer → payload bytes sent to it.
+    peers: FxHashMap<IpAddr, u64>,
+}
+
+impl HostHabits {
+    fn new(ip: IpAddr) -> Self {
+        HostHabits {
+            ip,
+            ports: FxHashMap::default(),
+            services: FxHashMap::default(),
+            hours: Vec::new(),
+            peers: FxHashMap::default(),
+        }
+    }
+
+    /// Counts a flow opened in `hour`. Flows come in start order, so the hour is nearly
+    /// always the last one seen; it is looked for further back only when they do not.
+    fn hour(&mut self, hour: i64, bytes: u64) {
+        let slot = match self.hours.last_mut() {
+            Some(last) if last.0 == hour => Some(last),
+            _ => self.hours.iter_mut().rev().find(|h| h.0 == hour),
+        };
+        match slot {
+            Some(h) => {
+                h.1 += 1;
+                h.2 += bytes;
+            }
+            None => self.hours.push((hour, 1, bytes)),
+        }
+    }
+
+    fn profile(self) -> (IpAddr, HostProfile) {
+        let per_peer: Vec<f64> = self.peers.values().map(|&b| b as f64).collect();
+        let flows: Vec<f64> = self.hours.iter().map(|h| h.1 as f64).collect();
+        let bytes: Vec<f64> = self.hours.iter().map(|h| h.2 as f64).collect();
+        let profile = HostProfile {
+            bytes_per_peer: Robust::of(&per_peer),
+            bytes_per_hour: Robust::of(&bytes),
+            flows_per_hour: Robust::of(&flows),
+            ports: self.ports.into_iter().collect(),
+            services: self.services.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
+        };
+        (self.ip, profile)
+    }
+}
 
 /// Accumulates distinct hosts per key.
 struct Tally<K> {
@@ -189,7 +239,7 @@ impl IdTally {
 }
 
 /// Prevalence of the names internal hosts used: FQDNs, registrable domains, JA4s, user agents.
-struct Names {
+pub struct Names {
     fqdns: FxHashMap<String, Seen>,
     domains: FxHashMap<String, Seen>,
     ja4s: FxHashMap<String, Seen>,
@@ -242,22 +292,34 @@ impl Baseline {
     /// [`Baseline::learn`] with the events' names already numbered.
     pub fn learn_named(input: &DetectInput<'_>, names: &NameTable<'_>, thresholds: BaselineThresholds) -> Baseline {
         // Flows and named events are tallied side by side.
-        let (from_flows, names) = rayon::join(|| Self::learn_flows(input, thresholds), || Names::learn(input, names));
-        Baseline { fqdns: names.fqdns, domains: names.domains, ja4s: names.ja4s, user_agents: names.uas, ..from_flows }
+        let (from_flows, names) =
+            rayon::join(|| Self::learn_flows(input, thresholds), || Self::learn_names(input, names));
+        from_flows.with_names(names)
+    }
+
+    /// What the named events teach: the prevalence of names, domains, JA4s and user agents.
+    pub fn learn_names(input: &DetectInput<'_>, names: &NameTable<'_>) -> Names {
+        Names::learn(input, names)
+    }
+
+    /// A baseline learnt from the flows ([`Baseline::learn_flows`]) with what the named
+    /// events taught.
+    pub fn with_names(self, names: Names) -> Baseline {
+        Baseline { fqdns: names.fqdns, domains: names.domains, ja4s: names.ja4s, user_agents: names.uas, ..self }
     }
 
     /// What the flows teach: prevalence of addresses, host profiles, internal pairs.
-    fn learn_flows(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
+    pub fn learn_flows(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
         let internal = input.internal;
         let flows = input.flows;
-        let mut ips = Tally::new();
-        let mut originators: FxHashSet<IpAddr> = FxHashSet::default();
+        // The internal hosts that opened flows are numbered as they appear, so that what is
+        // kept per host is found by one lookup per flow and the destinations' host sets hold
+        // small numbers.
+        let mut numbers: FxHashMap<IpAddr, u32> = FxHashMap::default();
+        let mut hosts: Vec<HostHabits> = Vec::new();
+        // Destination address → (its originators, flows, first seen).
+        let mut ips: FxHashMap<IpAddr, (Hosts<u32>, u64, Timestamp)> = FxHashMap::default();
         let mut internal_pairs: FxHashMap<(IpAddr, IpAddr, u16), Timestamp> = FxHashMap::default();
-        let mut per_peer: FxHashMap<(IpAddr, IpAddr), u64> = FxHashMap::default();
-        let mut per_hour: FxHashMap<(IpAddr, i64), (u64, u64)> = FxHashMap::default();
-        // Ports and services are counted in hashed maps while the flows pass, ordered once at
-        // the end.
-        let mut counts: FxHashMap<IpAddr, PortsAndServices> = FxHashMap::default();
         let (mut start, mut end) = (i64::MAX, i64::MIN);
         for f in flows {
             start = start.min(f.start);
@@ -265,58 +327,38 @@ impl Baseline {
             if !internal.contains(f.orig_ip) || super::ctx::is_announcement(f) {
                 continue;
             }
-            originators.insert(f.orig_ip);
-            ips.add(f.resp_ip, f.orig_ip, f.start);
-            let (ports, services) = counts.entry(f.orig_ip).or_default();
-            *ports.entry(f.resp_port).or_default() += 1;
+            let n = *numbers.entry(f.orig_ip).or_insert_with(|| {
+                hosts.push(HostHabits::new(f.orig_ip));
+                (hosts.len() - 1) as u32
+            });
+            let Some(h) = hosts.get_mut(n as usize) else { continue };
+            let e = ips.entry(f.resp_ip).or_insert_with(|| (Hosts::One(n), 0, f.start));
+            e.0.insert(n);
+            e.1 += 1;
+            e.2 = e.2.min(f.start);
+            *h.ports.entry(f.resp_port).or_default() += 1;
             for &s in &f.services {
-                *services.entry(s).or_default() += 1;
+                *h.services.entry(s).or_default() += 1;
             }
-            let hour = per_hour.entry((f.orig_ip, f.start.div_euclid(HOUR))).or_default();
-            hour.0 += 1;
-            hour.1 += f.orig.bytes;
+            h.hour(f.start.div_euclid(HOUR), f.orig.bytes);
             if internal.contains(f.resp_ip) {
                 let first = internal_pairs.entry((f.orig_ip, f.resp_ip, f.resp_port)).or_insert(f.start);
                 *first = (*first).min(f.start);
             } else {
-                *per_peer.entry((f.orig_ip, f.resp_ip)).or_default() += f.orig.bytes;
+                *h.peers.entry(f.resp_ip).or_default() += f.orig.bytes;
             }
         }
-        let mut hosts: FxHashMap<IpAddr, HostProfile> = counts
+        let internal_hosts = hosts.len() as u64;
+        let ips = ips
             .into_iter()
-            .map(|(h, (ports, services))| {
-                let profile = HostProfile {
-                    ports: ports.into_iter().collect(),
-                    services: services.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
-                    ..HostProfile::default()
-                };
-                (h, profile)
-            })
+            .map(|(ip, (h, flows, first_seen))| (ip, Seen { hosts: h.len() as u32, flows, first_seen }))
             .collect();
-        let mut peer_bytes: FxHashMap<IpAddr, Vec<f64>> = FxHashMap::default();
-        for ((h, _), b) in per_peer {
-            peer_bytes.entry(h).or_default().push(b as f64);
-        }
-        let mut hourly: FxHashMap<IpAddr, (Vec<f64>, Vec<f64>)> = FxHashMap::default();
-        for ((h, _), (n, b)) in per_hour {
-            let e = hourly.entry(h).or_default();
-            e.0.push(n as f64);
-            e.1.push(b as f64);
-        }
-        for (h, p) in hosts.iter_mut() {
-            if let Some(b) = peer_bytes.get(h) {
-                p.bytes_per_peer = Robust::of(b);
-            }
-            if let Some((n, b)) = hourly.get(h) {
-                p.flows_per_hour = Robust::of(n);
-                p.bytes_per_hour = Robust::of(b);
-            }
-        }
+        let hosts = hosts.into_iter().map(HostHabits::profile).collect();
         Baseline {
-            internal_hosts: originators.len() as u64,
+            internal_hosts,
             start: if flows.is_empty() { 0 } else { start },
             end: if flows.is_empty() { 0 } else { end },
-            ips: ips.finish(),
+            ips,
             fqdns: FxHashMap::default(),
             domains: FxHashMap::default(),
             ja4s: FxHashMap::default(),

@@ -374,10 +374,10 @@ fn flow_namers<'a>(
             }
         }
     }
-    // Only the flows still unnamed look at DNS answers: only their addresses are kept.
-    let unnamed: FxHashSet<(IpAddr, IpAddr)> =
-        flows.iter().zip(&namers).filter(|(_, n)| n.is_none()).map(|(f, _)| (f.orig_ip, f.resp_ip)).collect();
-    let unnamed_peers: FxHashSet<IpAddr> = unnamed.iter().map(|&(_, resp)| resp).collect();
+    // Only the flows still unnamed look at DNS answers: only answers with their responders
+    // are kept.
+    let unnamed_peers: FxHashSet<IpAddr> =
+        flows.iter().zip(&namers).filter(|(_, n)| n.is_none()).map(|(f, _)| f.resp_ip).collect();
     // (client, address) → answers in time order; address → any answer.
     let mut answered: FxHashMap<(IpAddr, IpAddr), Vec<&'a Event>> = FxHashMap::default();
     let mut any: FxHashMap<IpAddr, &'a Event> = FxHashMap::default();
@@ -387,9 +387,7 @@ fn flow_namers<'a>(
             if !unnamed_peers.contains(&ip) {
                 continue;
             }
-            if unnamed.contains(&(net.src_ip, ip)) {
-                answered.entry((net.src_ip, ip)).or_default().push(e);
-            }
+            answered.entry((net.src_ip, ip)).or_default().push(e);
             any.entry(ip).or_insert(e);
         }
     }

@@ -134,16 +134,11 @@ pub struct Hunt {
 
 /// Learns the bundle's baseline, consults the saved one when given.
 pub fn learn(input: &DetectInput<'_>, cfg: &HuntConfig) -> Result<Baseline, baseline::BaselineError> {
-    learn_named(input, &names::NameTable::build(input.events), cfg)
+    consult(Baseline::learn(input, cfg.thresholds.section("baseline")), cfg)
 }
 
-/// [`learn`] with the events' names already numbered.
-fn learn_named(
-    input: &DetectInput<'_>,
-    names: &names::NameTable<'_>,
-    cfg: &HuntConfig,
-) -> Result<Baseline, baseline::BaselineError> {
-    let learned = Baseline::learn_named(input, names, cfg.thresholds.section("baseline"));
+/// A learnt baseline with the saved one, when given.
+fn consult(learned: Baseline, cfg: &HuntConfig) -> Result<Baseline, baseline::BaselineError> {
     match &cfg.baseline {
         Some(saved) => learned.with_prior(saved),
         None => Ok(learned),
@@ -166,22 +161,39 @@ pub struct Prepared<'a> {
     stages: Vec<(&'static str, f64)>,
 }
 
-/// Numbers the events' names, then learns the baseline while the detectors' indexes are
-/// built.
+/// Learns the baseline from the flows while the events' names are numbered, then learnt from
+/// and indexed with the detectors' other indexes.
 pub fn prepare<'a>(input: &DetectInput<'a>, cfg: &HuntConfig) -> Result<Prepared<'a>, baseline::BaselineError> {
-    let t0 = std::time::Instant::now();
-    let names = names::NameTable::build(input.events);
-    let names_secs = t0.elapsed().as_secs_f64();
-    let t0 = std::time::Instant::now();
-    let (baseline, (index, index_secs)) = rayon::join(
-        || learn_named(input, &names, cfg).map(|b| (b, t0.elapsed().as_secs_f64())),
+    let secs = |t: std::time::Instant| t.elapsed().as_secs_f64();
+    let ((from_flows, flows_secs), ((names, names_secs), ((learnt, learnt_secs), (index, index_secs)))) = rayon::join(
         || {
             let t = std::time::Instant::now();
-            (ctx::Index::build(input, &names), t.elapsed().as_secs_f64())
+            (Baseline::learn_flows(input, cfg.thresholds.section("baseline")), secs(t))
+        },
+        || {
+            let t = std::time::Instant::now();
+            let names = names::NameTable::build(input.events);
+            let names_secs = secs(t);
+            let parts = rayon::join(
+                || {
+                    let t = std::time::Instant::now();
+                    (Baseline::learn_names(input, &names), secs(t))
+                },
+                || {
+                    let t = std::time::Instant::now();
+                    (ctx::Index::build(input, &names), secs(t))
+                },
+            );
+            ((names, names_secs), parts)
         },
     );
-    let (baseline, baseline_secs) = baseline?;
-    let stages = vec![("names", names_secs), ("baseline", baseline_secs), ("index", index_secs)];
+    let baseline = consult(from_flows.with_names(learnt), cfg)?;
+    let stages = vec![
+        ("baseline:flows", flows_secs),
+        ("names", names_secs),
+        ("baseline:names", learnt_secs),
+        ("index", index_secs),
+    ];
     Ok(Prepared { baseline, index, names, stages })
 }
 
