@@ -1349,7 +1349,7 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
             let (f, i) = endpoint[k];
             let flow = by_id.get(id.as_str())?;
             let net = match &ingest[f].events[i].net {
-                Some(n) => NetTuple { flow_id: Some(id.clone()), ..n.clone() },
+                Some(n) => NetTuple { flow_id: Some(id.as_str().into()), ..n.clone() },
                 None => flow_event(flow).net?,
             };
             Some((f, i, net))

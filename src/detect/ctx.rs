@@ -316,7 +316,7 @@ impl<'a> DetectCtx<'a> {
             packet,
             record,
             line,
-            flow: e.net.as_ref().and_then(|n| n.flow_id.clone()),
+            flow: e.net.as_ref().and_then(|n| n.flow_id.as_deref().map(str::to_string)),
         }
     }
 

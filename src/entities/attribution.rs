@@ -117,9 +117,7 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
         let Fields::Endpoint(x) = &e.fields else { continue };
         let joined = match (e.kind, x.source) {
             (EventKind::Connection, _) if is_outgoing(x) => match &e.net {
-                Some(net) => {
-                    nearest_live(by_cid.get(net.community_id.as_str()), flows, e.ts).map(|f| (f, "community-id"))
-                }
+                Some(net) => nearest_live(by_cid.get(&*net.community_id), flows, e.ts).map(|f| (f, "community-id")),
                 None => match (x.destination_ip, x.destination_port) {
                     (Some(ip), Some(port)) => {
                         unambiguous_nearest(by_remote.get(&(ip, port)), flows, e.ts).map(|f| (f, "remote-endpoint"))
@@ -294,7 +292,7 @@ fn nearest_lookup(candidates: Option<&Vec<usize>>, dns: &[&Event], ts: Timestamp
         .min_by_key(|e| (e.ts.abs_diff(ts), e.provenance))?
         .net
         .as_ref()?;
-    Some(Joined { flow_id: net.flow_id.clone()?, originator: net.src_ip, responder: net.dst_ip })
+    Some(Joined { flow_id: net.flow_id.as_deref()?.to_string(), originator: net.src_ip, responder: net.dst_ip })
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub fn estimate(endpoint: &[&Event], flows: &[&FlowRecord]) -> Vec<ClockOffset> 
         let within = |f: &&&FlowRecord| f.start.abs_diff(e.ts) <= SKEW_WINDOW as u64;
         let flow = match (&e.net, x.destination_ip, x.destination_port) {
             (Some(net), _, _) => by_cid
-                .get(net.community_id.as_str())
+                .get(&*net.community_id)
                 .and_then(|c| c.iter().filter(within).min_by_key(|f| (f.start.abs_diff(e.ts), f.start))),
             (None, Some(ip), Some(port)) => {
                 let mut near: Vec<(u64, &&FlowRecord)> = by_remote

@@ -56,13 +56,13 @@ impl Default for FlowConfig {
 /// Identity of a flow, carried by its application records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowIdent {
-    pub id: String,
+    pub id: Arc<str>,
     pub orig_ip: IpAddr,
     pub orig_port: u16,
     pub resp_ip: IpAddr,
     pub resp_port: u16,
     pub transport: Transport,
-    pub community_id: String,
+    pub community_id: Arc<str>,
 }
 
 /// An application-layer record with the flow it belongs to.
@@ -556,7 +556,7 @@ impl FlowTable {
         let mut services = flow.services;
         services.sort();
         self.finished.push(FlowRecord {
-            id: flow.ident.id.clone(),
+            id: flow.ident.id.to_string(),
             start: flow.start,
             end: flow.last,
             orig_ip: flow.ident.orig_ip,
@@ -570,7 +570,7 @@ impl FlowTable {
             conn_state,
             history,
             missed_bytes: flow.missed,
-            community_id: flow.ident.community_id.clone(),
+            community_id: flow.ident.community_id.to_string(),
             vlan: flow.vlan,
             orig_mac: flow.macs[0],
             resp_mac: flow.macs[1],
@@ -644,7 +644,15 @@ fn new_flow(
     }
     let app_wanted = cfg.app_layer && matches!(ip.proto, 6 | 17);
     Flow {
-        ident: Arc::new(FlowIdent { id, orig_ip, orig_port, resp_ip, resp_port, transport, community_id: cid }),
+        ident: Arc::new(FlowIdent {
+            id: id.into(),
+            orig_ip,
+            orig_port,
+            resp_ip,
+            resp_port,
+            transport,
+            community_id: cid.into(),
+        }),
         start: ts,
         last: ts,
         first_packet: index,

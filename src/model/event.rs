@@ -5,6 +5,7 @@ use crate::util::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What an event is. Stable lowercase names appear in `--kind` and in output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -174,10 +175,11 @@ pub struct NetTuple {
     pub dst_ip: IpAddr,
     pub dst_port: u16,
     pub transport: Transport,
-    pub community_id: String,
+    /// Shared, not copied, by the events of one flow.
+    pub community_id: Arc<str>,
     /// The capture flow this event belongs to; endpoint events have none (they join flows on
-    /// the Community ID).
-    pub flow_id: Option<String>,
+    /// the Community ID). Shared by the events of one flow.
+    pub flow_id: Option<Arc<str>>,
 }
 
 /// The host an event happened on, as far as the source knows it.

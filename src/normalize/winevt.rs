@@ -467,7 +467,7 @@ fn tuple(
         dst_ip,
         dst_port,
         transport,
-        community_id: community_id(src_ip, src_port, dst_ip, dst_port, transport.ip_proto(), 0),
+        community_id: community_id(src_ip, src_port, dst_ip, dst_port, transport.ip_proto(), 0).into(),
         flow_id: None,
     })
 }
@@ -558,7 +558,7 @@ mod tests {
         let e = map_record(r, META);
         let n = e.net.unwrap();
         // The Community ID specification's TCP vector.
-        assert_eq!(n.community_id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+        assert_eq!(&*n.community_id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
         assert_eq!(n.flow_id, None);
     }
 

@@ -365,7 +365,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
     col!("network.community_id", Str, "Community ID v1 of the flow", |e, _| s(e
         .net
         .as_ref()
-        .map(|n| n.community_id.as_str()))),
+        .map(|n| &*n.community_id))),
     col!("flow.id", Str, "seam flow id (joins app events to `seam flows` rows)", |e, _| s(e
         .net
         .as_ref()
