@@ -437,17 +437,22 @@ fn detect_data(
     cfg: &RunConfig,
     hunt: &HuntConfig,
 ) -> Result<(DetectionData, crate::detect::Hunt)> {
-    let (assets, prepared) = rayon::join(
+    let t0 = std::time::Instant::now();
+    let ((assets, assets_secs), prepared) = rayon::join(
         || {
             let flow_refs: Vec<&FlowRecord> = data.flows.iter().collect();
             let endpoint: Vec<&Event> = data.events.iter().filter(|e| e.kind.is_endpoint()).collect();
             let naming: Vec<&Event> =
                 data.events.iter().filter(|e| matches!(e.kind, EventKind::Dns | EventKind::Dhcp)).collect();
-            assets(&flow_refs, &endpoint, &naming, &attributions.offsets, &cfg.knowledge)
+            (assets(&flow_refs, &endpoint, &naming, &attributions.offsets, &cfg.knowledge), t0.elapsed().as_secs_f64())
         },
         || crate::detect::prepare(&data.input(cfg, ctx), hunt),
     );
-    let found = crate::detect::hunt_prepared(&DetectInput { assets: &assets, ..data.input(cfg, ctx) }, prepared?, hunt);
+    let prepared_secs = t0.elapsed().as_secs_f64();
+    let mut found =
+        crate::detect::hunt_prepared(&DetectInput { assets: &assets, ..data.input(cfg, ctx) }, prepared?, hunt);
+    found.stages.insert(0, ("assets", assets_secs));
+    found.stages.insert(1, ("prepared", prepared_secs));
     Ok((DetectionData { assets, ..data }, found))
 }
 

@@ -93,7 +93,7 @@ pub struct Baseline {
 
 /// The distinct hosts seen with one key. Most keys (a one-off name, a rare address) are seen
 /// from one host only: that host is kept inline, and a set is made for the second.
-enum Hosts<H = IpAddr> {
+enum Hosts<H> {
     One(H),
     Many(FxHashSet<H>),
 }
@@ -170,16 +170,16 @@ impl HostHabits {
     }
 }
 
-/// Accumulates distinct hosts per key.
+/// Accumulates distinct hosts (by their numbers) per key.
 struct Tally<K> {
-    hosts: FxHashMap<K, (Hosts, u64, Timestamp)>,
+    hosts: FxHashMap<K, (Hosts<u32>, u64, Timestamp)>,
 }
 
 impl<K: std::hash::Hash + Eq> Tally<K> {
     fn new() -> Self {
         Tally { hosts: FxHashMap::default() }
     }
-    fn add(&mut self, key: K, host: IpAddr, ts: Timestamp) {
+    fn add(&mut self, key: K, host: u32, ts: Timestamp) {
         let e = self.hosts.entry(key).or_insert_with(|| (Hosts::One(host), 0, ts));
         e.0.insert(host);
         e.1 += 1;
@@ -195,7 +195,7 @@ impl<K: std::hash::Hash + Eq> Tally<K> {
 
 impl Tally<String> {
     /// [`Tally::add`] without allocating the key when it is already there.
-    fn add_str(&mut self, key: &str, host: IpAddr, ts: Timestamp) {
+    fn add_str(&mut self, key: &str, host: u32, ts: Timestamp) {
         match self.hosts.get_mut(key) {
             Some(e) => {
                 e.0.insert(host);
@@ -209,14 +209,14 @@ impl Tally<String> {
 
 /// Tallies by a name's or a domain's number (see [`NameTable`]).
 struct IdTally {
-    by_id: Vec<Option<(Hosts, u64, Timestamp)>>,
+    by_id: Vec<Option<(Hosts<u32>, u64, Timestamp)>>,
 }
 
 impl IdTally {
     fn new(ids: usize) -> Self {
         IdTally { by_id: (0..ids).map(|_| None).collect() }
     }
-    fn add(&mut self, id: u32, host: IpAddr, ts: Timestamp) {
+    fn add(&mut self, id: u32, host: u32, ts: Timestamp) {
         let Some(slot) = self.by_id.get_mut(id as usize) else { return };
         match slot {
             Some(e) => {
@@ -250,12 +250,17 @@ impl Names {
     fn learn(input: &DetectInput<'_>, table: &NameTable<'_>) -> Names {
         let (mut fqdns, mut domains) = (IdTally::new(table.len()), IdTally::new(table.zones()));
         let (mut ja4s, mut uas) = (Tally::new(), Tally::new());
+        // Hosts are numbered: the sets of hosts per name hold small numbers.
+        let mut numbers: FxHashMap<IpAddr, u32> = FxHashMap::default();
         for (i, e) in input.events.iter().enumerate() {
             let Some(net) = &e.net else { continue };
-            if !input.internal.contains(net.src_ip) {
+            if !matches!(e.fields, Fields::Dns(_) | Fields::Tls(_) | Fields::Http(_))
+                || !input.internal.contains(net.src_ip)
+            {
                 continue;
             }
-            let host = net.src_ip;
+            let next = numbers.len() as u32;
+            let host = *numbers.entry(net.src_ip).or_insert(next);
             match &e.fields {
                 Fields::Tls(t) => {
                     if let Some(ja4) = &t.ja4 {
