@@ -1346,7 +1346,7 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
     attributions.offsets = offsets;
     // What each joined endpoint event learns: its flow id, and the full 5-tuple when the
     // record named only the remote end.
-    let by_id: HashMap<&str, &FlowRecord> = flows.iter().map(|f| (f.id.as_str(), *f)).collect();
+    let by_id: HashMap<&str, &FlowRecord> = flows.iter().map(|f| (&*f.id, *f)).collect();
     let updates: Vec<(usize, usize, NetTuple)> = attributions
         .events
         .iter()
@@ -1354,7 +1354,7 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
             let (f, i) = endpoint[k];
             let flow = by_id.get(id.as_str())?;
             let net = match &ingest[f].events[i].net {
-                Some(n) => NetTuple { flow_id: Some(id.as_str().into()), ..n.clone() },
+                Some(n) => NetTuple { flow_id: Some(flow.id.clone()), ..n.clone() },
                 None => flow_event(flow).net?,
             };
             Some((f, i, net))

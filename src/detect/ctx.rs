@@ -38,7 +38,7 @@ pub struct DetectCtx<'a> {
     /// The outgoing flows (see [`is_outgoing`]) as (host, peer, index into `flows`), sorted:
     /// each pair's flows together, in flow order. See [`DetectCtx::outgoing_pairs`].
     pub outgoing: Vec<(IpAddr, IpAddr, usize)>,
-    flow_by_id: FxHashMap<&'a str, usize>,
+    flow_by_id: FlowIds<'a>,
     /// Per flow (same index as `flows`): the event that names the destination (TLS SNI, HTTP
     /// Host, or the DNS answer the originator got for the address).
     namers: Vec<Option<&'a Event>>,
@@ -66,7 +66,7 @@ pub struct Index<'a> {
     endpoint: Vec<&'a Event>,
     flow_hosts: Vec<IpAddr>,
     outgoing: Vec<(IpAddr, IpAddr, usize)>,
-    flow_by_id: FxHashMap<&'a str, usize>,
+    flow_by_id: FlowIds<'a>,
     namers: Vec<Option<&'a Event>>,
 }
 
@@ -93,8 +93,7 @@ impl<'a> Index<'a> {
         );
         let ((flow_by_id, namers), (client_dns, (flow_hosts, outgoing))) = rayon::join(
             || {
-                let flow_by_id: FxHashMap<&str, usize> =
-                    input.flows.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+                let flow_by_id = FlowIds::build(input.flows);
                 let namers = flow_namers(input.flows, &flow_by_id, &dns, &http, &tls);
                 (flow_by_id, namers)
             },
@@ -104,6 +103,36 @@ impl<'a> Index<'a> {
             },
         );
         Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers }
+    }
+}
+
+/// Flows by id. A flow's events share its id (one allocation, see `FlowRecord::id`), so an id
+/// is looked up by its address first, which needs neither hashing nor comparing its text; an
+/// id copied from elsewhere is looked up by its text, in a map made the first time one is.
+/// Either way the answer is the same, and only lookups are made, never a walk over the map:
+/// addresses do not change what comes out.
+pub struct FlowIds<'a> {
+    flows: &'a [FlowRecord],
+    by_address: FxHashMap<usize, usize>,
+    by_text: std::sync::OnceLock<FxHashMap<std::sync::Arc<str>, usize>>,
+}
+
+impl<'a> FlowIds<'a> {
+    fn build(flows: &'a [FlowRecord]) -> FlowIds<'a> {
+        let by_address = flows.iter().enumerate().map(|(i, f)| (f.id.as_ptr() as usize, i)).collect();
+        FlowIds { flows, by_address, by_text: std::sync::OnceLock::new() }
+    }
+
+    /// The index of the flow with this id.
+    pub fn get(&self, id: &str) -> Option<usize> {
+        let shared = self.by_address.get(&(id.as_ptr() as usize)).copied();
+        // The same address and length: the flow's own id.
+        if let Some(i) = shared.filter(|&i| self.flows.get(i).is_some_and(|f| f.id.len() == id.len())) {
+            return Some(i);
+        }
+        let by_text =
+            self.by_text.get_or_init(|| self.flows.iter().enumerate().map(|(i, f)| (f.id.clone(), i)).collect());
+        by_text.get(id).copied()
     }
 }
 
@@ -195,12 +224,12 @@ impl<'a> DetectCtx<'a> {
     /// The flow an event belongs to.
     pub fn flow_of(&self, e: &Event) -> Option<&'a FlowRecord> {
         let id = e.net.as_ref()?.flow_id.as_deref()?;
-        self.flow_by_id.get(id).map(|&i| &self.flows[i])
+        self.flow_by_id.get(id).and_then(|i| self.flows.get(i))
     }
 
     /// Index of a flow in `flows`, by id.
     pub fn flow_index(&self, id: &str) -> Option<usize> {
-        self.flow_by_id.get(id).copied()
+        self.flow_by_id.get(id)
     }
 
     /// The name the originator used for the responder of flow `i`, when known.
@@ -300,7 +329,7 @@ impl<'a> DetectCtx<'a> {
             packet: Some(f.first_packet),
             record: None,
             line: None,
-            flow: Some(f.id.clone()),
+            flow: Some(f.id.to_string()),
         }
     }
 
@@ -347,7 +376,7 @@ impl<'a> DetectCtx<'a> {
 /// started, else any DNS answer for the address.
 fn flow_namers<'a>(
     flows: &'a [FlowRecord],
-    by_id: &FxHashMap<&'a str, usize>,
+    by_id: &FlowIds<'a>,
     dns: &[&'a Event],
     http: &[&'a Event],
     tls: &[&'a Event],
@@ -355,14 +384,14 @@ fn flow_namers<'a>(
     let mut namers: Vec<Option<&'a Event>> = vec![None; flows.len()];
     let on_flow = |e: &&'a Event| e.net.as_ref().and_then(|n| n.flow_id.as_deref()).and_then(|id| by_id.get(id));
     for &e in tls {
-        if let (Some(&i), Fields::Tls(t)) = (on_flow(&e), &e.fields) {
+        if let (Some(i), Fields::Tls(t)) = (on_flow(&e), &e.fields) {
             if t.server_name.as_deref().is_some_and(|sni| !sni.is_empty()) {
                 namers[i] = Some(e);
             }
         }
     }
     for &e in http {
-        if let (Some(&i), Fields::Http(h)) = (on_flow(&e), &e.fields) {
+        if let (Some(i), Fields::Http(h)) = (on_flow(&e), &e.fields) {
             let named = || {
                 h.host
                     .as_deref()
@@ -466,6 +495,23 @@ mod tests {
             evidence: Provenance { file: 1, locator: Locator::Record(3) },
             accepted,
         })
+    }
+
+    #[test]
+    fn flows_are_found_by_their_own_id_and_by_a_copy_of_it() {
+        let mut b = Bundle::default();
+        for i in 0..50 {
+            b.tcp("10.0.0.1", "10.0.0.2", 445, f64::from(i), 1.0, 10, 10);
+        }
+        let ids = FlowIds::build(&b.flows);
+        for (i, f) in b.flows.iter().enumerate() {
+            assert_eq!(ids.get(&f.id), Some(i), "shared");
+            let copy = f.id.to_string();
+            assert_eq!(ids.get(&copy), Some(i), "copied");
+            // A shorter slice of the same text starts at the same address: not the flow.
+            assert_eq!(ids.get(&f.id[..f.id.len() - 1]), b.flows.iter().position(|g| *g.id == f.id[..f.id.len() - 1]));
+        }
+        assert_eq!(ids.get("C-none"), None);
     }
 
     #[test]

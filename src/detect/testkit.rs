@@ -52,7 +52,7 @@ impl Bundle {
         let n = self.flows.len() as u64;
         let start = T0 + (at * SEC as f64) as i64;
         self.flows.push(FlowRecord {
-            id: format!("C{n}"),
+            id: format!("C{n}").into(),
             start,
             end: start + (secs * SEC as f64) as i64,
             orig_ip: ip(orig),
@@ -95,7 +95,7 @@ impl Bundle {
                 dst_port: f.resp_port,
                 transport: f.transport,
                 community_id: f.community_id.as_str().into(),
-                flow_id: Some(f.id.as_str().into()),
+                flow_id: Some(f.id.clone()),
             }),
             process: None,
             provenance: Provenance { file: 0, locator: Locator::Packet(f.first_packet + 1) },

@@ -252,7 +252,7 @@ struct Joined {
 
 impl Joined {
     fn of(f: &FlowRecord) -> Joined {
-        Joined { flow_id: f.id.clone(), originator: f.orig_ip, responder: f.resp_ip }
+        Joined { flow_id: f.id.to_string(), originator: f.orig_ip, responder: f.resp_ip }
     }
 }
 

@@ -556,7 +556,7 @@ impl FlowTable {
         let mut services = flow.services;
         services.sort();
         self.finished.push(FlowRecord {
-            id: flow.ident.id.to_string(),
+            id: flow.ident.id.clone(),
             start: flow.start,
             end: flow.last,
             orig_ip: flow.ident.orig_ip,

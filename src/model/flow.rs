@@ -3,6 +3,7 @@
 use crate::util::Timestamp;
 use serde::Serialize;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Transport protocol of a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -139,8 +140,9 @@ pub struct DirStats {
 /// heuristics when the opening was not captured).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowRecord {
-    /// Deterministic id: `C` + base62 of a hash of the community id, start time and file.
-    pub id: String,
+    /// Deterministic id: `C` + base62 of a hash of the community id, start time and file. The
+    /// flow's application events share it (see `NetTuple::flow_id`).
+    pub id: Arc<str>,
     pub start: Timestamp,
     pub end: Timestamp,
     pub orig_ip: IpAddr,

@@ -21,7 +21,7 @@ pub fn flow_event(flow: &FlowRecord) -> Event {
             dst_port: flow.resp_port,
             transport: flow.transport,
             community_id: flow.community_id.as_str().into(),
-            flow_id: Some(flow.id.as_str().into()),
+            flow_id: Some(flow.id.clone()),
         }),
         process: flow.process.as_ref().map(|a| Box::new(a.process.clone())),
         provenance: Provenance { file: flow.file, locator: Locator::Packet(flow.first_packet) },
