@@ -424,10 +424,12 @@ fn flow_namers<'a>(
         if namers[i].is_some() {
             continue;
         }
+        // An address no answer gave needs no look among the client's answers.
+        let Some(&any) = any.get(&f.resp_ip) else { continue };
         namers[i] = answered
             .get(&(f.orig_ip, f.resp_ip))
             .and_then(|v| v.iter().rev().find(|e| e.ts <= f.start).or(v.first()).copied())
-            .or_else(|| any.get(&f.resp_ip).copied());
+            .or(Some(any));
     }
     namers
 }

@@ -87,7 +87,10 @@ pub fn assets(
     let internal = &knowledge.internal;
     // Hashed while gathering (one lookup per flow end), ordered by address at the end.
     let mut hosts: FxHashMap<IpAddr, Acc> = FxHashMap::default();
+    // What the frames' MACs carried (see `Carried`), in the same pass.
+    let mut carried = Carried::default();
     for f in flows {
+        carried.add(f, internal);
         if let Some(a) = entry(&mut hosts, internal, f.orig_ip, f.start) {
             a.asset.first_seen = a.asset.first_seen.min(f.start);
             a.asset.last_seen = a.asset.last_seen.max(f.end);
@@ -123,7 +126,7 @@ pub fn assets(
             }
         }
     }
-    link_layer(flows, internal, &mut |ip, mac, gateway| {
+    carried.decide(&mut |ip, mac, gateway| {
         if let Some(a) = hosts.get_mut(&ip) {
             a.macs.insert(mac);
             if gateway {
@@ -305,16 +308,20 @@ const ROUTER_MIN_INTERNAL: usize = 3;
 /// Internal addresses kept per MAC (a router forwarding a whole network needs no more).
 const MAX_ADDRESSES_PER_MAC: usize = 64;
 
-/// What the frames' source MACs say: calls `found(ip, mac, gateway)` for each internal
-/// address's own MAC, with `gateway` set when that MAC also carried external addresses and
-/// no other internal one (the router's own interface).
-fn link_layer(flows: &[&FlowRecord], internal: &InternalNets, found: &mut dyn FnMut(IpAddr, [u8; 6], bool)) {
-    // The calls below only add to sets, so the map's order does not matter.
-    let mut carried: FxHashMap<[u8; 6], (FxHashSet<IpAddr>, bool)> = FxHashMap::default();
-    for f in flows {
+/// What the frames' source MACs say: the addresses each MAC carried, and whether it carried
+/// an external one, gathered while the flows pass; then [`Carried::decide`] calls
+/// `found(ip, mac, gateway)` for each internal address's own MAC, with `gateway` set when that
+/// MAC also carried external addresses and no other internal one (the router's own interface).
+#[derive(Default)]
+struct Carried {
+    by_mac: FxHashMap<[u8; 6], (FxHashSet<IpAddr>, bool)>,
+}
+
+impl Carried {
+    fn add(&mut self, f: &FlowRecord, internal: &InternalNets) {
         for (ip, mac) in [(f.orig_ip, f.orig_mac), (f.resp_ip, f.resp_mac)] {
             let Some(mac) = mac.filter(|m| m.iter().any(|&b| b != 0)) else { continue };
-            let e = carried.entry(mac).or_default();
+            let e = self.by_mac.entry(mac).or_default();
             if !internal.contains(ip) {
                 e.1 = true;
             } else if e.0.len() < MAX_ADDRESSES_PER_MAC {
@@ -322,7 +329,15 @@ fn link_layer(flows: &[&FlowRecord], internal: &InternalNets, found: &mut dyn Fn
             }
         }
     }
-    for (mac, (ips, external)) in carried {
+
+    /// The calls only add to sets, so the map's order does not matter.
+    fn decide(self, found: &mut dyn FnMut(IpAddr, [u8; 6], bool)) {
+        for (mac, (ips, external)) in self.by_mac {
+            Carried::judge(mac, &ips, external, found);
+        }
+    }
+
+    fn judge(mac: [u8; 6], ips: &FxHashSet<IpAddr>, external: bool, found: &mut dyn FnMut(IpAddr, [u8; 6], bool)) {
         match (external, ips.len()) {
             (true, 1) => ips.iter().for_each(|&ip| found(ip, mac, true)),
             (false, n) if n < ROUTER_MIN_INTERNAL => ips.iter().for_each(|&ip| found(ip, mac, false)),
@@ -555,7 +570,11 @@ mod link_tests {
         ];
         let refs: Vec<&FlowRecord> = flows.iter().collect();
         let mut got = Vec::new();
-        link_layer(&refs, &InternalNets::default(), &mut |ip, mac, gw| got.push((ip.to_string(), mac[5], gw)));
+        let mut carried = Carried::default();
+        for f in &refs {
+            carried.add(f, &InternalNets::default());
+        }
+        carried.decide(&mut |ip, mac, gw| got.push((ip.to_string(), mac[5], gw)));
         got.sort();
         assert_eq!(
             got,
