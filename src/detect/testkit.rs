@@ -127,7 +127,7 @@ impl Bundle {
                 transaction_id: f as u16,
                 query: name.into(),
                 qtype: code,
-                qtype_name: qtype.into(),
+                qtype_name: qtype.to_string().into(),
                 rcode: Some(0),
                 rcode_name: Some("NOERROR".into()),
                 answers: answers.iter().map(|s| s.to_string()).collect(),

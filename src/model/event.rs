@@ -217,9 +217,10 @@ pub struct DnsFields {
     pub transaction_id: u16,
     pub query: String,
     pub qtype: u16,
-    pub qtype_name: String,
+    /// `A`, `AAAA`, …: a name from the table, shared, or `TYPE123` for others.
+    pub qtype_name: std::borrow::Cow<'static, str>,
     pub rcode: Option<u16>,
-    pub rcode_name: Option<String>,
+    pub rcode_name: Option<std::borrow::Cow<'static, str>>,
     /// Rendered answers (addresses, names, `TXT n text`), in wire order.
     pub answers: Vec<String>,
     /// The addresses among the answers (A, AAAA, NetBIOS NB), in wire order, as read from the

@@ -29,15 +29,18 @@ pub fn flow_event(flow: &FlowRecord) -> Event {
     }
 }
 
-fn tuple(f: &FlowIdent) -> NetTuple {
+/// The flow's identity as an event's tuple: moved out when this record held the last
+/// reference to it, shared (two reference counts raised) otherwise.
+fn tuple(f: std::sync::Arc<FlowIdent>) -> NetTuple {
+    let f = std::sync::Arc::unwrap_or_clone(f);
     NetTuple {
         src_ip: f.orig_ip,
         src_port: f.orig_port,
         dst_ip: f.resp_ip,
         dst_port: f.resp_port,
         transport: f.transport,
-        community_id: f.community_id.clone(),
-        flow_id: Some(f.id.clone()),
+        community_id: f.community_id,
+        flow_id: Some(f.id),
     }
 }
 
@@ -63,8 +66,8 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
                 d.at,
                 Fields::Dns(Box::new(DnsFields {
                     transaction_id: d.id,
-                    qtype_name: dns::qtype_name(d.qtype).into_owned(),
-                    rcode_name: d.rcode.map(|r| dns::rcode_name(r).into_owned()),
+                    qtype_name: dns::qtype_name(d.qtype),
+                    rcode_name: d.rcode.map(dns::rcode_name),
                     query,
                     netbios_suffix,
                     qtype: d.qtype,
@@ -223,7 +226,7 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
         ts: at.ts,
         kind,
         host: None,
-        net: Some(tuple(&app.flow)),
+        net: Some(tuple(app.flow)),
         process: None,
         provenance: Provenance { file, locator: Locator::Packet(at.packet) },
         fields,

@@ -393,7 +393,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         Some(d) => Value::Str(Cow::Borrowed(&d.query)),
         None => target_of(e, &[EventKind::Lookup]),
     }),
-    col!("dns.question.type", Str, "Query type (A, AAAA, TXT, …)", |e, _| s(dns(e).map(|d| d.qtype_name.as_str()))),
+    col!("dns.question.type", Str, "Query type (A, AAAA, TXT, …)", |e, _| s(dns(e).map(|d| &*d.qtype_name))),
     col!("dns.response_code", Str, "Response code name, when a response was seen", |e, _| s(
         dns(e).and_then(|d| d.rcode_name.as_deref())
     )),
