@@ -441,9 +441,14 @@ fn detect_data(
     let ((assets, assets_secs), prepared) = rayon::join(
         || {
             let flow_refs: Vec<&FlowRecord> = data.flows.iter().collect();
-            let endpoint: Vec<&Event> = data.events.iter().filter(|e| e.kind.is_endpoint()).collect();
-            let naming: Vec<&Event> =
-                data.events.iter().filter(|e| matches!(e.kind, EventKind::Dns | EventKind::Dhcp)).collect();
+            let (mut endpoint, mut naming): (Vec<&Event>, Vec<&Event>) = (Vec::new(), Vec::new());
+            for e in &data.events {
+                if e.kind.is_endpoint() {
+                    endpoint.push(e);
+                } else if matches!(e.kind, EventKind::Dns | EventKind::Dhcp) {
+                    naming.push(e);
+                }
+            }
             (assets(&flow_refs, &endpoint, &naming, &attributions.offsets, &cfg.knowledge), t0.elapsed().as_secs_f64())
         },
         || crate::detect::prepare(&data.input(cfg, ctx), hunt),
