@@ -196,8 +196,11 @@ enum Target {
 
 fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     let Some(window) = Window::of(ctx) else { return Vec::new() };
-    // Outgoing flows but time keeping, as (host, peer, flow index), in (host, peer) order.
-    let outgoing = || ctx.outgoing.iter().filter(|k| !is_time_keeping(&ctx.flows[k.2]));
+    // Outgoing flows but time keeping, as (host, peer, flow index), in (host, peer) order;
+    // each flow is looked at once.
+    let kept: Vec<&(IpAddr, IpAddr, usize)> =
+        ctx.outgoing.iter().filter(|k| !is_time_keeping(&ctx.flows[k.2])).collect();
+    let outgoing = || kept.iter().copied();
 
     // Names come numbered and normalised; addresses used as names are not names. Groups are
     // keyed by the name's number: every group is judged, so their order does not matter.

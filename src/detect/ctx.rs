@@ -73,7 +73,7 @@ pub struct Index<'a> {
 impl<'a> Index<'a> {
     /// Builds the indexes from the input's flows and events (its assets are not read, so
     /// that they may be gathered meanwhile).
-    pub fn build(input: &DetectInput<'a>, names: &NameTable<'a>) -> Index<'a> {
+    pub fn build(input: &DetectInput<'a>) -> Index<'a> {
         let mut by_kind: HashMap<EventKind, Vec<&'a Event>> = HashMap::new();
         let mut endpoint = Vec::new();
         for e in input.events {
@@ -99,7 +99,7 @@ impl<'a> Index<'a> {
             },
             || {
                 let pairs = outgoing(input.flows, input.internal);
-                (client_lookups(&dns, names, input.internal), (flow_hosts(input.flows, input.internal), pairs))
+                (client_lookups(&dns, input.internal), (flow_hosts(input.flows, input.internal), pairs))
             },
         );
         Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers }
@@ -176,7 +176,7 @@ fn flow_hosts(flows: &[FlowRecord], internal: &InternalNets) -> Vec<IpAddr> {
 impl<'a> DetectCtx<'a> {
     pub fn new(input: &DetectInput<'a>, baseline: &'a Baseline, thresholds: &'a Thresholds) -> DetectCtx<'a> {
         let names = NameTable::build(input.events);
-        DetectCtx::with_index(input, Index::build(input, &names), names, baseline, thresholds)
+        DetectCtx::with_index(input, Index::build(input), names, baseline, thresholds)
     }
 
     pub fn with_index(
@@ -441,28 +441,35 @@ const FORWARD_WINDOW: i64 = 10_000_000_000;
 /// DNS transactions without those an internal resolver forwarded: a query from an internal
 /// address that itself answered internal clients' queries, for a name one of them asked it
 /// within [`FORWARD_WINDOW`] before.
-fn client_lookups<'a>(dns: &[&'a Event], names: &NameTable<'_>, internal: &InternalNets) -> Vec<&'a Event> {
+fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Event> {
     let resolvers: rustc_hash::FxHashSet<IpAddr> = dns
         .iter()
         .filter_map(|e| e.net.as_ref())
         .filter(|n| internal.contains(n.src_ip) && internal.contains(n.dst_ip))
         .map(|n| n.dst_ip)
         .collect();
-    let mut asked: FxHashMap<(IpAddr, Option<NameId>), i64> = FxHashMap::default();
+    let mut asked: FxHashMap<(IpAddr, std::borrow::Cow<'a, str>), i64> = FxHashMap::default();
     let mut out = Vec::with_capacity(dns.len());
     for &e in dns {
-        let (Some(net), Fields::Dns(_)) = (&e.net, &e.fields) else {
+        let (Some(net), Fields::Dns(d)) = (&e.net, &e.fields) else {
             out.push(e);
             continue;
         };
-        let name = names.of(e);
-        if resolvers.contains(&net.src_ip) {
-            let forwarded = asked.get(&(net.src_ip, name)).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);
+        let (from_resolver, to_resolver) =
+            (resolvers.contains(&net.src_ip), resolvers.contains(&net.dst_ip) && internal.contains(net.src_ip));
+        if !from_resolver && !to_resolver {
+            out.push(e);
+            continue;
+        }
+        let name = super::domain::ascii_lower(&d.query);
+        if from_resolver {
+            let forwarded =
+                asked.get(&(net.src_ip, name.clone())).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);
             if forwarded {
                 continue;
             }
         }
-        if resolvers.contains(&net.dst_ip) && internal.contains(net.src_ip) {
+        if to_resolver {
             asked.insert((net.dst_ip, name), e.ts);
         }
         out.push(e);

@@ -161,38 +161,38 @@ pub struct Prepared<'a> {
     stages: Vec<(&'static str, f64)>,
 }
 
-/// Learns the baseline from the flows while the events' names are numbered, then learnt from
-/// and indexed with the detectors' other indexes.
+/// Learns the baseline from the flows and builds the detectors' indexes while the events'
+/// names are numbered and then learnt from.
 pub fn prepare<'a>(input: &DetectInput<'a>, cfg: &HuntConfig) -> Result<Prepared<'a>, baseline::BaselineError> {
     let secs = |t: std::time::Instant| t.elapsed().as_secs_f64();
-    let ((from_flows, flows_secs), ((names, names_secs), ((learnt, learnt_secs), (index, index_secs)))) = rayon::join(
+    let (((from_flows, flows_secs), (index, index_secs)), ((names, names_secs), (learnt, learnt_secs))) = rayon::join(
         || {
-            let t = std::time::Instant::now();
-            (Baseline::learn_flows(input, cfg.thresholds.section("baseline")), secs(t))
+            rayon::join(
+                || {
+                    let t = std::time::Instant::now();
+                    (Baseline::learn_flows(input, cfg.thresholds.section("baseline")), secs(t))
+                },
+                || {
+                    let t = std::time::Instant::now();
+                    (ctx::Index::build(input), secs(t))
+                },
+            )
         },
         || {
             let t = std::time::Instant::now();
             let names = names::NameTable::build(input.events);
             let names_secs = secs(t);
-            let parts = rayon::join(
-                || {
-                    let t = std::time::Instant::now();
-                    (Baseline::learn_names(input, &names), secs(t))
-                },
-                || {
-                    let t = std::time::Instant::now();
-                    (ctx::Index::build(input, &names), secs(t))
-                },
-            );
-            ((names, names_secs), parts)
+            let t = std::time::Instant::now();
+            let learnt = Baseline::learn_names(input, &names);
+            ((names, names_secs), (learnt, secs(t)))
         },
     );
     let baseline = consult(from_flows.with_names(learnt), cfg)?;
     let stages = vec![
         ("baseline:flows", flows_secs),
+        ("index", index_secs),
         ("names", names_secs),
         ("baseline:names", learnt_secs),
-        ("index", index_secs),
     ];
     Ok(Prepared { baseline, index, names, stages })
 }
