@@ -58,7 +58,6 @@ pub struct DetectInput<'a> {
 /// The indexes of a [`DetectCtx`], which need no baseline: built while the baseline is learnt.
 pub struct Index<'a> {
     dns: Vec<&'a Event>,
-    client_dns: Vec<&'a Event>,
     http: Vec<&'a Event>,
     tls: Vec<&'a Event>,
     stratum: Vec<&'a Event>,
@@ -91,7 +90,7 @@ impl<'a> Index<'a> {
             take(EventKind::Stratum),
             take(EventKind::Ssh),
         );
-        let ((flow_by_id, namers), (client_dns, (flow_hosts, outgoing))) = rayon::join(
+        let ((flow_by_id, namers), (flow_hosts, outgoing)) = rayon::join(
             || {
                 let flow_by_id = FlowIds::build(input.flows);
                 let namers = flow_namers(input.flows, &flow_by_id, &dns, &http, &tls);
@@ -99,10 +98,10 @@ impl<'a> Index<'a> {
             },
             || {
                 let pairs = outgoing(input.flows, input.internal);
-                (client_lookups(&dns, input.internal), (flow_hosts(input.flows, input.internal), pairs))
+                (flow_hosts(input.flows, input.internal), pairs)
             },
         );
-        Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers }
+        Index { dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers }
     }
 }
 
@@ -176,18 +175,19 @@ fn flow_hosts(flows: &[FlowRecord], internal: &InternalNets) -> Vec<IpAddr> {
 impl<'a> DetectCtx<'a> {
     pub fn new(input: &DetectInput<'a>, baseline: &'a Baseline, thresholds: &'a Thresholds) -> DetectCtx<'a> {
         let names = NameTable::build(input.events);
-        DetectCtx::with_index(input, Index::build(input), names, baseline, thresholds)
+        let client_dns = client_lookups(input.events, &names, input.internal);
+        DetectCtx::with_index(input, Index::build(input), names, client_dns, baseline, thresholds)
     }
 
     pub fn with_index(
         input: &DetectInput<'a>,
         index: Index<'a>,
         names: NameTable<'a>,
+        client_dns: Vec<&'a Event>,
         baseline: &'a Baseline,
         thresholds: &'a Thresholds,
     ) -> DetectCtx<'a> {
-        let Index { dns, client_dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers } =
-            index;
+        let Index { dns, http, tls, stratum, ssh, endpoint, flow_hosts, outgoing, flow_by_id, namers } = index;
         let assets = input.assets.iter().map(|a| (a.ip, a)).collect();
         DetectCtx {
             flows: input.flows,
@@ -441,35 +441,30 @@ const FORWARD_WINDOW: i64 = 10_000_000_000;
 /// DNS transactions without those an internal resolver forwarded: a query from an internal
 /// address that itself answered internal clients' queries, for a name one of them asked it
 /// within [`FORWARD_WINDOW`] before.
-fn client_lookups<'a>(dns: &[&'a Event], internal: &InternalNets) -> Vec<&'a Event> {
+pub fn client_lookups<'a>(events: &'a [Event], names: &NameTable<'_>, internal: &InternalNets) -> Vec<&'a Event> {
+    let dns: Vec<&Event> = events.iter().filter(|e| e.kind == EventKind::Dns).collect();
     let resolvers: rustc_hash::FxHashSet<IpAddr> = dns
         .iter()
         .filter_map(|e| e.net.as_ref())
         .filter(|n| internal.contains(n.src_ip) && internal.contains(n.dst_ip))
         .map(|n| n.dst_ip)
         .collect();
-    let mut asked: FxHashMap<(IpAddr, std::borrow::Cow<'a, str>), i64> = FxHashMap::default();
+    // Names by number: spellings that differ in case only are one name.
+    let mut asked: FxHashMap<(IpAddr, Option<NameId>), i64> = FxHashMap::default();
     let mut out = Vec::with_capacity(dns.len());
-    for &e in dns {
-        let (Some(net), Fields::Dns(d)) = (&e.net, &e.fields) else {
+    for e in dns {
+        let (Some(net), Fields::Dns(_)) = (&e.net, &e.fields) else {
             out.push(e);
             continue;
         };
-        let (from_resolver, to_resolver) =
-            (resolvers.contains(&net.src_ip), resolvers.contains(&net.dst_ip) && internal.contains(net.src_ip));
-        if !from_resolver && !to_resolver {
-            out.push(e);
-            continue;
-        }
-        let name = super::domain::ascii_lower(&d.query);
-        if from_resolver {
-            let forwarded =
-                asked.get(&(net.src_ip, name.clone())).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);
+        let name = names.of(e);
+        if resolvers.contains(&net.src_ip) {
+            let forwarded = asked.get(&(net.src_ip, name)).is_some_and(|&t| e.ts >= t && e.ts - t <= FORWARD_WINDOW);
             if forwarded {
                 continue;
             }
         }
-        if to_resolver {
+        if resolvers.contains(&net.dst_ip) && internal.contains(net.src_ip) {
             asked.insert((net.dst_ip, name), e.ts);
         }
         out.push(e);

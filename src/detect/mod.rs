@@ -158,6 +158,7 @@ pub struct Prepared<'a> {
     baseline: Baseline,
     index: ctx::Index<'a>,
     names: names::NameTable<'a>,
+    client_dns: Vec<&'a crate::model::Event>,
     stages: Vec<(&'static str, f64)>,
 }
 
@@ -165,43 +166,47 @@ pub struct Prepared<'a> {
 /// names are numbered and then learnt from.
 pub fn prepare<'a>(input: &DetectInput<'a>, cfg: &HuntConfig) -> Result<Prepared<'a>, baseline::BaselineError> {
     let secs = |t: std::time::Instant| t.elapsed().as_secs_f64();
-    let (((from_flows, flows_secs), (index, index_secs)), ((names, names_secs), (learnt, learnt_secs))) = rayon::join(
-        || {
-            rayon::join(
-                || {
-                    let t = std::time::Instant::now();
-                    (Baseline::learn_flows(input, cfg.thresholds.section("baseline")), secs(t))
-                },
-                || {
-                    let t = std::time::Instant::now();
-                    (ctx::Index::build(input), secs(t))
-                },
-            )
-        },
-        || {
-            let t = std::time::Instant::now();
-            let names = names::NameTable::build(input.events);
-            let names_secs = secs(t);
-            let t = std::time::Instant::now();
-            let learnt = Baseline::learn_names(input, &names);
-            ((names, names_secs), (learnt, secs(t)))
-        },
-    );
+    let (((from_flows, flows_secs), (index, index_secs)), ((names, names_secs), ((learnt, client_dns), learnt_secs))) =
+        rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        let t = std::time::Instant::now();
+                        (Baseline::learn_flows(input, cfg.thresholds.section("baseline")), secs(t))
+                    },
+                    || {
+                        let t = std::time::Instant::now();
+                        (ctx::Index::build(input), secs(t))
+                    },
+                )
+            },
+            || {
+                let t = std::time::Instant::now();
+                let names = names::NameTable::build(input.events);
+                let names_secs = secs(t);
+                let t = std::time::Instant::now();
+                let (learnt, client_dns) = rayon::join(
+                    || Baseline::learn_names(input, &names),
+                    || ctx::client_lookups(input.events, &names, input.internal),
+                );
+                ((names, names_secs), ((learnt, client_dns), secs(t)))
+            },
+        );
     let baseline = consult(from_flows.with_names(learnt), cfg)?;
     let stages = vec![
         ("baseline:flows", flows_secs),
         ("index", index_secs),
         ("names", names_secs),
-        ("baseline:names", learnt_secs),
+        ("baseline:names+client-lookups", learnt_secs),
     ];
-    Ok(Prepared { baseline, index, names, stages })
+    Ok(Prepared { baseline, index, names, client_dns, stages })
 }
 
 /// Runs the selected detectors over what [`prepare`] made of the same flows and events
 /// (`input` now carries the assets too).
 pub fn hunt_prepared<'a>(input: &DetectInput<'a>, prepared: Prepared<'a>, cfg: &HuntConfig) -> Hunt {
-    let Prepared { baseline, index, names, mut stages } = prepared;
-    let hunt = run(input, index, names, &baseline, cfg);
+    let Prepared { baseline, index, names, client_dns, mut stages } = prepared;
+    let hunt = run(input, index, names, client_dns, &baseline, cfg);
     stages.extend(hunt.stages);
     Hunt { stages, ..hunt }
 }
@@ -211,10 +216,11 @@ fn run<'a>(
     input: &DetectInput<'a>,
     index: ctx::Index<'a>,
     names: names::NameTable<'a>,
+    client_dns: Vec<&'a crate::model::Event>,
     baseline: &'a Baseline,
     cfg: &'a HuntConfig,
 ) -> Hunt {
-    let ctx = DetectCtx::with_index(input, index, names, baseline, &cfg.thresholds);
+    let ctx = DetectCtx::with_index(input, index, names, client_dns, baseline, &cfg.thresholds);
     let t0 = std::time::Instant::now();
     let selected: Vec<&dyn Detector> = DETECTORS
         .iter()
