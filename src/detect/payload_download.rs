@@ -181,10 +181,16 @@ fn classify(c: &Config, h: &HttpFields) -> Option<Payload> {
     if !h.status.is_some_and(|s| (200..300).contains(&s)) {
         return None;
     }
+    // A body of another kind (a page, an image, …) is no payload whatever its type says.
+    let body = h.response_body_type.as_deref();
+    if !matches!(body, None | Some("text"))
+        && !body.is_some_and(|k| PROGRAM_KINDS.contains(&k) || SCRIPT_KINDS.contains(&k))
+    {
+        return None;
+    }
     let ct = h.response_content_type.as_deref().map(media_type).unwrap_or_default();
     let file_kind = transfer::path_file(&h.uri).and_then(transfer::name_kind);
     let declared = EXECUTABLE_TYPES.contains(&ct.as_str()) || file_kind == Some(NameKind::Executable);
-    let body = h.response_body_type.as_deref();
     let executable = match body {
         Some(k) if PROGRAM_KINDS.contains(&k) => 1.0,
         Some(k) if SCRIPT_KINDS.contains(&k) => c.script_weight,
