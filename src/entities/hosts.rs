@@ -315,15 +315,23 @@ const MAX_ADDRESSES_PER_MAC: usize = 64;
 #[derive(Default)]
 struct Carried {
     by_mac: FxHashMap<[u8; 6], (FxHashSet<IpAddr>, bool)>,
+    /// The last MAC seen carrying an external address: the router's, flow after flow, and
+    /// noting it again changes nothing.
+    last_external: Option<[u8; 6]>,
 }
 
 impl Carried {
     fn add(&mut self, f: &FlowRecord, internal: &InternalNets) {
         for (ip, mac) in [(f.orig_ip, f.orig_mac), (f.resp_ip, f.resp_mac)] {
             let Some(mac) = mac.filter(|m| m.iter().any(|&b| b != 0)) else { continue };
+            let external = !internal.contains(ip);
+            if external && self.last_external == Some(mac) {
+                continue;
+            }
             let e = self.by_mac.entry(mac).or_default();
-            if !internal.contains(ip) {
+            if external {
                 e.1 = true;
+                self.last_external = Some(mac);
             } else if e.0.len() < MAX_ADDRESSES_PER_MAC {
                 e.0.insert(ip);
             }
