@@ -92,14 +92,15 @@ pub struct Baseline {
 }
 
 /// The distinct hosts seen with one key. Most keys (a one-off name, a rare address) are seen
-/// from one host only: that host is kept inline, and a set is made for the second.
-enum Hosts<H> {
-    One(H),
-    Many(FxHashSet<H>),
+/// from one host only: that host is kept inline, and a set is made for the second. Hosts are
+/// known by the numbers the baseline gives them as they appear.
+enum Hosts {
+    One(u32),
+    Many(FxHashSet<u32>),
 }
 
-impl<H: Copy + Eq + std::hash::Hash> Hosts<H> {
-    fn insert(&mut self, host: H) {
+impl Hosts {
+    fn insert(&mut self, host: u32) {
         match self {
             Hosts::One(first) if *first != host => *self = Hosts::Many([*first, host].into_iter().collect()),
             Hosts::One(_) => {}
@@ -170,71 +171,75 @@ impl HostHabits {
     }
 }
 
-/// Accumulates distinct hosts (by their numbers) per key.
-struct Tally<K> {
-    hosts: FxHashMap<K, (Hosts<u32>, u64, Timestamp)>,
+/// How one key (an address, a name, a JA4…) was used while the evidence passes: by which
+/// hosts (by their numbers), how often, since when.
+struct Usage {
+    hosts: Hosts,
+    flows: u64,
+    first_seen: Timestamp,
 }
 
-impl<K: std::hash::Hash + Eq> Tally<K> {
+impl Usage {
+    fn new(host: u32, ts: Timestamp) -> Usage {
+        Usage { hosts: Hosts::One(host), flows: 1, first_seen: ts }
+    }
+
+    fn add(&mut self, host: u32, ts: Timestamp) {
+        self.hosts.insert(host);
+        self.flows += 1;
+        self.first_seen = self.first_seen.min(ts);
+    }
+
+    fn seen(&self) -> Seen {
+        Seen { hosts: self.hosts.len() as u32, flows: self.flows, first_seen: self.first_seen }
+    }
+}
+
+/// Usage by text (JA4s, user agents).
+struct Tally {
+    by_text: FxHashMap<String, Usage>,
+}
+
+impl Tally {
     fn new() -> Self {
-        Tally { hosts: FxHashMap::default() }
+        Tally { by_text: FxHashMap::default() }
     }
-    fn add(&mut self, key: K, host: u32, ts: Timestamp) {
-        let e = self.hosts.entry(key).or_insert_with(|| (Hosts::One(host), 0, ts));
-        e.0.insert(host);
-        e.1 += 1;
-        e.2 = e.2.min(ts);
-    }
-    fn finish(self) -> FxHashMap<K, Seen> {
-        self.hosts
-            .into_iter()
-            .map(|(k, (h, flows, first_seen))| (k, Seen { hosts: h.len() as u32, flows, first_seen }))
-            .collect()
-    }
-}
 
-impl Tally<String> {
-    /// [`Tally::add`] without allocating the key when it is already there.
-    fn add_str(&mut self, key: &str, host: u32, ts: Timestamp) {
-        match self.hosts.get_mut(key) {
-            Some(e) => {
-                e.0.insert(host);
-                e.1 += 1;
-                e.2 = e.2.min(ts);
+    /// Counts a use, copying the text only when it is new.
+    fn add(&mut self, key: &str, host: u32, ts: Timestamp) {
+        match self.by_text.get_mut(key) {
+            Some(u) => u.add(host, ts),
+            None => {
+                self.by_text.insert(key.to_string(), Usage::new(host, ts));
             }
-            None => self.add(key.to_string(), host, ts),
         }
     }
+
+    fn finish(self) -> FxHashMap<String, Seen> {
+        self.by_text.into_iter().map(|(k, u)| (k, u.seen())).collect()
+    }
 }
 
-/// Tallies by a name's or a domain's number (see [`NameTable`]).
+/// Usage by a name's or a domain's number (see [`NameTable`]).
 struct IdTally {
-    by_id: Vec<Option<(Hosts<u32>, u64, Timestamp)>>,
+    by_id: Vec<Option<Usage>>,
 }
 
 impl IdTally {
     fn new(ids: usize) -> Self {
         IdTally { by_id: (0..ids).map(|_| None).collect() }
     }
+
     fn add(&mut self, id: u32, host: u32, ts: Timestamp) {
         let Some(slot) = self.by_id.get_mut(id as usize) else { return };
         match slot {
-            Some(e) => {
-                e.0.insert(host);
-                e.1 += 1;
-                e.2 = e.2.min(ts);
-            }
-            None => *slot = Some((Hosts::One(host), 1, ts)),
+            Some(u) => u.add(host, ts),
+            None => *slot = Some(Usage::new(host, ts)),
         }
     }
+
     fn finish<'t>(self, text: impl Fn(u32) -> &'t str) -> FxHashMap<String, Seen> {
-        (0..)
-            .zip(self.by_id)
-            .filter_map(|(id, e)| e.map(|e| (id, e)))
-            .map(|(id, (h, flows, first_seen))| {
-                (text(id).to_string(), Seen { hosts: h.len() as u32, flows, first_seen })
-            })
-            .collect()
+        (0..).zip(self.by_id).filter_map(|(id, u)| Some((text(id).to_string(), u?.seen()))).collect()
     }
 }
 
@@ -264,12 +269,12 @@ impl Names {
             match &e.fields {
                 Fields::Tls(t) => {
                     if let Some(ja4) = &t.ja4 {
-                        ja4s.add_str(ja4, host, e.ts);
+                        ja4s.add(ja4, host, e.ts);
                     }
                 }
                 Fields::Http(h) => {
                     if let Some(ua) = &h.user_agent {
-                        uas.add_str(ua, host, e.ts);
+                        uas.add(ua, host, e.ts);
                     }
                 }
                 _ => {}
@@ -291,14 +296,11 @@ impl Names {
 impl Baseline {
     /// Learns from the run's own evidence.
     pub fn learn(input: &DetectInput<'_>, thresholds: BaselineThresholds) -> Baseline {
-        Baseline::learn_named(input, &NameTable::build(input.events), thresholds)
-    }
-
-    /// [`Baseline::learn`] with the events' names already numbered.
-    pub fn learn_named(input: &DetectInput<'_>, names: &NameTable<'_>, thresholds: BaselineThresholds) -> Baseline {
         // Flows and named events are tallied side by side.
-        let (from_flows, names) =
-            rayon::join(|| Self::learn_flows(input, thresholds), || Self::learn_names(input, names));
+        let (from_flows, names) = rayon::join(
+            || Self::learn_flows(input, thresholds),
+            || Self::learn_names(input, &NameTable::build(input.events)),
+        );
         from_flows.with_names(names)
     }
 
@@ -322,8 +324,8 @@ impl Baseline {
         // small numbers.
         let mut numbers: FxHashMap<IpAddr, u32> = FxHashMap::default();
         let mut hosts: Vec<HostHabits> = Vec::new();
-        // Destination address → (its originators, flows, first seen).
-        let mut ips: FxHashMap<IpAddr, (Hosts<u32>, u64, Timestamp)> = FxHashMap::default();
+        // Destination address → how the internal hosts used it.
+        let mut ips: FxHashMap<IpAddr, Usage> = FxHashMap::default();
         let mut internal_pairs: FxHashMap<(IpAddr, IpAddr, u16), Timestamp> = FxHashMap::default();
         let (mut start, mut end) = (i64::MAX, i64::MIN);
         for f in flows {
@@ -337,10 +339,12 @@ impl Baseline {
                 (hosts.len() - 1) as u32
             });
             let Some(h) = hosts.get_mut(n as usize) else { continue };
-            let e = ips.entry(f.resp_ip).or_insert_with(|| (Hosts::One(n), 0, f.start));
-            e.0.insert(n);
-            e.1 += 1;
-            e.2 = e.2.min(f.start);
+            match ips.entry(f.resp_ip) {
+                std::collections::hash_map::Entry::Occupied(mut u) => u.get_mut().add(n, f.start),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Usage::new(n, f.start));
+                }
+            }
             *h.ports.entry(f.resp_port).or_default() += 1;
             for &s in &f.services {
                 *h.services.entry(s).or_default() += 1;
@@ -354,10 +358,7 @@ impl Baseline {
             }
         }
         let internal_hosts = hosts.len() as u64;
-        let ips = ips
-            .into_iter()
-            .map(|(ip, (h, flows, first_seen))| (ip, Seen { hosts: h.len() as u32, flows, first_seen }))
-            .collect();
+        let ips = ips.into_iter().map(|(ip, u)| (ip, u.seen())).collect();
         let hosts = hosts.into_iter().map(HostHabits::profile).collect();
         Baseline {
             internal_hosts,

@@ -65,7 +65,7 @@
 //! scored as a beacon.
 
 use super::finding::Tactic;
-use super::names::NameId;
+use super::names::{NameId, PerName};
 use super::stats::{mad, median, quartiles, ramp};
 use super::{check, DetectCtx, Detector, Finding, Thresholds};
 use crate::model::{FlowRecord, Service};
@@ -205,14 +205,11 @@ fn run(ctx: &DetectCtx<'_>, config: &Config) -> Vec<Finding> {
     // Names come numbered and normalised; addresses used as names are not names. Groups are
     // keyed by the name's number: every group is judged, so their order does not matter.
     let names = ctx.names();
-    let mut is_name: Vec<Option<bool>> = vec![None; names.len()];
+    let mut is_name = PerName::new(names);
     let mut by_name: Vec<((IpAddr, NameId), usize)> = Vec::new();
     for &(host, _, i) in outgoing() {
         let Some(id) = ctx.name_id_of(i) else { continue };
-        let named = is_name
-            .get_mut(id as usize)
-            .is_some_and(|n| *n.get_or_insert_with(|| crate::util::net::parse_ip(names.name(id)).is_none()));
-        if named {
+        if is_name.get(id, |name| crate::util::net::parse_ip(name).is_none()) {
             by_name.push(((host, id), i));
         }
     }

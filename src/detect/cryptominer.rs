@@ -22,7 +22,7 @@
 //! Findings below `min_score` are not reported. Groups are keyed by flow and event fields and
 //! hold at most one entry per flow or event.
 
-use super::names::{NameId, NameTable};
+use super::names::PerName;
 use super::stats::ramp;
 use super::{check, domain, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::{Event, Fields, FlowRecord};
@@ -147,13 +147,8 @@ pub fn pool_of(name: &str) -> Option<&'static str> {
     SET.find(name)
 }
 
-/// Pool names already looked up, by the number of the name looked up (see `NameTable`).
-type Pools = Vec<Option<Option<&'static str>>>;
-
-/// [`pool_of`], once per distinct name.
-fn pool(memo: &mut Pools, names: &NameTable<'_>, id: NameId) -> Option<&'static str> {
-    memo.get_mut(id as usize).and_then(|p| *p.get_or_insert_with(|| pool_of(names.name(id))))
-}
+/// Pools already looked up, by the number of the name looked up.
+type Pools<'t> = PerName<'t, Option<&'static str>>;
 
 /// Who the host mined with.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -178,10 +173,10 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
     let mut groups: BTreeMap<(IpAddr, PeerKey), Group<'a>> = BTreeMap::new();
     // Names repeat: each distinct one is looked up among the pools once.
     let names = ctx.names();
-    let mut pools: Pools = vec![None; names.len()];
+    let mut pools: Pools = PerName::new(names);
     // The key of a flow: its pool by name, else its responder.
     let key_of =
-        |pools: &mut Pools, i: usize, f: &FlowRecord| match ctx.name_id_of(i).and_then(|n| pool(pools, names, n)) {
+        |pools: &mut Pools, i: usize, f: &FlowRecord| match ctx.name_id_of(i).and_then(|n| pools.get(n, pool_of)) {
             Some(p) => PeerKey::Pool(p),
             None => PeerKey::Addr(f.resp_ip),
         };
@@ -205,7 +200,7 @@ fn gather<'a>(ctx: &DetectCtx<'a>, config: &Config) -> BTreeMap<(IpAddr, PeerKey
     }
     let named = ctx.client_dns.iter().chain(&ctx.tls).chain(&ctx.http).filter_map(|&e| Some((e, ctx.name_id(e)?)));
     for (e, id) in named {
-        let (Some(found), Some(net)) = (pool(&mut pools, names, id), &e.net) else { continue };
+        let (Some(found), Some(net)) = (pools.get(id, pool_of), &e.net) else { continue };
         if !ctx.is_internal(net.src_ip) {
             continue;
         }

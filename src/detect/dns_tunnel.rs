@@ -50,6 +50,7 @@
 //! counts as a new subdomain, so the count is a ceiling. Groups are at most one per lookup, which
 //! the event table already holds.
 
+use super::names::PerName;
 use super::stats::log_ramp;
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::{Event, Fields, Service};
@@ -204,7 +205,7 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, Str
     // Names come numbered, each with its zone's number (see `NameTable`): a lookup's group is
     // found without hashing its name. Names not to judge are marked once per name.
     let names = ctx.names();
-    let mut judged_name: Vec<Option<bool>> = vec![None; names.len()];
+    let mut judged_name = PerName::new(names);
     // First each lookup's group and the size of every group; then the measures, for the
     // groups large enough to judge only (most are a handful of lookups).
     let mut sizes: FxHashMap<(IpAddr, u32), u64> = FxHashMap::default();
@@ -212,11 +213,7 @@ fn group_lookups<'a>(ctx: &DetectCtx<'a>, min_queries: u64) -> Vec<((IpAddr, Str
     for &e in &ctx.client_dns {
         let key = match (&e.fields, &e.net, ctx.name_id(e)) {
             (Fields::Dns(_), Some(net), Some(id)) if ctx.is_internal(net.src_ip) => {
-                let judged = judged_name
-                    .get_mut(id as usize)
-                    .map(|j| *j.get_or_insert_with(|| !skipped(names.name(id))))
-                    .unwrap_or(false);
-                judged.then(|| (net.src_ip, names.zone_of(id), id))
+                judged_name.get(id, |name| !skipped(name)).then(|| (net.src_ip, names.zone_of(id), id))
             }
             _ => None,
         };

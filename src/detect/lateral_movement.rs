@@ -37,6 +37,7 @@
 //! Pairs scoring below `min_score` are an environment's habits and are not reported. Every
 //! table is keyed by flow fields and holds at most one entry per flow.
 
+use super::names::PerName;
 use super::scan::is_probe;
 use super::stats::ramp;
 use super::{check, DetectCtx, Detector, Finding, Tactic, Thresholds};
@@ -267,7 +268,7 @@ impl Facts {
         let mut mapper: BTreeMap<(IpAddr, IpAddr), Timestamp> = BTreeMap::new();
         let follow = (config.rpc_follow_s * SEC) as i64;
         // Whether each name is a rare one, judged once per name.
-        let mut rare_names: Vec<Option<bool>> = vec![None; ctx.names().len()];
+        let mut rare_names = PerName::new(ctx.names());
         for (i, f) in ctx.flows.iter().enumerate() {
             if !ctx.is_internal(f.orig_ip) || f.transport != Transport::Tcp {
                 continue;
@@ -367,7 +368,7 @@ fn classify(f: &FlowRecord, c: &Config) -> Option<Protocol> {
 /// An external address few internal hosts talk to, not reached by a popular name, and not a
 /// name server (resolvers talk to many rare addresses by design).
 /// `rare_names` remembers, by name number, what was found for names already judged.
-fn is_rare_external(ctx: &DetectCtx<'_>, rare_names: &mut [Option<bool>], i: usize, f: &FlowRecord) -> bool {
+fn is_rare_external(ctx: &DetectCtx<'_>, rare_names: &mut PerName<'_, bool>, i: usize, f: &FlowRecord) -> bool {
     if f.resp_port == 53 || f.services.contains(&Service::Dns) {
         return false;
     }
@@ -376,14 +377,7 @@ fn is_rare_external(ctx: &DetectCtx<'_>, rare_names: &mut [Option<bool>], i: usi
         return false;
     }
     let Some(id) = ctx.name_id_of(i) else { return true };
-    let judge = || {
-        let name = ctx.names().name(id);
-        b.domain_is_rare(name) && !b.known_domain(name)
-    };
-    match rare_names.get_mut(id as usize) {
-        Some(known) => *known.get_or_insert_with(judge),
-        None => judge(),
-    }
+    rare_names.get(id, |name| b.domain_is_rare(name) && !b.known_domain(name))
 }
 
 /// The parts of a pair's score.

@@ -165,31 +165,23 @@ pub struct Prepared<'a> {
 /// Learns the baseline from the flows and builds the detectors' indexes while the events'
 /// names are numbered and then learnt from.
 pub fn prepare<'a>(input: &DetectInput<'a>, cfg: &HuntConfig) -> Result<Prepared<'a>, baseline::BaselineError> {
-    let secs = |t: std::time::Instant| t.elapsed().as_secs_f64();
     let (((from_flows, flows_secs), (index, index_secs)), ((names, names_secs), ((learnt, client_dns), learnt_secs))) =
         rayon::join(
             || {
                 rayon::join(
-                    || {
-                        let t = std::time::Instant::now();
-                        (Baseline::learn_flows(input, cfg.thresholds.section("baseline")), secs(t))
-                    },
-                    || {
-                        let t = std::time::Instant::now();
-                        (ctx::Index::build(input), secs(t))
-                    },
+                    || timed(|| Baseline::learn_flows(input, cfg.thresholds.section("baseline"))),
+                    || timed(|| ctx::Index::build(input)),
                 )
             },
             || {
-                let t = std::time::Instant::now();
-                let names = names::NameTable::build(input.events);
-                let names_secs = secs(t);
-                let t = std::time::Instant::now();
-                let (learnt, client_dns) = rayon::join(
-                    || Baseline::learn_names(input, &names),
-                    || ctx::client_lookups(input.events, &names, input.internal),
-                );
-                ((names, names_secs), ((learnt, client_dns), secs(t)))
+                let (names, names_secs) = timed(|| names::NameTable::build(input.events));
+                let learnt = timed(|| {
+                    rayon::join(
+                        || Baseline::learn_names(input, &names),
+                        || ctx::client_lookups(input.events, &names, input.internal),
+                    )
+                });
+                ((names, names_secs), learnt)
             },
         );
     let baseline = consult(from_flows.with_names(learnt), cfg)?;
@@ -200,6 +192,13 @@ pub fn prepare<'a>(input: &DetectInput<'a>, cfg: &HuntConfig) -> Result<Prepared
         ("baseline:names+client-lookups", learnt_secs),
     ];
     Ok(Prepared { baseline, index, names, client_dns, stages })
+}
+
+/// What `work` returns, and how many seconds it took.
+fn timed<T>(work: impl FnOnce() -> T) -> (T, f64) {
+    let t = std::time::Instant::now();
+    let out = work();
+    (out, t.elapsed().as_secs_f64())
 }
 
 /// Runs the selected detectors over what [`prepare`] made of the same flows and events
@@ -227,14 +226,7 @@ fn run<'a>(
         .copied()
         .filter(|d| cfg.detectors.is_empty() || cfg.detectors.iter().any(|s| s == d.id()))
         .collect();
-    let runs: Vec<(Vec<Finding>, f64)> = selected
-        .par_iter()
-        .map(|d| {
-            let t0 = std::time::Instant::now();
-            let found = d.run(&ctx);
-            (found, t0.elapsed().as_secs_f64())
-        })
-        .collect();
+    let runs: Vec<(Vec<Finding>, f64)> = selected.par_iter().map(|d| timed(|| d.run(&ctx))).collect();
     let timings = selected.iter().zip(&runs).map(|(d, (_, t))| (d.id(), *t)).collect();
     let stages = vec![("detectors", t0.elapsed().as_secs_f64())];
     let findings = runs.into_iter().flat_map(|(f, _)| f).collect();

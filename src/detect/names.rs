@@ -134,6 +134,28 @@ impl<'a> NameTable<'a> {
     }
 }
 
+/// What a detector works out about each name (its pool, its service, whether it is rare),
+/// worked out once per name and remembered by the name's number.
+pub struct PerName<'t, T> {
+    table: &'t NameTable<'t>,
+    known: Vec<Option<T>>,
+}
+
+impl<'t, T: Copy> PerName<'t, T> {
+    pub fn new(table: &'t NameTable<'t>) -> Self {
+        PerName { table, known: vec![None; table.len()] }
+    }
+
+    /// What `work` makes of the name numbered `id`, worked out the first time only.
+    pub fn get(&mut self, id: NameId, work: impl FnOnce(&str) -> T) -> T {
+        let name = self.table.name(id);
+        match self.known.get_mut(id as usize) {
+            Some(slot) => *slot.get_or_insert_with(|| work(name)),
+            None => work(name),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +182,29 @@ mod tests {
         assert_eq!(t.zone_of(www), t.zone_of(mail));
         assert_eq!(t.zone(t.zone_of(mail)), "example.com");
         assert_eq!((t.len(), t.zones()), (2, 1));
+    }
+
+    #[test]
+    fn what_is_worked_out_per_name_is_worked_out_once() {
+        let mut b = Bundle::default();
+        for at in [1.0, 2.0, 3.0] {
+            b.dns("10.0.0.1", "10.0.0.2", at, "Example.com", "A", &[]);
+        }
+        let events = b.events;
+        let t = NameTable::build(&events);
+        let id = events.iter().find_map(|e| t.of(e)).expect("a name");
+        let mut per = PerName::new(&t);
+        let mut calls = 0;
+        for _ in 0..3 {
+            assert_eq!(
+                per.get(id, |n| {
+                    calls += 1;
+                    n.len()
+                }),
+                "example.com".len()
+            );
+        }
+        assert_eq!(calls, 1);
     }
 
     #[test]

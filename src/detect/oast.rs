@@ -15,6 +15,7 @@
 //!   many hosts; an exploited server from one);
 //! - `contacted`: 1 when the host also sent HTTP or TLS to it, the interaction itself.
 
+use super::names::PerName;
 use super::{check, domain, stats, DetectCtx, Detector, Finding, Tactic, Thresholds};
 use crate::model::{Event, Fields};
 use serde::Deserialize;
@@ -114,7 +115,7 @@ impl Detector for Oast {
         let events = ctx.client_dns.iter().chain(&ctx.http).chain(&ctx.tls);
         // Names come numbered: each distinct one is looked up among the services once.
         let names = ctx.names();
-        let mut services: Vec<Option<Option<&'static str>>> = vec![None; names.len()];
+        let mut services = PerName::new(names);
         for &e in events {
             let Some(net) = &e.net else { continue };
             if !ctx.is_internal(net.src_ip) {
@@ -127,8 +128,7 @@ impl Detector for Oast {
             };
             let Some(id) = ctx.name_id(e) else { continue };
             let name = names.name(id);
-            let found = services.get_mut(id as usize).and_then(|s| *s.get_or_insert_with(|| service_of(name)));
-            let Some(service) = found else { continue };
+            let Some(service) = services.get(id, service_of) else { continue };
             let g = groups.entry((net.src_ip, service)).or_insert_with(|| Group {
                 first: e.ts,
                 last: e.ts,
