@@ -27,7 +27,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::ops::Range;
 
 /// Wire-format limit on a name (RFC 1035 2.3.4); longer names are truncated and flagged.
@@ -543,11 +543,11 @@ fn question_fixed(buf: &[u8], at: usize, anomalies: &mut DnsAnomalies) -> Option
 fn read_answer(buf: &[u8], at: usize, anomalies: &mut DnsAnomalies) -> Option<(DnsRecord, usize)> {
     let owner = section_name(buf, at, anomalies)?;
     let frame = record_frame(buf, owner.end, anomalies)?;
-    let data = render_rdata(buf, &frame, anomalies).unwrap_or_else(|| {
+    let address = rdata_address(buf, &frame);
+    let data = render_rdata(buf, &frame, address, anomalies).unwrap_or_else(|| {
         anomalies.insert(DnsAnomalies::BAD_RDATA);
         String::new()
     });
-    let address = rdata_address(buf, &frame);
     let record = DnsRecord { name: owner.text, rtype: frame.rtype, class: frame.class, ttl: frame.ttl, data, address };
     Some((record, frame.rdata.end))
 }
@@ -591,18 +591,26 @@ fn read_record_frame(buf: &[u8], at: usize) -> Option<RecordFrame> {
     })
 }
 
-/// Render rdata as Zeek's `dns.log` does; `None` when the rdata does not fit its type.
-fn render_rdata(buf: &[u8], frame: &RecordFrame, anomalies: &mut DnsAnomalies) -> Option<String> {
+/// Render rdata as Zeek's `dns.log` does, `address` being what [`rdata_address`] read from
+/// it; `None` when the rdata does not fit its type.
+fn render_rdata(
+    buf: &[u8],
+    frame: &RecordFrame,
+    address: Option<IpAddr>,
+    anomalies: &mut DnsAnomalies,
+) -> Option<String> {
+    if let Some(a) = address {
+        return Some(a.to_string());
+    }
     let rdata = buf.get(frame.rdata.clone())?;
     match frame.rtype {
-        TYPE_A => render_ipv4(rdata),
-        TYPE_AAAA => render_ipv6(rdata),
+        // An address record whose rdata held an address has it in `address`.
+        TYPE_A | TYPE_AAAA => None,
         TYPE_NS | TYPE_CNAME | TYPE_PTR | TYPE_DNAME => render_rdata_name(buf, &frame.rdata, 0, anomalies),
         TYPE_MX => render_rdata_name(buf, &frame.rdata, MX_PREFERENCE_LEN, anomalies),
         TYPE_SRV => render_rdata_name(buf, &frame.rdata, SRV_FIXED_LEN, anomalies),
         TYPE_SOA => render_soa_mname(buf, &frame.rdata, anomalies),
         TYPE_TXT => render_txt(rdata, anomalies),
-        TYPE_NB if !rdata.is_empty() && rdata.len() % 6 == 0 => rdata.get(2..6).and_then(render_ipv4),
         other => Some(format!("<unknown type={other}>")),
     }
 }
@@ -636,16 +644,6 @@ fn rdata_address(buf: &[u8], frame: &RecordFrame) -> Option<IpAddr> {
         }
         _ => None,
     }
-}
-
-fn render_ipv4(rdata: &[u8]) -> Option<String> {
-    let octets: [u8; 4] = rdata.try_into().ok()?;
-    Some(Ipv4Addr::from(octets).to_string())
-}
-
-fn render_ipv6(rdata: &[u8]) -> Option<String> {
-    let octets: [u8; 16] = rdata.try_into().ok()?;
-    Some(Ipv6Addr::from(octets).to_string())
 }
 
 /// A name that ends the rdata, after `offset` bytes of fixed fields. Bytes left over after the

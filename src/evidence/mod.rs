@@ -225,7 +225,6 @@ fn identify(path: &Path, id: u32, diags: &mut Diagnostics) -> Option<EvidenceFil
         }
     }
     let tag = {
-        use sha2::{Digest, Sha256};
         let digest = Sha256::new().chain_update(size.to_be_bytes()).chain_update(&head).finalize();
         u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
     };

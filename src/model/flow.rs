@@ -140,8 +140,9 @@ pub struct DirStats {
 /// heuristics when the opening was not captured).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowRecord {
-    /// Deterministic id: `C` + base62 of a hash of the community id, start time and file. The
-    /// flow's application events share it (see `NetTuple::flow_id`).
+    /// Deterministic id: `C` + base62 of a hash of the capture's tag (see `EvidenceFile::tag`),
+    /// the flow's start time and its community id. The flow's application events share it (see
+    /// `NetTuple::flow_id`).
     pub id: Arc<str>,
     pub start: Timestamp,
     pub end: Timestamp,
