@@ -560,10 +560,12 @@ impl RunConfig {
                 if allow_evidence_dir && html.is_none() && timeline.is_none() && output.output.is_none() {
                     bail!("--allow-evidence-dir applies to -o, --html and --timeline; give one of them");
                 }
+                // The checks below share one walk of what the evidence reaches.
+                let evidence = EvidencePaths::new(&input.paths);
                 if let Some(p) = &output.output {
-                    report_destination(p, &input.paths, allow_evidence_dir, "-o")?;
+                    report_destination(p, &evidence, allow_evidence_dir, "-o")?;
                 }
-                let out = output_config(&output, false, &input.paths)?;
+                let out = output_config(&output, false, &evidence)?;
                 // Refused before the evidence is read, not after: a report is a document.
                 if !matches!(out.format, Format::Table | Format::Json | Format::Jsonl) {
                     bail!(
@@ -572,8 +574,7 @@ impl RunConfig {
                     );
                 }
                 let html_path = html.clone();
-                let html =
-                    html.map(|p| report_destination(&p, &input.paths, allow_evidence_dir, "--html")).transpose()?;
+                let html = html.map(|p| report_destination(&p, &evidence, allow_evidence_dir, "--html")).transpose()?;
                 let named =
                     [("-o", output.output.as_ref()), ("--html", html_path.as_ref()), ("--timeline", timeline.as_ref())];
                 for (i, (flag, path)) in named.iter().enumerate() {
@@ -586,7 +587,7 @@ impl RunConfig {
                 }
                 let timeline = timeline
                     .map(|p| {
-                        report_destination(&p, &input.paths, allow_evidence_dir, "--timeline")?;
+                        report_destination(&p, &evidence, allow_evidence_dir, "--timeline")?;
                         timeline_export(&p, out.width)
                     })
                     .transpose()?;
@@ -608,17 +609,17 @@ impl RunConfig {
                 expect_path: expect,
             },
             Command::Inventory { input, no_hash, output } => {
-                let out = output_config(&output, false, &input.paths)?;
+                let out = output_config(&output, false, &EvidencePaths::new(&input.paths))?;
                 Task::Inventory { paths: input.paths, hash: !no_hash, out }
             }
             Command::Flows { input, flow, output } => {
                 // Flow records only: the application records are not listed, so not kept.
                 let flow = FlowConfig { app_records: false, ..flow_config(&flow)? };
-                let out = output_config(&output, false, &input.paths)?;
+                let out = output_config(&output, false, &EvidencePaths::new(&input.paths))?;
                 Task::Flows { paths: input.paths, flow, out }
             }
             Command::Assets { input, flow, output } => {
-                let out = output_config(&output, false, &input.paths)?;
+                let out = output_config(&output, false, &EvidencePaths::new(&input.paths))?;
                 Task::Assets { paths: input.paths, flow: flow_config(&flow)?, out }
             }
             Command::Synth { scenario, seed, hours, hosts, output } => {
@@ -637,7 +638,7 @@ impl RunConfig {
                 if list || print_thresholds {
                     Task::HuntInfo { thresholds: print_thresholds }
                 } else {
-                    let out = output_config(&output, false, &input.paths)?;
+                    let out = output_config(&output, false, &EvidencePaths::new(&input.paths))?;
                     Task::Hunt {
                         paths: input.paths,
                         flow: flow_config(&flow)?,
@@ -649,7 +650,7 @@ impl RunConfig {
             }
             Command::Learn { input, flow, thresholds, output } => {
                 let detect = DetectArgs { detector: Vec::new(), baseline: None, allow: None, thresholds };
-                let dest = report_destination(&output, &input.paths, true, "-o")?;
+                let dest = report_destination(&output, &EvidencePaths::new(&input.paths), true, "-o")?;
                 Task::Learn {
                     paths: input.paths,
                     flow: flow_config(&flow)?,
@@ -658,7 +659,7 @@ impl RunConfig {
                 }
             }
             Command::Timeline { input, flow, filter, output } => {
-                let out = output_config(&output, true, &input.paths)?;
+                let out = output_config(&output, true, &EvidencePaths::new(&input.paths))?;
                 Task::Timeline { paths: input.paths, flow: flow_config(&flow)?, filter: filter_config(&filter)?, out }
             }
         };
@@ -829,7 +830,7 @@ fn hunt_config(a: &DetectArgs) -> Result<HuntConfig> {
 /// Where and how a command writes. A file given with `-o` never replaces evidence: not a file
 /// of the bundle, nor a file inside an evidence directory other than an earlier report (see
 /// [`report_destination`]).
-fn output_config(a: &OutputArgs, timesketch_ok: bool, evidence: &[PathBuf]) -> Result<OutputConfig> {
+fn output_config(a: &OutputArgs, timesketch_ok: bool, evidence: &EvidencePaths<'_>) -> Result<OutputConfig> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = a.format.unwrap_or(if a.output.is_none() && stdout_tty { Format::Table } else { Format::Jsonl });
     if format == Format::Timesketch && !timesketch_ok {
@@ -854,7 +855,7 @@ fn output_config(a: &OutputArgs, timesketch_ok: bool, evidence: &[PathBuf]) -> R
 /// directories.
 pub fn report_destination(
     path: &Path,
-    evidence: &[PathBuf],
+    evidence: &EvidencePaths<'_>,
     allow_evidence_dir: bool,
     flag: &str,
 ) -> Result<Destination> {
@@ -868,7 +869,7 @@ pub fn report_destination(
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         format!("cannot write {flag} {}: no directory {}", path.display(), parent.display())
     })?;
-    for e in evidence {
+    for e in evidence.paths {
         let Ok(e_canon) = e.canonicalize() else { continue };
         if e_canon == target {
             bail!("{flag} {} would overwrite the evidence file {}", path.display(), e.display());
@@ -888,7 +889,7 @@ pub fn report_destination(
         }
     }
     // What the walk reaches through links: a file or directory of the bundle under another name.
-    let reach = reach_of(evidence);
+    let reach = evidence.reach();
     let earlier_report = || allow_evidence_dir && is_earlier_report(&target);
     if target.exists() && reach.has_file(&target) && !earlier_report() {
         bail!("{flag} {} would overwrite a file of the evidence (reached through a link)", path.display());
@@ -902,18 +903,20 @@ pub fn report_destination(
     Ok(Destination::File(path.to_path_buf()))
 }
 
-/// What the evidence walk reaches, walked once per run however many outputs are checked.
-fn reach_of(evidence: &[PathBuf]) -> std::sync::Arc<crate::evidence::Reach> {
-    type Walked = Option<(Vec<PathBuf>, std::sync::Arc<crate::evidence::Reach>)>;
-    static WALKED: std::sync::Mutex<Walked> = std::sync::Mutex::new(None);
-    let mut walked = WALKED.lock().unwrap_or_else(|e| e.into_inner());
-    match walked.as_ref() {
-        Some((paths, reach)) if paths.as_slice() == evidence => reach.clone(),
-        _ => {
-            let reach = std::sync::Arc::new(crate::evidence::Reach::of(evidence));
-            *walked = Some((evidence.to_vec(), reach.clone()));
-            reach
-        }
+/// The bundle's paths as the output checks see them: what the evidence walk reaches through
+/// links is walked once, when a check first needs it, however many outputs are checked.
+pub struct EvidencePaths<'a> {
+    paths: &'a [PathBuf],
+    reach: std::cell::OnceCell<crate::evidence::Reach>,
+}
+
+impl<'a> EvidencePaths<'a> {
+    pub fn new(paths: &'a [PathBuf]) -> Self {
+        EvidencePaths { paths, reach: std::cell::OnceCell::new() }
+    }
+
+    fn reach(&self) -> &crate::evidence::Reach {
+        self.reach.get_or_init(|| crate::evidence::Reach::of(self.paths))
     }
 }
 
