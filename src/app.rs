@@ -182,8 +182,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         }
         Task::HuntInfo { .. } => {}
         Task::Check { hunt, expect, expect_path, .. } => {
-            let owned = detection_input(&mut ingest, &attributions);
-            let (owned, found) = detect_data(owned, &attributions, &ctx, cfg, hunt)?;
+            let mut owned = detection_input(&mut ingest, &attributions);
+            let found = detect_data(&mut owned, &attributions, &ctx, cfg, hunt)?;
             clock.lap("detect");
             report_allowed(&found, cfg.quiet);
             let mut incidents = crate::chains::build(&found.findings, &hunt.thresholds, &cfg.knowledge.internal);
@@ -305,21 +305,26 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 None => detection_input(&mut ingest, &attributions),
             };
             clock.lap("assemble");
-            let (owned, found) = detect_data(owned, &attributions, &ctx, cfg, hunt)?;
+            // The summary of the bundle needs no finding: it is gathered while the hunt runs.
+            let (detected, mut summary) = rayon::join(
+                || detect_assets(&owned, &attributions, &ctx, cfg, hunt),
+                || crate::report::investigate::Summary::build(&inventory, &owned.flows, &owned.events),
+            );
+            let (assets, found) = detected?;
             clock.lap("detect");
             print_hunt_timings(&found, cfg.timings);
             report_allowed(&found, cfg.quiet);
             let mut incidents = crate::chains::build(&found.findings, &hunt.thresholds, &cfg.knowledge.internal);
-            crate::chains::name_hosts(&mut incidents, &owned.assets);
+            crate::chains::name_hosts(&mut incidents, &assets);
+            clock.lap("chains");
             if fail_on.is_some_and(|s| incidents.iter().any(|i| i.severity >= s)) {
                 outcome = Outcome::Findings;
             }
-            let mut summary = crate::report::investigate::Summary::build(&inventory, &owned.flows, &owned.events);
             summary.attribution = attributions.rates.clone();
             summary.clock_offsets = attributions.offsets.clone();
             summary.findings = found.findings;
             summary.incidents = incidents;
-            summary.assets = owned.assets.clone();
+            summary.assets = assets;
             let bytes = crate::report::investigate::render(
                 &summary, &inventory, &diags, &ctx, out.format, out.width, out.color,
             )?;
@@ -327,7 +332,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let written = if json { out.dest.write_json_all(&bytes) } else { out.dest.write_all(&bytes) };
             unless_pipe_closed(written)?;
             if let Some(dest) = html {
-                dest.write_all(&crate::report::html::render(&summary, &inventory, &owned.assets, &diags))?;
+                dest.write_all(&crate::report::html::render(&summary, &inventory, &summary.assets, &diags))?;
             }
             // Like `ingest` below: not freed one allocation at a time just before the exit.
             std::mem::forget(owned);
@@ -431,12 +436,25 @@ fn detection_input(ingest: &mut [Ingested], attributions: &Attributions) -> Dete
 /// Gathers the assets while detection learns the baseline and builds its indexes (neither
 /// needs them), then runs the detectors.
 fn detect_data(
-    data: DetectionData,
+    data: &mut DetectionData,
     attributions: &Attributions,
     ctx: &RowCtx,
     cfg: &RunConfig,
     hunt: &HuntConfig,
-) -> Result<(DetectionData, crate::detect::Hunt)> {
+) -> Result<crate::detect::Hunt> {
+    let (assets, found) = detect_assets(data, attributions, ctx, cfg, hunt)?;
+    data.assets = assets;
+    Ok(found)
+}
+
+/// [`detect_data`] leaving `data` as it is: the assets and what the hunt found.
+fn detect_assets(
+    data: &DetectionData,
+    attributions: &Attributions,
+    ctx: &RowCtx,
+    cfg: &RunConfig,
+    hunt: &HuntConfig,
+) -> Result<(Vec<Asset>, crate::detect::Hunt)> {
     let t0 = std::time::Instant::now();
     let ((assets, assets_secs), prepared) = rayon::join(
         || {
@@ -458,7 +476,7 @@ fn detect_data(
         crate::detect::hunt_prepared(&DetectInput { assets: &assets, ..data.input(cfg, ctx) }, prepared?, hunt);
     found.stages.insert(0, ("assets", assets_secs));
     found.stages.insert(1, ("prepared", prepared_secs));
-    Ok((DetectionData { assets, ..data }, found))
+    Ok((assets, found))
 }
 
 /// Runs the hunt over a correlated bundle.
@@ -470,9 +488,9 @@ fn detect_bundle(
     hunt: &HuntConfig,
     clock: &mut StageClock,
 ) -> Result<crate::detect::Hunt> {
-    let owned = detection_input(ingest, attributions);
+    let mut owned = detection_input(ingest, attributions);
     clock.lap("assemble");
-    let (owned, found) = detect_data(owned, attributions, ctx, cfg, hunt)?;
+    let found = detect_data(&mut owned, attributions, ctx, cfg, hunt)?;
     clock.lap("detect");
     print_hunt_timings(&found, cfg.timings);
     // Freeing the inputs one allocation at a time would only delay the exit.

@@ -66,6 +66,17 @@ pub enum Service {
 }
 
 impl Service {
+    pub const ALL: [Service; 8] = [
+        Service::Dns,
+        Service::Http,
+        Service::Tls,
+        Service::Ssh,
+        Service::Smb,
+        Service::Stratum,
+        Service::Dhcp,
+        Service::Ntp,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Service::Dns => "dns",

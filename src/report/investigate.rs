@@ -8,14 +8,14 @@
 use super::output::ReportError;
 use super::render::{diagnostics_json, Format};
 use crate::diag::Diagnostics;
-use crate::model::{EndpointFields, Event, EventKind, Fields, FlowRecord, InventoryEntry};
+use crate::model::{EndpointFields, Event, EventKind, Fields, FlowRecord, InventoryEntry, Service};
 use crate::timeline::schema::{row_json, ASSET_COLUMNS, INVENTORY_COLUMNS};
 use crate::timeline::RowCtx;
 use crate::util::escape::terminal_safe;
 use crate::util::time::rfc3339;
 use crate::util::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -129,43 +129,103 @@ impl Summary {
             inventory.iter().filter_map(|e| e.first_ts).min().zip(inventory.iter().filter_map(|e| e.last_ts).max());
         let span = read.or(listed);
         let (first, last) = (span.map(|s| s.0), span.map(|s| s.1));
-        let mut hosts: FxHashMap<IpAddr, (HostSummary, FxHashSet<IpAddr>, BTreeSet<&'static str>)> =
-            FxHashMap::default();
-        for f in flows {
-            let failed = f.conn_state.is_failed_attempt();
-            {
-                let (h, peers, services) = hosts.entry(f.orig_ip).or_default();
-                h.flows_out += 1;
-                h.bytes_out += f.orig.bytes;
-                h.bytes_in += f.resp.bytes;
-                h.failed_attempts += u64::from(failed);
-                peers.insert(f.resp_ip);
-                services.extend(f.services.iter().map(|s| s.as_str()));
-            }
-            let (h, peers, _) = hosts.entry(f.resp_ip).or_default();
-            h.flows_in += 1;
-            h.bytes_in += f.orig.bytes;
-            h.bytes_out += f.resp.bytes;
-            peers.insert(f.orig_ip);
+        let (hosts, activity) = rayon::join(|| host_summaries(flows), || Activity::gather(inventory, events));
+        let Activity { dns, sni, http_hosts, notable, endpoints } = activity;
+        Summary {
+            first: first.map(rfc3339),
+            last: last.map(rfc3339),
+            span,
+            files: inventory.len(),
+            packets: inventory
+                .iter()
+                .filter(|e| matches!(e.kind.as_str(), "pcap" | "pcapng"))
+                .filter_map(|e| e.records)
+                .sum(),
+            flows: flows.len(),
+            events: events.len(),
+            hosts,
+            endpoints,
+            attribution: Vec::new(),
+            clock_offsets: Vec::new(),
+            findings: Vec::new(),
+            incidents: Vec::new(),
+            assets: Vec::new(),
+            flows_attributed: flows.iter().filter(|f| f.process.is_some()).count(),
+            dns_names: top(dns),
+            tls_server_names: top(sni),
+            http_hosts: top(http_hosts),
+            notable,
         }
-        let mut hosts: Vec<HostSummary> = hosts
-            .into_iter()
-            .map(|(ip, (mut h, peers, services))| {
-                h.ip = ip.to_string();
-                h.internal = is_internal(ip);
-                h.peers = peers.len() as u64;
-                h.services = services.into_iter().map(String::from).collect();
-                h
-            })
-            .collect();
-        hosts.sort_by(|a, b| {
-            (b.internal, b.bytes_out + b.bytes_in, &a.ip).cmp(&(a.internal, a.bytes_out + a.bytes_in, &b.ip))
-        });
+    }
+}
 
+/// What the flows say of each host that took part in them, busiest internal hosts first.
+fn host_summaries(flows: &[FlowRecord]) -> Vec<HostSummary> {
+    // Hosts by number in order of appearance; peers as (host, peer) number pairs, counted once
+    // each after a sort, rather than a set per host.
+    let mut numbers: FxHashMap<IpAddr, u32> = FxHashMap::default();
+    let mut hosts: Vec<(IpAddr, HostSummary, u16)> = Vec::new();
+    let mut pairs: Vec<u64> = Vec::with_capacity(flows.len() * 2);
+    for f in flows {
+        let failed = f.conn_state.is_failed_attempt();
+        let [o, r] = [f.orig_ip, f.resp_ip].map(|ip| {
+            *numbers.entry(ip).or_insert_with(|| {
+                hosts.push((ip, HostSummary::default(), 0));
+                (hosts.len() - 1) as u32
+            })
+        });
+        pairs.push(u64::from(o) << 32 | u64::from(r));
+        pairs.push(u64::from(r) << 32 | u64::from(o));
+        let (_, h, services) = &mut hosts[o as usize];
+        h.flows_out += 1;
+        h.bytes_out += f.orig.bytes;
+        h.bytes_in += f.resp.bytes;
+        h.failed_attempts += u64::from(failed);
+        *services |= f.services.iter().fold(0u16, |m, s| m | 1 << (*s as u16));
+        let (_, h, _) = &mut hosts[r as usize];
+        h.flows_in += 1;
+        h.bytes_in += f.orig.bytes;
+        h.bytes_out += f.resp.bytes;
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    for pair in pairs {
+        hosts[(pair >> 32) as usize].1.peers += 1;
+    }
+    let mut hosts: Vec<HostSummary> = hosts
+        .into_iter()
+        .map(|(ip, mut h, services)| {
+            h.ip = ip.to_string();
+            h.internal = is_internal(ip);
+            let mut names: Vec<&str> =
+                Service::ALL.iter().filter(|s| services & 1 << (**s as u16) != 0).map(|s| s.as_str()).collect();
+            names.sort_unstable();
+            h.services = names.into_iter().map(String::from).collect();
+            h
+        })
+        .collect();
+    hosts.sort_by(|a, b| {
+        (b.internal, b.bytes_out + b.bytes_in, &a.ip).cmp(&(a.internal, a.bytes_out + a.bytes_in, &b.ip))
+    });
+    hosts
+}
+
+/// What the application-layer and endpoint events say: names looked up and served, notable
+/// events, and each endpoint host's activity.
+struct Activity<'a> {
+    dns: FxHashMap<&'a str, u64>,
+    sni: FxHashMap<&'a str, u64>,
+    http_hosts: FxHashMap<&'a str, u64>,
+    notable: Vec<Notable>,
+    endpoints: Vec<EndpointHost>,
+}
+
+impl<'a> Activity<'a> {
+    fn gather(inventory: &[InventoryEntry], events: &'a [Event]) -> Activity<'a> {
         // Counted by name as seen, folded to lower case once per distinct name at the end.
-        let mut dns: FxHashMap<&str, u64> = FxHashMap::default();
-        let mut sni: FxHashMap<&str, u64> = FxHashMap::default();
-        let mut http_hosts: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut dns: FxHashMap<&'a str, u64> = FxHashMap::default();
+        let mut sni: FxHashMap<&'a str, u64> = FxHashMap::default();
+        let mut http_hosts: FxHashMap<&'a str, u64> = FxHashMap::default();
         let mut notable = Vec::new();
         let mut endpoints: BTreeMap<String, (EndpointHost, BTreeSet<&'static str>, i64, i64)> = BTreeMap::new();
         for e in events {
@@ -252,7 +312,7 @@ impl Summary {
                 _ => {}
             }
         }
-        let endpoints = endpoints
+        let endpoints: Vec<EndpointHost> = endpoints
             .into_iter()
             .map(|(name, (mut h, sources, first, last))| {
                 h.name = name;
@@ -263,31 +323,7 @@ impl Summary {
             })
             .collect();
         notable.sort_by(|a, b| (a.ts, &a.evidence).cmp(&(b.ts, &b.evidence)));
-        Summary {
-            first: first.map(rfc3339),
-            last: last.map(rfc3339),
-            span,
-            files: inventory.len(),
-            packets: inventory
-                .iter()
-                .filter(|e| matches!(e.kind.as_str(), "pcap" | "pcapng"))
-                .filter_map(|e| e.records)
-                .sum(),
-            flows: flows.len(),
-            events: events.len(),
-            hosts,
-            endpoints,
-            attribution: Vec::new(),
-            clock_offsets: Vec::new(),
-            findings: Vec::new(),
-            incidents: Vec::new(),
-            assets: Vec::new(),
-            flows_attributed: flows.iter().filter(|f| f.process.is_some()).count(),
-            dns_names: top(dns),
-            tls_server_names: top(sni),
-            http_hosts: top(http_hosts),
-            notable,
-        }
+        Activity { dns, sni, http_hosts, notable, endpoints }
     }
 }
 
@@ -334,15 +370,17 @@ pub fn render(
 ) -> Result<Vec<u8>, ReportError> {
     match format {
         Format::Json | Format::Jsonl => {
-            let doc = serde_json::json!({
-                "schema": "seam.investigate/1",
-                "evidence": inventory.iter().map(|r| row_json(r, INVENTORY_COLUMNS, ctx)).collect::<Vec<_>>(),
-                "hosts": s.assets.iter().map(|a| row_json(a, ASSET_COLUMNS, ctx)).collect::<Vec<_>>(),
-                "incidents": s.incidents,
-                "findings": s.findings,
-                "summary": s,
-                "diagnostics": diagnostics_json(diags),
-            });
+            // Serialised as it stands: the findings and the per-host summary are the bulk of
+            // the document and need no intermediate tree.
+            let doc = Document {
+                schema: "seam.investigate/1",
+                evidence: inventory.iter().map(|r| row_json(r, INVENTORY_COLUMNS, ctx)).collect(),
+                hosts: s.assets.iter().map(|a| row_json(a, ASSET_COLUMNS, ctx)).collect(),
+                incidents: &s.incidents,
+                findings: &s.findings,
+                summary: s,
+                diagnostics: diagnostics_json(diags),
+            };
             let mut out =
                 if format == Format::Json { serde_json::to_vec_pretty(&doc) } else { serde_json::to_vec(&doc) }
                     .unwrap_or_default();
@@ -355,6 +393,18 @@ pub fn render(
             what: "investigate reports (use table or json; --timeline exports rows)",
         }),
     }
+}
+
+/// The JSON report, in the order its fields are written.
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    evidence: Vec<serde_json::Value>,
+    hosts: Vec<serde_json::Value>,
+    incidents: &'a [crate::chains::Incident],
+    findings: &'a [crate::detect::Finding],
+    summary: &'a Summary,
+    diagnostics: serde_json::Value,
 }
 
 /// Incidents, highest first, each as its chain of stages in order: one line per stage (time,
