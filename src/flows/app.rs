@@ -82,11 +82,13 @@ pub struct StratumSession {
 
 /// Something the application layer found in a flow.
 #[derive(Debug, Clone, PartialEq)]
+/// Every payload is boxed: records wait in one vector until the end of the capture, and a slot
+/// sized for the largest would cost more than the records themselves.
 pub enum AppRecord {
-    Dns(DnsTransaction),
+    Dns(Box<DnsTransaction>),
     Http(Box<HttpTransaction>),
     Tls(Box<TlsHandshake>),
-    Ssh(SshBanners),
+    Ssh(Box<SshBanners>),
     Stratum(StratumSession),
     Dhcp(Box<DhcpRecord>),
 }
@@ -508,7 +510,7 @@ impl DnsPairing {
             if self.pending.len() >= MAX_PENDING_DNS {
                 if let Some(old) = self.pending.pop_front() {
                     sink.limits.dns_pending_overflow += 1;
-                    sink.records.push(AppRecord::Dns(old));
+                    sink.records.push(AppRecord::Dns(Box::new(old)));
                 }
             }
             self.pending.push_back(DnsTransaction {
@@ -558,7 +560,7 @@ impl DnsPairing {
                 t.anomalies.push(a);
             }
         }
-        sink.records.push(AppRecord::Dns(t));
+        sink.records.push(AppRecord::Dns(Box::new(t)));
     }
 
     fn tcp_feed(&mut self, d: usize, data: &[u8], at: At, sink: &mut Sink<'_>) {
@@ -576,7 +578,7 @@ impl DnsPairing {
     }
 
     fn flush(&mut self, sink: &mut Sink<'_>) {
-        sink.records.extend(self.pending.drain(..).map(AppRecord::Dns));
+        sink.records.extend(self.pending.drain(..).map(|t| AppRecord::Dns(Box::new(t))));
     }
 }
 
@@ -839,11 +841,11 @@ impl SshState {
 
     fn emit(&self, sink: &mut Sink<'_>) {
         if self.banner.iter().any(Option::is_some) {
-            sink.records.push(AppRecord::Ssh(SshBanners {
+            sink.records.push(AppRecord::Ssh(Box::new(SshBanners {
                 at: self.at,
                 client: self.banner[ORIG].clone(),
                 server: self.banner[RESP].clone(),
-            }));
+            })));
         }
     }
 }
