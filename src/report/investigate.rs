@@ -606,3 +606,41 @@ fn text(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics, width: u
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testkit::Bundle;
+    use crate::model::ConnState;
+
+    #[test]
+    fn host_summaries_count_flows_peers_services_and_failures_per_host() {
+        let mut b = Bundle::default();
+        let web = b.tcp("10.0.0.5", "93.184.216.34", 443, 0.0, 1.0, 100, 5000);
+        b.service(web, Service::Tls);
+        // The same peer again does not count twice; a second service joins the first.
+        let again = b.tcp("10.0.0.5", "93.184.216.34", 80, 5.0, 1.0, 200, 300);
+        b.service(again, Service::Http);
+        b.udp("10.0.0.5", "10.0.0.1", 53, 6.0, 0.1, 40, 80);
+        let refused = b.tcp("10.0.0.9", "10.0.0.5", 22, 7.0, 0.0, 0, 0);
+        b.flows[refused].conn_state = ConnState::REJ;
+        // A host talking to itself is its own one peer.
+        b.udp("10.0.0.1", "10.0.0.1", 123, 8.0, 0.0, 48, 48);
+
+        let hosts = host_summaries(&b.flows);
+        let ips: Vec<&str> = hosts.iter().map(|h| h.ip.as_str()).collect();
+        // Internal hosts first, busiest first; then the rest.
+        assert_eq!(ips, ["10.0.0.5", "10.0.0.1", "10.0.0.9", "93.184.216.34"]);
+        let h = &hosts[0];
+        assert_eq!((h.flows_out, h.flows_in, h.peers, h.failed_attempts), (3, 1, 3, 0));
+        assert_eq!((h.bytes_out, h.bytes_in), (340, 5380));
+        assert_eq!(h.services, ["http", "ssl"]);
+        let resolver = &hosts[1];
+        assert_eq!((resolver.flows_out, resolver.flows_in, resolver.peers), (1, 2, 2));
+        assert_eq!(resolver.services, Vec::<String>::new());
+        assert_eq!((hosts[2].failed_attempts, hosts[2].peers), (1, 1));
+        let remote = &hosts[3];
+        assert!(!remote.internal);
+        assert_eq!((remote.flows_in, remote.peers, remote.bytes_out), (2, 1, 5300));
+    }
+}
