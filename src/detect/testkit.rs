@@ -205,11 +205,11 @@ impl Bundle {
         self.app(
             flow,
             EventKind::Stratum,
-            Fields::Stratum(StratumFields {
+            Fields::Stratum(Box::new(StratumFields {
                 methods: methods.iter().map(|s| s.to_string()).collect(),
                 login: login.map(String::from),
                 agent: None,
-            }),
+            })),
         );
     }
 

@@ -320,8 +320,8 @@ pub enum Fields {
     Dns(Box<DnsFields>),
     Http(Box<HttpFields>),
     Tls(Box<TlsFields>),
-    Ssh(SshFields),
-    Stratum(StratumFields),
+    Ssh(Box<SshFields>),
+    Stratum(Box<StratumFields>),
     Dhcp(Box<DhcpFields>),
     /// An endpoint log record (EVTX or auditd), typed or generic.
     Endpoint(Box<super::endpoint::EndpointFields>),

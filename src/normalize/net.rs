@@ -184,7 +184,9 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
                 })),
             )
         }
-        AppRecord::Ssh(s) => (EventKind::Ssh, s.at, Fields::Ssh(SshFields { client: s.client, server: s.server })),
+        AppRecord::Ssh(s) => {
+            (EventKind::Ssh, s.at, Fields::Ssh(Box::new(SshFields { client: s.client, server: s.server })))
+        }
         AppRecord::Stratum(s) => {
             let mut methods: Vec<String> = Vec::new();
             for m in &s.messages {
@@ -195,11 +197,11 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
             (
                 EventKind::Stratum,
                 s.at,
-                Fields::Stratum(StratumFields {
+                Fields::Stratum(Box::new(StratumFields {
                     methods,
                     login: s.messages.iter().find_map(|m| m.login.clone()),
                     agent: s.messages.iter().find_map(|m| m.agent.clone()),
-                }),
+                })),
             )
         }
         AppRecord::Dhcp(d) => {

@@ -306,7 +306,7 @@ fn target_of<'a>(e: &'a Event, kinds: &[EventKind]) -> Value<'a> {
 }
 fn ssh(e: &Event) -> Option<&crate::model::SshFields> {
     match &e.fields {
-        Fields::Ssh(x) => Some(x),
+        Fields::Ssh(x) => Some(&**x),
         _ => None,
     }
 }
@@ -318,7 +318,7 @@ fn dhcp(e: &Event) -> Option<&crate::model::DhcpFields> {
 }
 fn stratum(e: &Event) -> Option<&crate::model::StratumFields> {
     match &e.fields {
-        Fields::Stratum(x) => Some(x),
+        Fields::Stratum(x) => Some(&**x),
         _ => None,
     }
 }
