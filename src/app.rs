@@ -433,8 +433,7 @@ fn detection_input(ingest: &mut [Ingested], attributions: &Attributions) -> Dete
     DetectionData { events, flows: take_flows(ingest), assets: Vec::new() }
 }
 
-/// Gathers the assets while detection learns the baseline and builds its indexes (neither
-/// needs them), then runs the detectors.
+/// [`detect_assets`], keeping the assets in `data`.
 fn detect_data(
     data: &mut DetectionData,
     attributions: &Attributions,
@@ -447,7 +446,8 @@ fn detect_data(
     Ok(found)
 }
 
-/// [`detect_data`] leaving `data` as it is: the assets and what the hunt found.
+/// Gathers the assets while detection learns the baseline and builds its indexes (neither
+/// needs them), then runs the detectors: the assets and what the hunt found.
 fn detect_assets(
     data: &DetectionData,
     attributions: &Attributions,
