@@ -182,12 +182,12 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         }
         Task::HuntInfo { .. } => {}
         Task::Check { hunt, expect, expect_path, .. } => {
-            let mut owned = detection_input(&mut ingest, &attributions);
-            let found = detect_data(&mut owned, &attributions, &ctx, cfg, hunt)?;
+            let owned = detection_input(&mut ingest, &attributions);
+            let (assets, found) = detect_data(&owned, &attributions, &ctx, cfg, hunt)?;
             clock.lap("detect");
             report_allowed(&found, cfg.quiet);
             let mut incidents = crate::chains::build(&found.findings, &hunt.thresholds, &cfg.knowledge.internal);
-            crate::chains::name_hosts(&mut incidents, &owned.assets);
+            crate::chains::name_hosts(&mut incidents, &assets);
             let result = crate::check::evaluate(expect, &found.findings, &incidents);
             if !result.passed() {
                 outcome = Outcome::ExpectationsFailed;
@@ -300,14 +300,14 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                     let all = timeline_events(&mut ingest, &TimelineFilter::default(), &attributions);
                     emit(export, &timeline_rendered(&all, &ctx, &diags, export.width))?;
                     let events = all.into_iter().filter(|e| e.kind != EventKind::Flow).collect();
-                    DetectionData { events, flows: take_flows(&mut ingest), assets: Vec::new() }
+                    DetectionData { events, flows: take_flows(&mut ingest) }
                 }
                 None => detection_input(&mut ingest, &attributions),
             };
             clock.lap("assemble");
             // The summary of the bundle needs no finding: it is gathered while the hunt runs.
             let (detected, mut summary) = rayon::join(
-                || detect_assets(&owned, &attributions, &ctx, cfg, hunt),
+                || detect_data(&owned, &attributions, &ctx, cfg, hunt),
                 || crate::report::investigate::Summary::build(&inventory, &owned.flows, &owned.events),
             );
             let (assets, found) = detected?;
@@ -332,7 +332,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
             let written = if json { out.dest.write_json_all(&bytes) } else { out.dest.write_all(&bytes) };
             unless_pipe_closed(written)?;
             if let Some(dest) = html {
-                dest.write_all(&crate::report::html::render(&summary, &inventory, &summary.assets, &diags))?;
+                dest.write_all(&crate::report::html::render(&summary, &inventory, &diags))?;
             }
             // Like `ingest` below: not freed one allocation at a time just before the exit.
             std::mem::forget(owned);
@@ -403,19 +403,19 @@ fn print_hunt_info(thresholds: bool) -> Result<()> {
     }
 }
 
-/// What detection reads, owned: flows, every non-flow event, the assets.
+/// What detection reads, owned: flows and every non-flow event.
 struct DetectionData {
     flows: Vec<FlowRecord>,
     events: Vec<Event>,
-    assets: Vec<Asset>,
 }
 
 impl DetectionData {
+    /// Detection's input without the assets ([`detect_data`] gathers them).
     fn input<'a>(&'a self, cfg: &'a RunConfig, ctx: &'a RowCtx) -> DetectInput<'a> {
         DetectInput {
             flows: &self.flows,
             events: &self.events,
-            assets: &self.assets,
+            assets: &[],
             internal: &cfg.knowledge.internal,
             files: &ctx.files,
         }
@@ -430,25 +430,12 @@ fn detection_input(ingest: &mut [Ingested], attributions: &Attributions) -> Dete
         ..TimelineFilter::default()
     };
     let events = timeline_events(ingest, &filter, attributions);
-    DetectionData { events, flows: take_flows(ingest), assets: Vec::new() }
-}
-
-/// [`detect_assets`], keeping the assets in `data`.
-fn detect_data(
-    data: &mut DetectionData,
-    attributions: &Attributions,
-    ctx: &RowCtx,
-    cfg: &RunConfig,
-    hunt: &HuntConfig,
-) -> Result<crate::detect::Hunt> {
-    let (assets, found) = detect_assets(data, attributions, ctx, cfg, hunt)?;
-    data.assets = assets;
-    Ok(found)
+    DetectionData { events, flows: take_flows(ingest) }
 }
 
 /// Gathers the assets while detection learns the baseline and builds its indexes (neither
 /// needs them), then runs the detectors: the assets and what the hunt found.
-fn detect_assets(
+fn detect_data(
     data: &DetectionData,
     attributions: &Attributions,
     ctx: &RowCtx,
@@ -488,9 +475,9 @@ fn detect_bundle(
     hunt: &HuntConfig,
     clock: &mut StageClock,
 ) -> Result<crate::detect::Hunt> {
-    let mut owned = detection_input(ingest, attributions);
+    let owned = detection_input(ingest, attributions);
     clock.lap("assemble");
-    let found = detect_data(&mut owned, attributions, ctx, cfg, hunt)?;
+    let (_, found) = detect_data(&owned, attributions, ctx, cfg, hunt)?;
     clock.lap("detect");
     print_hunt_timings(&found, cfg.timings);
     // Freeing the inputs one allocation at a time would only delay the exit.

@@ -1,8 +1,9 @@
 //! The `seam investigate --html FILE` report: one self-contained HTML file an analyst can open
 //! offline, attach to a ticket or print.
 //!
-//! Input: the investigate [`Summary`] (findings and incidents included), the evidence inventory,
-//! the internal hosts ([`Asset`]s) and the diagnostics. Output: the bytes of one HTML document.
+//! Input: the investigate [`Summary`] (findings, incidents and the internal hosts, its
+//! [`Asset`](crate::model::Asset)s, included), the evidence inventory and the diagnostics.
+//! Output: the bytes of one HTML document.
 //! May use `util`, `diag`, `model`, `detect` and `chains` (report layer).
 //!
 //! Contract:
@@ -26,7 +27,7 @@ use super::investigate::Summary;
 use crate::chains::{Incident, Stage};
 use crate::detect::{Finding, FindingHost, FindingProcess, Peer, Severity, Tactic};
 use crate::diag::Diagnostics;
-use crate::model::{Asset, InventoryEntry};
+use crate::model::InventoryEntry;
 use crate::util::escape::terminal_safe;
 use crate::util::net::is_internal;
 use crate::util::time::{rfc3339, NANOS_PER_SEC};
@@ -112,7 +113,7 @@ fn severity_color(s: Severity) -> &'static str {
 }
 
 /// Renders the whole report.
-pub fn render(s: &Summary, inventory: &[InventoryEntry], assets: &[Asset], diags: &Diagnostics) -> Vec<u8> {
+pub fn render(s: &Summary, inventory: &[InventoryEntry], diags: &Diagnostics) -> Vec<u8> {
     let mut out = String::with_capacity(64 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -130,7 +131,7 @@ pub fn render(s: &Summary, inventory: &[InventoryEntry], assets: &[Asset], diags
         s.incidents.len(),
         s.findings.len()
     ));
-    bundle_section(&mut out, s, inventory, assets);
+    bundle_section(&mut out, s, inventory);
     incidents_section(&mut out, s);
     findings_section(&mut out, &s.findings);
     diagnostics_section(&mut out, diags);
@@ -161,7 +162,8 @@ details{margin:8px 0}summary{cursor:pointer;font-weight:600}
 @media print{details{display:block}body{padding:0}}
 ";
 
-fn bundle_section(out: &mut String, s: &Summary, inventory: &[InventoryEntry], assets: &[Asset]) {
+fn bundle_section(out: &mut String, s: &Summary, inventory: &[InventoryEntry]) {
+    let assets = &s.assets;
     out.push_str("<section id=\"bundle\">\n<h2>Evidence bundle</h2>\n");
     out.push_str(&format!(
         "<p>Span <b>{}</b> → <b>{}</b>{} · {} file(s), {} packet(s), {} flow(s), {} event(s)</p>\n",
@@ -1340,8 +1342,8 @@ mod tests {
     #[test]
     fn report_is_deterministic_and_self_contained() {
         let s = Summary { incidents: vec![incident()], ..Summary::default() };
-        let a = render(&s, &[], &[], &Diagnostics::new());
-        let b = render(&s, &[], &[], &Diagnostics::new());
+        let a = render(&s, &[], &Diagnostics::new());
+        let b = render(&s, &[], &Diagnostics::new());
         assert_eq!(a, b);
         let text = String::from_utf8(a).unwrap_or_default();
         assert!(text.contains("id=\"Itest\"") && text.contains("data-stages=\"9\""));
