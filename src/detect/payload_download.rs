@@ -425,7 +425,7 @@ mod tests {
             let h = b.http(fl, "GET", self.host, self.uri);
             h.user_agent = Some("Wget/1.21.3".into());
             h.response_body_len = 600_000;
-            h.response_body_type = Some(self.kind.into());
+            h.response_body_type = Some(self.kind.to_string().into());
             h.response_content_type = Some(self.content_type.into());
         }
     }
@@ -523,7 +523,7 @@ mod tests {
             reason: None,
             response_content_type: ct.map(String::from),
             response_body_len: 1000,
-            response_body_type: kind.map(String::from),
+            response_body_type: kind.map(|k| k.to_string().into()),
             server: None,
             location: None,
             anomalies: Vec::new(),

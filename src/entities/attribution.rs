@@ -101,7 +101,7 @@ pub fn attribute(endpoint: &[&Event], flows: &[&FlowRecord], dns: &[&Event]) -> 
     let mut by_cid: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_remote: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
     for (i, f) in flows.iter().enumerate() {
-        by_cid.entry(f.community_id.as_str()).or_default().push(i);
+        by_cid.entry(&*f.community_id).or_default().push(i);
         by_remote.entry((f.resp_ip, f.resp_port)).or_default().push(i);
     }
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();

@@ -458,7 +458,7 @@ mod link_tests {
             conn_state: ConnState::SF,
             history: String::new(),
             missed_bytes: 0,
-            community_id: String::new(),
+            community_id: "".into(),
             vlan: None,
             orig_mac: Some([2, 0, 0, 0, 0, om]),
             resp_mac: Some([2, 0, 0, 0, 0, rm]),

@@ -45,7 +45,7 @@ pub fn estimate(endpoint: &[&Event], flows: &[&FlowRecord]) -> Vec<ClockOffset> 
     let mut by_cid: HashMap<&str, Vec<&FlowRecord>> = HashMap::new();
     let mut by_remote: HashMap<(IpAddr, u16), Vec<&FlowRecord>> = HashMap::new();
     for f in flows {
-        by_cid.entry(f.community_id.as_str()).or_default().push(f);
+        by_cid.entry(&*f.community_id).or_default().push(f);
         by_remote.entry((f.resp_ip, f.resp_port)).or_default().push(f);
     }
     let mut pairs: BTreeMap<(String, &'static str), Vec<i64>> = BTreeMap::new();

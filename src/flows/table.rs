@@ -570,7 +570,7 @@ impl FlowTable {
             conn_state,
             history,
             missed_bytes: flow.missed,
-            community_id: flow.ident.community_id.to_string(),
+            community_id: flow.ident.community_id.clone(),
             vlan: flow.vlan,
             orig_mac: flow.macs[0],
             resp_mac: flow.macs[1],

@@ -3,6 +3,7 @@
 use super::flow::{FlowRecord, Transport};
 use crate::util::Timestamp;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -218,9 +219,9 @@ pub struct DnsFields {
     pub query: String,
     pub qtype: u16,
     /// `A`, `AAAA`, …: a name from the table, shared, or `TYPE123` for others.
-    pub qtype_name: std::borrow::Cow<'static, str>,
+    pub qtype_name: Cow<'static, str>,
     pub rcode: Option<u16>,
-    pub rcode_name: Option<std::borrow::Cow<'static, str>>,
+    pub rcode_name: Option<Cow<'static, str>>,
     /// Rendered answers (addresses, names, `TXT n text`), in wire order.
     pub answers: Vec<String>,
     /// The addresses among the answers (A, AAAA, NetBIOS NB), in wire order, as read from the
@@ -249,12 +250,13 @@ pub struct HttpFields {
     pub referrer: Option<String>,
     pub request_content_type: Option<String>,
     pub request_body_len: u64,
-    pub request_body_type: Option<String>,
+    /// A file kind's name (see `FileKind::as_str`).
+    pub request_body_type: Option<Cow<'static, str>>,
     pub status: Option<u16>,
     pub reason: Option<String>,
     pub response_content_type: Option<String>,
     pub response_body_len: u64,
-    pub response_body_type: Option<String>,
+    pub response_body_type: Option<Cow<'static, str>>,
     pub server: Option<String>,
     pub location: Option<String>,
     pub anomalies: Vec<String>,
@@ -265,9 +267,9 @@ pub struct HttpFields {
 pub struct TlsFields {
     pub server_name: Option<String>,
     pub alpn: Vec<String>,
-    pub client_version: Option<String>,
-    pub version: Option<String>,
-    pub cipher: Option<String>,
+    pub client_version: Option<Cow<'static, str>>,
+    pub version: Option<Cow<'static, str>>,
+    pub cipher: Option<Cow<'static, str>>,
     pub ja3: Option<String>,
     pub ja4: Option<String>,
     pub ja3s: Option<String>,

@@ -168,7 +168,8 @@ pub struct FlowRecord {
     pub conn_state: ConnState,
     pub history: String,
     pub missed_bytes: u64,
-    pub community_id: String,
+    /// Shared with the flow's application events (see `NetTuple::community_id`).
+    pub community_id: Arc<str>,
     /// Outermost VLAN id, when the packets carried one.
     pub vlan: Option<u16>,
     /// Source MAC address of the originator's and the responder's first frames (Ethernet

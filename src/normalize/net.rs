@@ -20,7 +20,7 @@ pub fn flow_event(flow: &FlowRecord) -> Event {
             dst_ip: flow.resp_ip,
             dst_port: flow.resp_port,
             transport: flow.transport,
-            community_id: flow.community_id.as_str().into(),
+            community_id: flow.community_id.clone(),
             flow_id: Some(flow.id.clone()),
         }),
         process: flow.process.as_ref().map(|a| Box::new(a.process.clone())),
@@ -108,7 +108,7 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
                         r.referrer,
                         r.content_type,
                         r.body_len,
-                        r.body_kind.map(|k| k.as_str().to_string()),
+                        r.body_kind.map(|k| k.as_str().into()),
                     ),
                     None => Default::default(),
                 };
@@ -119,7 +119,7 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
                         Some(r.reason),
                         r.content_type,
                         r.body_len,
-                        r.body_kind.map(|k| k.as_str().to_string()),
+                        r.body_kind.map(|k| k.as_str().into()),
                         r.server,
                         r.location,
                     ),
@@ -151,12 +151,9 @@ pub fn app_event_owned(file: u32, app: AppEvent) -> Event {
         }
         AppRecord::Tls(t) => {
             let t = *t;
-            let client_version = t.client.as_ref().map(|c| tls::version_name(c.legacy_version).into_owned());
+            let client_version = t.client.as_ref().map(|c| tls::version_name(c.legacy_version));
             let (version, cipher) = match &t.server {
-                Some(s) => (
-                    Some(tls::version_name(s.version).into_owned()),
-                    Some(tls::cipher_name(s.cipher_suite).into_owned()),
-                ),
+                Some(s) => (Some(tls::version_name(s.version)), Some(tls::cipher_name(s.cipher_suite))),
                 None => (None, None),
             };
             let (server_name, alpn, ja3, ja4) = match t.client {
