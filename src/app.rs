@@ -10,7 +10,6 @@ use crate::detect::{DetectInput, Finding, HuntConfig, DETECTORS};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::entities::{assets, attribute, estimate, Attributions, ClockOffset};
 use crate::evidence::{self, EvidenceFile, EvidenceKind};
-use crate::flows::app::AppRecord;
 use crate::flows::shard::{self, shard_of, Batch};
 use crate::flows::{FlowConfig, FlowOutput, FlowTable, PacketIn};
 use crate::model::{Asset, Event, EventKind, Fields, FlowRecord, HostRef, InventoryEntry, NetTuple};
@@ -1402,21 +1401,21 @@ fn flow_refs(ingest: &[Ingested]) -> Vec<&FlowRecord> {
 
 /// The bundle's DNS transactions as events.
 fn dns_events(ingest: &[Ingested]) -> Vec<Event> {
-    app_events_where(ingest, |r| matches!(r, AppRecord::Dns(_)))
+    app_events_where(ingest, |k| k == EventKind::Dns)
 }
 
 /// What names hosts on the network: DNS transactions and DHCP messages.
 fn naming_events(ingest: &[Ingested]) -> Vec<Event> {
-    app_events_where(ingest, |r| matches!(r, AppRecord::Dns(_) | AppRecord::Dhcp(_)))
+    app_events_where(ingest, |k| matches!(k, EventKind::Dns | EventKind::Dhcp))
 }
 
-fn app_events_where(ingest: &[Ingested], keep: impl Fn(&AppRecord) -> bool) -> Vec<Event> {
+fn app_events_where(ingest: &[Ingested], keep: impl Fn(EventKind) -> bool) -> Vec<Event> {
     ingest
         .iter()
         .enumerate()
         .filter_map(|(file, r)| Some((file, r.flows.as_ref()?)))
         .flat_map(|(file, o)| o.app.iter().map(move |a| (file, a)))
-        .filter(|(_, a)| keep(&a.record))
+        .filter(|(_, a)| keep(a.kind))
         .map(|(file, a)| app_event(file as u32, a))
         .collect()
 }

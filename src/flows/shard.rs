@@ -8,7 +8,7 @@
 //! shards' outputs and sorting with the same total order as a single table gives byte-identical
 //! results whatever the shard count.
 
-use super::table::{record_at, FlowOutput, FlowStats, PacketIn, TablePeaks};
+use super::table::{FlowOutput, FlowStats, PacketIn, TablePeaks};
 use crate::decode::packet::{LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW};
 use crate::util::{concat, Timestamp};
 
@@ -164,11 +164,7 @@ pub fn merge(parts: Vec<FlowOutput>) -> FlowOutput {
     // The key is unique (a flow's first packet is its own), so an in-place unstable sort gives
     // the one order, without the stable sort's buffer of half the flows.
     out.flows.sort_unstable_by(|a, b| (a.start, a.first_packet, &a.id).cmp(&(b.start, b.first_packet, &b.id)));
-    out.app.sort_by(|a, b| {
-        let ka = record_at(&a.record);
-        let kb = record_at(&b.record);
-        (ka.ts, ka.packet, &a.flow.id).cmp(&(kb.ts, kb.packet, &b.flow.id))
-    });
+    out.app.sort_by(|a, b| (a.at.ts, a.at.packet, &a.flow.id).cmp(&(b.at.ts, b.at.packet, &b.flow.id)));
     out
 }
 

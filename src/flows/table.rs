@@ -7,7 +7,7 @@ use super::stream::{Delivery, Reassembler};
 use super::tcp::TcpConn;
 use crate::decode::packet::{self, Decoded, IpPacket, TransportView, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::diag::{DiagKind, Diagnostics};
-use crate::model::{ConnState, DirStats, FlowRecord, Service, Transport};
+use crate::model::{ConnState, DirStats, EventKind, Fields, FlowRecord, Service, Transport};
 use crate::util::time::NANOS_PER_SEC;
 use crate::util::Timestamp;
 use rustc_hash::FxHashMap;
@@ -65,12 +65,23 @@ pub struct FlowIdent {
     pub community_id: Arc<str>,
 }
 
-/// An application-layer record with the flow it belongs to.
+/// An application-layer record with the flow it belongs to, as its event's kind, position
+/// and fields (see [`super::fields`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppEvent {
     /// Shared by every record of the flow.
     pub flow: Arc<FlowIdent>,
-    pub record: AppRecord,
+    pub at: At,
+    pub kind: EventKind,
+    pub fields: Fields,
+}
+
+impl AppEvent {
+    /// `record` of `flow`, converted.
+    pub fn new(flow: Arc<FlowIdent>, record: AppRecord) -> AppEvent {
+        let (kind, at, fields) = super::fields::record_fields(record, &flow);
+        AppEvent { flow, at, kind, fields }
+    }
 }
 
 /// Packet accounting of one capture.
@@ -452,7 +463,7 @@ impl FlowTable {
         } else if !self.scratch.is_empty() {
             let ident = flow.ident.clone();
             for record in self.scratch.drain(..) {
-                self.app.push(AppEvent { flow: ident.clone(), record });
+                self.app.push(AppEvent::new(ident.clone(), record));
             }
         }
     }
@@ -535,7 +546,7 @@ impl FlowTable {
             self.scratch.clear();
         }
         for record in self.scratch.drain(..) {
-            self.app.push(AppEvent { flow: flow.ident.clone(), record });
+            self.app.push(AppEvent::new(flow.ident.clone(), record));
         }
         let (conn_state, history, orig_bytes, resp_bytes) = match flow.tcp.as_deref() {
             Some(tcp) => (tcp.conn_state(), tcp.history.letters.clone(), tcp.orig_bytes(), tcp.resp_bytes()),
@@ -689,17 +700,5 @@ fn transport_payload<'a>(t: &TransportView<'a>) -> &'a [u8] {
         | TransportView::Icmp { payload, .. }
         | TransportView::Other { payload }
         | TransportView::Fragment { payload } => payload,
-    }
-}
-
-/// Position of an application record, for sorting.
-pub fn record_at(r: &AppRecord) -> At {
-    match r {
-        AppRecord::Dns(d) => d.at,
-        AppRecord::Http(h) => h.at,
-        AppRecord::Tls(t) => t.at,
-        AppRecord::Ssh(s) => s.at,
-        AppRecord::Stratum(s) => s.at,
-        AppRecord::Dhcp(d) => d.at,
     }
 }

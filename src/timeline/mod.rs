@@ -105,7 +105,7 @@ pub fn sort_events(events: &mut [Event]) {
     if events.is_sorted_by(|a, b| a.sort_key() <= b.sort_key()) {
         return;
     }
-    // Positions are sorted, not the events: an event is some 200 bytes, and a stable sort
+    // Positions are sorted, not the events: an event is some 180 bytes, and a stable sort
     // of the events themselves would need a second buffer as large as all of them. The position
     // breaks ties, so the order is the one a stable sort gives, on any number of threads.
     let mut order: Vec<usize> = (0..events.len()).collect();
