@@ -19,8 +19,11 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// buffers, packet batches) while keeping the flows and records, and the pages it frees are
 /// not the ones the next stage fills: held back, they raised the peak RSS of `seam
 /// investigate` on a 2 GiB capture by about 45 MB. Given back at once, the peak follows the
-/// live data.
+/// live data. `MIMALLOC_PURGE_DELAY` in the environment still decides, when set.
 fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: sets one integer option, through the allocator's own API, before seam starts
     // any thread; the option is valid for the pinned version (see above).
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }

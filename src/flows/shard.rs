@@ -130,23 +130,28 @@ fn ethernet_payload(frame: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// FNV-1a over the two addresses in canonical order and the protocol (the next-header value
-/// of the fixed IPv6 header; extension headers do not split a pair across shards because the
-/// pair alone decides when it is the same for every packet of the flow).
+/// A hash of the two addresses in canonical order: the pair alone decides, so every packet of
+/// a flow, whatever its direction, ports or extension headers, lands on the same shard. The
+/// reader thread runs it on every packet, so the addresses are read as integers and mixed with
+/// two multiplications, not hashed byte by byte.
 fn pair_hash(ip: &[u8]) -> Option<u64> {
     let version = ip.first()? >> 4;
     let (a, b) = match version {
-        4 => (ip.get(12..16)?, ip.get(16..20)?),
-        6 => (ip.get(8..24)?, ip.get(24..40)?),
+        4 => (u128::from(be_u32(ip.get(12..16)?)?), u128::from(be_u32(ip.get(16..20)?)?)),
+        6 => (
+            u128::from_be_bytes(ip.get(8..24)?.try_into().ok()?),
+            u128::from_be_bytes(ip.get(24..40)?.try_into().ok()?),
+        ),
         _ => return None,
     };
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in lo.iter().chain(hi) {
-        h ^= u64::from(*byte);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    Some(h ^ (h >> 29))
+    let (lo, hi) = (a.min(b), a.max(b));
+    let fold = |x: u128| (x as u64) ^ ((x >> 64) as u64).rotate_left(29);
+    let h = (fold(lo) ^ fold(hi).wrapping_mul(0xff51_afd7_ed55_8ccd)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    Some(h ^ (h >> 32))
+}
+
+fn be_u32(b: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(b.try_into().ok()?))
 }
 
 /// Joins shard outputs into what one table would have produced.
