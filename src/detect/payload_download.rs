@@ -526,7 +526,7 @@ mod tests {
             response_body_type: kind.map(|k| k.to_string().into()),
             server: None,
             location: None,
-            anomalies: Vec::new(),
+            anomalies: Box::default(),
         }
     }
 

@@ -135,7 +135,7 @@ impl Bundle {
                 ttls: answers.iter().map(|_| 60).collect(),
                 rtt: Some(20_000_000),
                 response_seen: true,
-                anomalies: Vec::new(),
+                anomalies: Box::default(),
                 netbios_suffix: None,
             })),
         );
@@ -165,7 +165,7 @@ impl Bundle {
                 response_body_type: None,
                 server: None,
                 location: None,
-                anomalies: Vec::new(),
+                anomalies: Box::default(),
             })),
         );
         match &mut e.fields {

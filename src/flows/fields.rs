@@ -105,7 +105,7 @@ pub fn record_fields(record: AppRecord, flow: &FlowIdent) -> (EventKind, At, Fie
                     response_body_type,
                     server,
                     location,
-                    anomalies,
+                    anomalies: anomalies.into(),
                 })),
             )
         }

@@ -233,7 +233,7 @@ pub struct DnsFields {
     pub rtt: Option<i64>,
     pub response_seen: bool,
     /// Protocol anomaly names (pointer_loop, name_too_long, …).
-    pub anomalies: Vec<String>,
+    pub anomalies: Box<[String]>,
     /// NetBIOS name service (port 137): the name's type suffix (0x00 workstation, 0x20 file
     /// server, 0x1c domain controllers, …); `query` then holds the decoded name, as Zeek logs it.
     pub netbios_suffix: Option<u8>,
@@ -259,7 +259,7 @@ pub struct HttpFields {
     pub response_body_type: Option<Cow<'static, str>>,
     pub server: Option<String>,
     pub location: Option<String>,
-    pub anomalies: Vec<String>,
+    pub anomalies: Box<[String]>,
 }
 
 /// A TLS handshake as far as its hellos show it.
@@ -349,5 +349,20 @@ impl Event {
     /// kind — total and independent of how the events were produced.
     pub fn sort_key(&self) -> (Timestamp, Option<&str>, Provenance, EventKind) {
         (self.ts, self.host.as_ref().and_then(|h| h.name.as_deref()), self.provenance, self.kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    /// A capture's events and their fields are what `seam investigate` holds at its peak (a
+    /// 2 GiB capture makes some 200 k of them): these sizes are a memory budget, not an
+    /// accident. DNS fields stay within mimalloc's 192-byte size class.
+    #[test]
+    fn events_and_fields_keep_their_size() {
+        assert!(size_of::<super::Event>() <= 184, "Event is {} bytes", size_of::<super::Event>());
+        assert_eq!(size_of::<super::Fields>(), 16);
+        assert!(size_of::<super::DnsFields>() <= 192, "DnsFields is {} bytes", size_of::<super::DnsFields>());
     }
 }

@@ -405,7 +405,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         .and_then(|d| d.rtt)
         .map_or(Value::Null, |r| Value::Float(r as f64 / 1e9))),
     col!("dns.anomalies", StrList, "Protocol anomalies (pointer_loop, name_too_long, …)", |e, _| dns(e)
-        .map_or(Value::Null, |d| Value::List(d.anomalies.clone()))),
+        .map_or(Value::Null, |d| Value::List(d.anomalies.to_vec()))),
     col!("http.request.method", Str, "HTTP method", |e, _| http(e).map_or(Value::Null, |h| if h.method.is_empty() {
         Value::Null
     } else {
@@ -449,7 +449,7 @@ pub const EVENT_COLUMNS: &[Column<Event>] = &[
         http(e).and_then(|h| h.response_body_type.as_deref())
     )),
     col!("http.anomalies", StrList, "HTTP parsing anomalies", |e, _| http(e)
-        .map_or(Value::Null, |h| Value::List(h.anomalies.clone()))),
+        .map_or(Value::Null, |h| Value::List(h.anomalies.to_vec()))),
     col!("tls.client.server_name", Str, "SNI of the ClientHello", |e, _| s(
         tls(e).and_then(|t| t.server_name.as_deref())
     )),
