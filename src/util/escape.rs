@@ -123,7 +123,14 @@ mod tests {
 
     #[test]
     fn json_strings_match_serde_json() {
-        for s in ["", "plain", "é €", "q\"uote", "back\\slash", "tab\tnl\n", "\u{1}\u{1f}\u{7f}", "a/b"] {
+        let every_byte: String = (0u8..=0x7f).map(char::from).collect();
+        let path = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop -w hidden \"iex\"";
+        let long_clean = "x".repeat(100);
+        let mixed = format!("{long_clean}\u{0}é{path}{every_byte}€\\");
+        for s in ["", "plain", "é €", "q\"uote", "back\\slash", "tab\tnl\n", "\u{1}\u{1f}\u{7f}", "a/b"]
+            .into_iter()
+            .chain([every_byte.as_str(), path, long_clean.as_str(), mixed.as_str()])
+        {
             let mut ours = Vec::new();
             write_json_str(s, &mut ours);
             assert_eq!(ours, serde_json::to_vec(s).unwrap_or_default(), "{s:?}");
