@@ -50,3 +50,26 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Guards the option's place in `mi_option_t` against an update of libmimalloc-sys that
+    /// moves it: the place must still hold the purge delay, whose default is 1000 ms in v3.
+    #[test]
+    fn purge_delay_option_is_where_seam_sets_it() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            eprintln!("skipped: MIMALLOC_PURGE_DELAY is set in the environment");
+            return;
+        }
+        // SAFETY: reads two integer options through the allocator's own API.
+        let (delay, next) = unsafe {
+            (
+                libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY),
+                libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY + 1),
+            )
+        };
+        assert_eq!(delay, 1000, "option {} is not mimalloc's purge delay", super::MI_OPTION_PURGE_DELAY);
+        // The next option, `use_numa_nodes`, is a count that defaults to 0, not a delay.
+        assert_eq!(next, 0);
+    }
+}
