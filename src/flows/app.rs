@@ -80,15 +80,15 @@ pub struct StratumSession {
     pub messages: Vec<stratum::StratumMessage>,
 }
 
-/// Something the application layer found in a flow.
+/// Something the application layer found in a flow. Records only pass through the flow
+/// table, which converts each to its event's fields as it is made (see `super::fields`); the
+/// largest payloads are boxed to keep the enum small.
 #[derive(Debug, Clone, PartialEq)]
-/// Every payload is boxed: records wait in one vector until the end of the capture, and a slot
-/// sized for the largest would cost more than the records themselves.
 pub enum AppRecord {
-    Dns(Box<DnsTransaction>),
+    Dns(DnsTransaction),
     Http(Box<HttpTransaction>),
     Tls(Box<TlsHandshake>),
-    Ssh(Box<SshBanners>),
+    Ssh(SshBanners),
     Stratum(StratumSession),
     Dhcp(Box<DhcpRecord>),
 }
@@ -510,7 +510,7 @@ impl DnsPairing {
             if self.pending.len() >= MAX_PENDING_DNS {
                 if let Some(old) = self.pending.pop_front() {
                     sink.limits.dns_pending_overflow += 1;
-                    sink.records.push(AppRecord::Dns(Box::new(old)));
+                    sink.records.push(AppRecord::Dns(old));
                 }
             }
             self.pending.push_back(DnsTransaction {
@@ -560,7 +560,7 @@ impl DnsPairing {
                 t.anomalies.push(a);
             }
         }
-        sink.records.push(AppRecord::Dns(Box::new(t)));
+        sink.records.push(AppRecord::Dns(t));
     }
 
     fn tcp_feed(&mut self, d: usize, data: &[u8], at: At, sink: &mut Sink<'_>) {
@@ -578,7 +578,7 @@ impl DnsPairing {
     }
 
     fn flush(&mut self, sink: &mut Sink<'_>) {
-        sink.records.extend(self.pending.drain(..).map(|t| AppRecord::Dns(Box::new(t))));
+        sink.records.extend(self.pending.drain(..).map(AppRecord::Dns));
     }
 }
 
@@ -779,28 +779,13 @@ impl TlsState {
         self.client.is_some() && self.server.is_some()
     }
 
-    /// Emits the handshake, keeping only what events carry: the raw lists behind the
-    /// fingerprints are dropped once the fingerprints exist, as a capture holds one handshake
-    /// per TLS flow and they are most of its size.
+    /// Emits the handshake (the flow table then keeps only what its event carries: the
+    /// fingerprints, not the raw lists behind them).
     fn emit(&mut self, sink: &mut Sink<'_>) {
         if self.client.is_none() && self.server.is_none() {
             return;
         }
-        let client = self.client.take().map(|mut c| {
-            c.cipher_suites = Vec::new();
-            c.extensions = Vec::new();
-            c.supported_versions = Vec::new();
-            c.groups = Vec::new();
-            c.ec_point_formats = Vec::new();
-            c.signature_algorithms = Vec::new();
-            c.ja3 = String::new();
-            c
-        });
-        let server = self.server.take().map(|mut s| {
-            s.extensions = Vec::new();
-            s.ja3s = String::new();
-            s
-        });
+        let (client, server) = (self.client.take(), self.server.take());
         sink.records.push(AppRecord::Tls(Box::new(TlsHandshake { at: self.at, client, server })));
     }
 }
@@ -841,11 +826,11 @@ impl SshState {
 
     fn emit(&self, sink: &mut Sink<'_>) {
         if self.banner.iter().any(Option::is_some) {
-            sink.records.push(AppRecord::Ssh(Box::new(SshBanners {
+            sink.records.push(AppRecord::Ssh(SshBanners {
                 at: self.at,
                 client: self.banner[ORIG].clone(),
                 server: self.banner[RESP].clone(),
-            })));
+            }));
         }
     }
 }

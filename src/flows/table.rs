@@ -84,6 +84,16 @@ impl AppEvent {
     }
 }
 
+/// Moves the records a flow's decoders just made out of `scratch`: converted into `app` when
+/// the caller keeps them, dropped otherwise.
+fn keep_records(keep: bool, scratch: &mut Vec<AppRecord>, app: &mut Vec<AppEvent>, ident: &Arc<FlowIdent>) {
+    if keep {
+        app.extend(scratch.drain(..).map(|record| AppEvent::new(ident.clone(), record)));
+    } else {
+        scratch.clear();
+    }
+}
+
 /// Packet accounting of one capture.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowStats {
@@ -458,14 +468,7 @@ impl FlowTable {
                 }
             }
         }
-        if !self.cfg.app_records {
-            self.scratch.clear();
-        } else if !self.scratch.is_empty() {
-            let ident = flow.ident.clone();
-            for record in self.scratch.drain(..) {
-                self.app.push(AppEvent::new(ident.clone(), record));
-            }
-        }
+        keep_records(self.cfg.app_records, &mut self.scratch, &mut self.app, &flow.ident);
     }
 
     /// Whether a flow is over at time `now` (before a packet `seg`, when given).
@@ -542,12 +545,7 @@ impl FlowTable {
             }
             app.finish(at, &mut sink);
         }
-        if !self.cfg.app_records {
-            self.scratch.clear();
-        }
-        for record in self.scratch.drain(..) {
-            self.app.push(AppEvent::new(flow.ident.clone(), record));
-        }
+        keep_records(self.cfg.app_records, &mut self.scratch, &mut self.app, &flow.ident);
         let (conn_state, history, orig_bytes, resp_bytes) = match flow.tcp.as_deref() {
             Some(tcp) => (tcp.conn_state(), tcp.history.letters.clone(), tcp.orig_bytes(), tcp.resp_bytes()),
             None => {
