@@ -872,11 +872,16 @@ fn read_audit<R: Read>(
 
 /// Audit lines waiting to be parsed together: parsing and mapping run on the pool, assembly
 /// (which needs file order) on the reading thread.
+/// Its buffers are kept from one batch to the next.
 #[derive(Default)]
 struct LineBatch {
     text: Vec<u8>,
     /// Line number, byte offset, and end of the line in `text`.
     lines: Vec<(u64, u64, usize)>,
+    /// Each line parsed, in line order.
+    parsed: Vec<Result<crate::decode::auditd::AuditLine, crate::decode::auditd::LineError>>,
+    /// Events the batch completed.
+    ready: Vec<crate::decode::auditd::AuditEvent>,
 }
 
 impl LineBatch {
@@ -902,18 +907,20 @@ impl LineBatch {
         label: &str,
         bad: &mut Diagnostics,
     ) -> u64 {
-        let starts = std::iter::once(0).chain(self.lines.iter().map(|l| l.2));
-        let spans: Vec<(u64, u64, usize, usize)> =
-            self.lines.iter().zip(starts).map(|(&(line, offset, end), start)| (line, offset, start, end)).collect();
         let text = &self.text;
-        let parsed: Vec<_> = spans.par_iter().map(|&(_, _, start, end)| parse_line(&text[start..end])).collect();
+        let lines = &self.lines;
+        let start = |i: usize| if i == 0 { 0 } else { lines[i - 1].2 };
+        (0..lines.len())
+            .into_par_iter()
+            .map(|i| parse_line(&text[start(i)..lines[i].2]))
+            .collect_into_vec(&mut self.parsed);
         let mut records = 0;
-        let mut ready = Vec::new();
-        for (&(line, offset, _, _), result) in spans.iter().zip(parsed) {
+        let ready = &mut self.ready;
+        for (&(line, offset, _), result) in self.lines.iter().zip(self.parsed.drain(..)) {
             match result {
                 Ok(record) => {
                     records += 1;
-                    assembler.push_into(line, record, &mut ready);
+                    assembler.push_into(line, record, ready);
                 }
                 Err(e) => bad.push(
                     label,
@@ -923,8 +930,8 @@ impl LineBatch {
                 ),
             }
         }
-        let mapped: Vec<Event> = ready.par_iter().map(|ev| map_event(ev, file, host)).collect();
-        events.extend(mapped);
+        events.par_extend(ready.par_iter().map(|ev| map_event(ev, file, host)));
+        ready.clear();
         self.text.clear();
         self.lines.clear();
         records

@@ -97,12 +97,15 @@ pub fn parse_record_json(bytes: &[u8]) -> Result<WinRecord, WinEventError> {
 
 /// `2017-12-26T13:10:29.1368792Z` (any number of fractional digits) → nanoseconds.
 pub fn parse_system_time(s: &str) -> Option<Timestamp> {
-    chrono::DateTime::parse_from_rfc3339(s.trim()).ok()?.timestamp_nanos_opt()
+    crate::util::time::parse_fixed_datetime(s, b'T', true)
+        .or_else(|| chrono::DateTime::parse_from_rfc3339(s.trim()).ok()?.timestamp_nanos_opt())
 }
 
 /// Sysmon's `UtcTime` (`2017-12-26 13:10:29.134`) → nanoseconds.
 pub fn parse_utc_time(s: &str) -> Option<Timestamp> {
-    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f").ok()?.and_utc().timestamp_nanos_opt()
+    crate::util::time::parse_fixed_datetime(s, b' ', false).or_else(|| {
+        chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f").ok()?.and_utc().timestamp_nanos_opt()
+    })
 }
 
 #[derive(Deserialize)]
@@ -172,9 +175,9 @@ struct System<'a> {
 #[derive(Default)]
 struct Node<'de> {
     text: Option<Text<'de>>,
-    /// Attributes with scalar values, in document order (attributes whose value is an object
-    /// or a list have no text to look up).
-    attrs: Vec<(Key<'de>, Text<'de>)>,
+    /// The attributes read ([`SYSTEM_ATTRIBUTES`]) with scalar values, in document order
+    /// (attributes whose value is an object or a list have no text to look up).
+    attrs: Attrs<'de>,
 }
 
 impl<'de> Node<'de> {
@@ -298,8 +301,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     }
 }
 
-/// The `#attributes` object of a `System` element.
-struct AttrList<'de>(Vec<(Key<'de>, Text<'de>)>);
+/// The attributes of `System` elements that [`parse_record_json`] reads.
+const SYSTEM_ATTRIBUTES: [&str; 6] = ["Name", "Qualifiers", "SystemTime", "UserID", "ProcessID", "ThreadID"];
+
+/// The `#attributes` object of a `System` element: the attributes in [`SYSTEM_ATTRIBUTES`]
+/// (at most two per element), held without a heap allocation.
+struct AttrList<'de>(Attrs<'de>);
+
+type Attrs<'de> = smallvec::SmallVec<[(Key<'de>, Text<'de>); 2]>;
 
 impl<'de: 'a, 'a> Deserialize<'de> for AttrList<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -310,12 +319,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for AttrList<'a> {
                 f.write_str("attributes")
             }
             fn visit_unit<E>(self) -> Result<AttrList<'a>, E> {
-                Ok(AttrList(Vec::new()))
+                Ok(AttrList(Attrs::new()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttrList<'a>, A::Error> {
-                let mut attrs = Vec::new();
+                let mut attrs = Attrs::new();
                 while let Some(key) = map.next_key::<Key<'a>>()? {
-                    if let Some(value) = map.next_value_seed(ScalarText)? {
+                    if !SYSTEM_ATTRIBUTES.contains(&key.0.as_ref()) {
+                        map.next_value::<IgnoredAny>()?;
+                    } else if let Some(value) = map.next_value_seed(ScalarText)? {
                         attrs.push((key, value));
                     }
                 }
@@ -378,7 +389,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Node<'a> {
 
 impl<'de> Node<'de> {
     fn of(text: Option<Text<'de>>) -> Node<'de> {
-        Node { text, attrs: Vec::new() }
+        Node { text, attrs: Attrs::new() }
     }
 }
 
@@ -398,10 +409,19 @@ impl<'de> Deserialize<'de> for Scalar {
 struct Flat(Pairs);
 
 impl<'de> Deserialize<'de> for Flat {
+    /// The pairs are gathered in a buffer each thread keeps, then copied once at their final
+    /// size: a payload's pairs would otherwise grow their buffers several times per record.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut out = Pairs::new();
-        FlatSeed { path: &mut String::with_capacity(64), out: &mut out }.deserialize(d)?;
-        Ok(Flat(out))
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<(Pairs, String)> = std::cell::RefCell::default();
+        }
+        let (mut out, mut path) = SCRATCH.with_borrow_mut(std::mem::take);
+        out.clear();
+        path.clear();
+        let walked = FlatSeed { path: &mut path, out: &mut out }.deserialize(d);
+        let flat = Flat(out.clone());
+        SCRATCH.with_borrow_mut(|s| *s = (out, path));
+        walked.map(|()| flat)
     }
 }
 

@@ -162,6 +162,12 @@ impl Pairs {
         self.spans.is_empty()
     }
 
+    /// Removes every pair, keeping the buffers' room.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
     /// Appends a pair whose name is kept once for the whole run (in the event when it is too
     /// long for the shared table, or the table is full).
     pub fn push(&mut self, name: &str, value: &str) {

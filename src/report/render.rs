@@ -87,17 +87,20 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
             }
             // Rows are rendered in parallel, a window at a time, and written in order: the bytes
             // are the same as one thread's, and memory holds one window, not the whole output.
+            // Each task's buffer is kept for the next window, so its pages are faulted in once.
+            let mut parts: Vec<Vec<u8>> = Vec::new();
             for (w, window) in r.rows.chunks(JSON_WINDOW_ROWS).enumerate() {
-                let parts: Vec<Vec<u8>> = window
-                    .par_chunks(JSON_CHUNK_ROWS)
-                    .enumerate()
-                    .map(|(c, rows)| {
-                        let first = w == 0 && c == 0;
-                        json_rows(rows, r.cols, r.ctx, &layout, format, first)
-                    })
-                    .collect();
-                for part in parts {
-                    out.write_json(&part)?;
+                let tasks: Vec<&[T]> = window.chunks(JSON_CHUNK_ROWS).collect();
+                if parts.len() < tasks.len() {
+                    parts.resize_with(tasks.len(), Vec::new);
+                }
+                parts.par_iter_mut().zip(tasks.par_iter()).enumerate().for_each(|(c, (part, rows))| {
+                    part.clear();
+                    let first = w == 0 && c == 0;
+                    json_rows(rows, r.cols, r.ctx, &layout, format, first, part);
+                });
+                for part in &parts[..tasks.len()] {
+                    out.write_json(part)?;
                 }
             }
             if format == Format::Json {
@@ -163,8 +166,8 @@ const JSON_CHUNK_ROWS: usize = 2048;
 /// rendered text (~0.5 KB a row) stays a few MB rather than growing with the output.
 const JSON_WINDOW_ROWS: usize = 8 * JSON_CHUNK_ROWS;
 
-/// JSON text of consecutive rows: one per line for JSON Lines; for a JSON document,
-/// comma-separated, the first row of the document without a leading comma.
+/// Appends the JSON text of consecutive rows to `out`: one per line for JSON Lines; for a JSON
+/// document, comma-separated, the first row of the document without a leading comma.
 fn json_rows<T>(
     rows: &[T],
     cols: &[Column<T>],
@@ -172,8 +175,9 @@ fn json_rows<T>(
     layout: &JsonLayout,
     format: Format,
     first: bool,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rows.len() * 512);
+    out: &mut Vec<u8>,
+) {
+    out.reserve(rows.len() * 512);
     let mut values = Vec::with_capacity(cols.len());
     for (i, row) in rows.iter().enumerate() {
         values.clear();
@@ -181,12 +185,11 @@ fn json_rows<T>(
         if format == Format::Json && !(first && i == 0) {
             out.extend_from_slice(b",\n");
         }
-        layout.write(&values, &mut out);
+        layout.write(&values, out);
         if format == Format::Jsonl {
             out.push(b'\n');
         }
     }
-    out
 }
 
 /// Diagnostics as JSON: per file, per kind, count and first examples.

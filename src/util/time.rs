@@ -78,6 +78,51 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD?HH:MM:SS[.f…]` with `sep` between date and time, one to nine fractional digits
+/// and, when `zulu`, a final `Z`: the one shape Windows writes its times in, read without a
+/// general parser. `None` for anything else, including dates that do not exist, leap seconds
+/// and times an `i64` of nanoseconds cannot hold; callers fall back to a general parser, which
+/// is then the only judge.
+pub fn parse_fixed_datetime(s: &str, sep: u8, zulu: bool) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    let b = if zulu { b.strip_suffix(b"Z")? } else { b };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != sep || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |n, &d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days_in_month = *month_days.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            let n = num(20, b.len())?;
+            n * 10i64.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+}
+
 /// Seconds with six decimals, as Zeek writes `ts` and `duration`.
 pub fn epoch_secs(ts: Timestamp) -> f64 {
     ts as f64 / NANOS_PER_SEC as f64
@@ -138,6 +183,67 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_500_000_000_123_456_000), "2017-07-14T02:40:00.123456Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    /// Windows' fixed shape is read as chrono reads it, and anything chrono would judge
+    /// differently (dates that do not exist, leap seconds, other shapes) is left to it.
+    #[test]
+    fn fixed_datetimes_read_as_chrono_reads_them() {
+        let chrono_utc = |s: &str| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .and_then(|t| t.and_utc().timestamp_nanos_opt())
+        };
+        let chrono_rfc = |s: &str| DateTime::parse_from_rfc3339(s).ok().and_then(|t| t.timestamp_nanos_opt());
+        let mut cases: Vec<String> = [
+            "2017-12-26 13:10:29.134",
+            "2017-12-26 13:10:29",
+            "2017-12-26 13:10:29.1",
+            "2017-12-26 13:10:29.123456789",
+            "2000-02-29 23:59:59.999",
+            "1900-02-29 00:00:00",
+            "2023-04-31 00:00:00",
+            "2016-12-31 23:59:60",
+            "2017-13-01 00:00:00",
+            "2017-00-10 00:00:00",
+            "2017-12-26 24:00:00",
+            "2017-12-26 13:10:29.",
+            "2017-12-26 13:10:29.1234567891",
+            "2017-12-26 13:10:29.12a",
+            "+017-12-26 13:10:29",
+            "1970-01-01 00:00:00",
+            "1677-09-21 00:12:44",
+            "2262-04-11 23:47:16.854775807",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (y, mo, d) = (1970 + x % 300, 1 + (x >> 10) % 12, 1 + (x >> 20) % 31);
+            let (h, mi, se) = ((x >> 30) % 24, (x >> 36) % 60, (x >> 42) % 61);
+            let digits = ((x >> 50) % 10) as usize;
+            let frac =
+                if digits == 0 { String::new() } else { format!(".{:0>9}", x % 1_000_000_000)[..=digits].to_string() };
+            cases.push(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{se:02}{frac}"));
+        }
+        for case in &cases {
+            if let Some(fast) = parse_fixed_datetime(case, b' ', false) {
+                assert_eq!(Some(fast), chrono_utc(case), "{case}");
+            }
+            let rfc = format!("{}Z", case.replacen(' ', "T", 1));
+            if let Some(fast) = parse_fixed_datetime(&rfc, b'T', true) {
+                assert_eq!(Some(fast), chrono_rfc(&rfc), "{rfc}");
+            }
+        }
+        assert_eq!(parse_fixed_datetime("2017-12-26 13:10:29.134", b' ', false), Some(1_514_293_829_134_000_000));
+        assert_eq!(parse_fixed_datetime("2017-12-26T13:10:29.1368792Z", b'T', true), Some(1_514_293_829_136_879_200));
+        for refused in ["2023-04-31 00:00:00", "2016-12-31 23:59:60", "2017-12-26 13:10:29.", "2017-12-26T13:10:29"] {
+            assert_eq!(parse_fixed_datetime(refused, b' ', false), None, "{refused}");
+        }
     }
 
     /// The hand-written formatter agrees with chrono's RFC 3339 (`AutoSi`, `Z`) everywhere an
