@@ -845,7 +845,10 @@ fn read_audit<R: Read>(
             records += batch.drain(&mut assembler, &mut events, file.id, host, label, &mut bad);
         }
     });
-    records += batch.drain(&mut assembler, &mut events, file.id, host, label, &mut bad);
+    // The last lines, then what they parsed to.
+    for _ in 0..2 {
+        records += batch.drain(&mut assembler, &mut events, file.id, host, label, &mut bad);
+    }
     diags.merge(bad);
     let last: Vec<Event> = assembler.finish().par_iter().map(|ev| map_event(ev, file.id, host)).collect();
     events.extend(last);
@@ -871,18 +874,23 @@ fn read_audit<R: Read>(
 }
 
 /// Audit lines waiting to be parsed together: parsing and mapping run on the pool, assembly
-/// (which needs file order) on the reading thread.
+/// (which needs file order) on the reading thread, overlapping the next batch's parse.
 /// Its buffers are kept from one batch to the next.
 #[derive(Default)]
 struct LineBatch {
     text: Vec<u8>,
     /// Line number, byte offset, and end of the line in `text`.
     lines: Vec<(u64, u64, usize)>,
-    /// Each line parsed, in line order.
-    parsed: Vec<Result<crate::decode::auditd::AuditLine, crate::decode::auditd::LineError>>,
-    /// Events the batch completed.
+    /// The previous batch's lines parsed, in line order, waiting to be assembled: line number,
+    /// byte offset and what parsing found.
+    parsed: Vec<ParsedLine>,
+    /// Where this batch's lines are parsed to.
+    next: Vec<ParsedLine>,
+    /// Events the assembly completed.
     ready: Vec<crate::decode::auditd::AuditEvent>,
 }
+
+type ParsedLine = (u64, u64, Result<crate::decode::auditd::AuditLine, crate::decode::auditd::LineError>);
 
 impl LineBatch {
     const LINES: usize = 16_384;
@@ -896,8 +904,9 @@ impl LineBatch {
         self.lines.len() >= Self::LINES
     }
 
-    /// Parses the batch in parallel, assembles the records in order and maps the events that
-    /// completed in parallel; returns the records parsed.
+    /// Parses the batch on the pool while the previous batch is assembled in order on this
+    /// thread, then maps the events that completed on the pool; returns the records assembled.
+    /// After the last batch, a call on an empty batch assembles what is still parsed.
     fn drain(
         &mut self,
         assembler: &mut Assembler,
@@ -907,31 +916,37 @@ impl LineBatch {
         label: &str,
         bad: &mut Diagnostics,
     ) -> u64 {
-        let text = &self.text;
-        let lines = &self.lines;
+        let (text, lines) = (&self.text, &self.lines);
+        let (parsed, next, ready) = (&mut self.parsed, &mut self.next, &mut self.ready);
         let start = |i: usize| if i == 0 { 0 } else { lines[i - 1].2 };
-        (0..lines.len())
-            .into_par_iter()
-            .map(|i| parse_line(&text[start(i)..lines[i].2]))
-            .collect_into_vec(&mut self.parsed);
-        let mut records = 0;
-        let ready = &mut self.ready;
-        for (&(line, offset, _), result) in self.lines.iter().zip(self.parsed.drain(..)) {
-            match result {
-                Ok(record) => {
-                    records += 1;
-                    assembler.push_into(line, record, ready);
+        let assemble = || {
+            let mut records = 0;
+            for (line, offset, result) in parsed.drain(..) {
+                match result {
+                    Ok(record) => {
+                        records += 1;
+                        assembler.push_into(line, record, ready);
+                    }
+                    Err(e) => bad.push(
+                        label,
+                        Some(offset + e.column() as u64),
+                        DiagKind::CorruptRecord,
+                        format!("line {line}: {e}"),
+                    ),
                 }
-                Err(e) => bad.push(
-                    label,
-                    Some(offset + e.column() as u64),
-                    DiagKind::CorruptRecord,
-                    format!("line {line}: {e}"),
-                ),
             }
-        }
-        events.par_extend(ready.par_iter().map(|ev| map_event(ev, file, host)));
-        ready.clear();
+            records
+        };
+        let (records, ()) = rayon::join(assemble, || {
+            (0..lines.len())
+                .into_par_iter()
+                .map(|i| (lines[i].0, lines[i].1, parse_line(&text[start(i)..lines[i].2])))
+                .collect_into_vec(next)
+        });
+        std::mem::swap(parsed, next);
+        // The assembled events are consumed where they are mapped, so they are freed on the
+        // pool too.
+        events.par_extend(ready.par_drain(..).map(|ev| map_event(&ev, file, host)));
         self.text.clear();
         self.lines.clear();
         records
