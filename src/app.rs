@@ -1362,7 +1362,7 @@ fn attribute_bundle(ingest: &mut [Ingested], skew: &SkewConfig) -> Attributions 
     let offsets = correct_clocks(ingest, skew);
     // Process trees span files (a host's Sysmon and Security logs): link in timeline order.
     let mut endpoint: Vec<&mut Event> = ingest.iter_mut().flat_map(|r| r.events.iter_mut()).collect();
-    endpoint.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    endpoint.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     crate::entities::process::link(&mut endpoint);
     // A bundle of captures alone has nothing to join: skip the indexes.
     if ingest.iter().all(|r| r.events.is_empty()) || ingest.iter().all(|r| r.flows.is_none()) {

@@ -11,6 +11,7 @@
 //! names only its pid learns its image and command line.
 
 use crate::model::{Event, EventKind, ProcessRef};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Starts of one pid on one host: (time, index of the event), in time order.
@@ -66,9 +67,9 @@ pub fn link(events: &mut [&mut Event]) -> usize {
         // A process named by a guid the logs never started is not looked up by its pid: the
         // pid may be another process's.
         let unknown_guid = |guid: &Option<String>| guid.as_deref().is_some_and(|g| !guids.contains_key(g));
-        let mut patches = Vec::new();
-        for (i, e) in events.iter().enumerate() {
-            let Some(p) = e.process.as_deref() else { continue };
+        // Each event's patch depends only on the tree: worked out on the pool, in event order.
+        let patch_of = |(i, e): (usize, &&mut Event)| -> Option<(usize, Patch)> {
+            let p = e.process.as_deref()?;
             let start = e.kind == EventKind::Process && is_start(e);
             // Only events missing something the tree can give are looked up.
             let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
@@ -78,9 +79,7 @@ pub fn link(events: &mut [&mut Event]) -> usize {
                     let by_pid = p.parent_pid.filter(|_| !unknown_guid(&p.parent_entity_id));
                     by_pid.and_then(|pp| latest_before(hosts[i], pp, e.ts.saturating_sub(1)))
                 });
-                let Some(parent) = parent.filter(|parent| same_image(&p.parent_executable, &parent.executable)) else {
-                    continue;
-                };
+                let parent = parent.filter(|parent| same_image(&p.parent_executable, &parent.executable))?;
                 Patch {
                     parent_executable: missing(&p.parent_executable, &parent.executable),
                     parent_command_line: missing(&p.parent_command_line, &parent.command_line),
@@ -92,7 +91,7 @@ pub fn link(events: &mut [&mut Event]) -> usize {
                     let by_pid = p.pid.filter(|_| !unknown_guid(&p.entity_id));
                     by_pid.and_then(|pid| latest_before(hosts[i], pid, e.ts))
                 });
-                let Some(known) = known.filter(|known| same_image(&p.executable, &known.executable)) else { continue };
+                let known = known.filter(|known| same_image(&p.executable, &known.executable))?;
                 Patch {
                     executable: missing(&p.executable, &known.executable),
                     command_line: missing(&p.command_line, &known.command_line),
@@ -101,13 +100,11 @@ pub fn link(events: &mut [&mut Event]) -> usize {
                     ..Patch::default()
                 }
             } else {
-                continue;
+                return None;
             };
-            if !patch.is_empty() {
-                patches.push((i, patch));
-            }
-        }
-        patches
+            (!patch.is_empty()).then_some((i, patch))
+        };
+        events.par_iter().enumerate().filter_map(patch_of).collect()
     };
     let filled = patches.len();
     for (i, patch) in patches {
