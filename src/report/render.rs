@@ -258,38 +258,48 @@ impl Node {
             Node::Leaf { key, .. } | Node::Group { key, .. } => key,
         }
     }
-
-    fn present(&self, values: &[Value]) -> bool {
-        match self {
-            Node::Leaf { col, .. } => values.get(*col).and_then(Value::to_json_ref).is_some(),
-            Node::Group { children, .. } => children.iter().any(|c| c.present(values)),
-        }
-    }
 }
 
+/// Writes the object of `nodes`: absent values are left out, and so is a group none of whose
+/// values is present. A group is written as it is walked and taken back when it stays empty,
+/// so each value is looked at once.
 fn write_object(nodes: &[Node], values: &[Value], out: &mut Vec<u8>) {
     out.push(b'{');
+    write_members(nodes, values, out);
+    out.push(b'}');
+}
+
+/// The members of [`write_object`]'s object, comma-separated; whether any was written.
+fn write_members(nodes: &[Node], values: &[Value], out: &mut Vec<u8>) -> bool {
     let mut first = true;
     for node in nodes {
-        if !node.present(values) {
-            continue;
-        }
+        let before = out.len();
         if !first {
             out.push(b',');
         }
-        first = false;
-        write_str(node.key(), out);
-        out.push(b':');
         match node {
-            Node::Leaf { col, .. } => {
-                if let Some(v) = values.get(*col) {
-                    v.write_json(out);
-                }
+            Node::Leaf { key, col } => {
+                let Some(v) = values.get(*col).and_then(Value::to_json_ref) else {
+                    out.truncate(before);
+                    continue;
+                };
+                write_str(key, out);
+                out.push(b':');
+                v.write_json(out);
             }
-            Node::Group { children, .. } => write_object(children, values, out),
+            Node::Group { key, children } => {
+                write_str(key, out);
+                out.extend_from_slice(b":{");
+                if !write_members(children, values, out) {
+                    out.truncate(before);
+                    continue;
+                }
+                out.push(b'}');
+            }
         }
+        first = false;
     }
-    out.push(b'}');
+    !first
 }
 
 fn write_str(s: &str, out: &mut Vec<u8>) {
@@ -437,6 +447,48 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         bytes
+    }
+
+    /// Absent values are left out, and so are groups with nothing present however deep, with
+    /// the commas right; a name that is both a value and a group keeps the value as `value`.
+    #[test]
+    fn absent_values_and_empty_groups_are_left_out() {
+        fn col(name: &'static str, get: for<'a> fn(&'a u64, &'a RowCtx) -> Value<'a>) -> Column<u64> {
+            Column { name, ty: crate::timeline::schema::ColType::UInt, doc: "", get }
+        }
+        let cols = [
+            col("a.b.c", |n, _| if n & 1 != 0 { Value::UInt(1) } else { Value::Null }),
+            col("a.d", |n, _| if n & 2 != 0 { Value::UInt(2) } else { Value::Null }),
+            col("e", |n, _| if n & 4 != 0 { Value::UInt(4) } else { Value::Null }),
+            col("f", |n, _| if n & 8 != 0 { Value::UInt(8) } else { Value::Null }),
+            col("f.g", |n, _| if n & 16 != 0 { Value::UInt(16) } else { Value::Null }),
+        ];
+        let layout = JsonLayout::new(&cols);
+        let ctx = RowCtx::default();
+        let text = |n: u64| {
+            let values: Vec<Value> = cols.iter().map(|c| (c.get)(&n, &ctx)).collect();
+            let mut out = Vec::new();
+            layout.write(&values, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(0), "{}");
+        assert_eq!(text(1), r#"{"a":{"b":{"c":1}}}"#);
+        assert_eq!(text(2), r#"{"a":{"d":2}}"#);
+        assert_eq!(text(4), r#"{"e":4}"#);
+        assert_eq!(text(5), r#"{"a":{"b":{"c":1}},"e":4}"#);
+        assert_eq!(text(8), r#"{"f":{"value":8}}"#);
+        assert_eq!(text(16 | 2), r#"{"a":{"d":2},"f":{"g":16}}"#);
+        // Every combination is valid JSON whose values add up to the bits present.
+        fn sum(v: &Json) -> u64 {
+            match v {
+                Json::Object(m) => m.values().map(sum).sum(),
+                other => other.as_u64().unwrap_or(1000),
+            }
+        }
+        for n in 0..32 {
+            let json: Json = serde_json::from_str(&text(n)).unwrap_or_else(|e| panic!("{n}: {e}: {}", text(n)));
+            assert_eq!(sum(&json), n, "{json}");
+        }
     }
 
     /// Rows rendered in parallel chunks and windows come out whole and in order.
