@@ -53,10 +53,14 @@ pub fn link(events: &mut [&mut Event]) -> usize {
         }
         // The process of that pid running at `ts`: the latest to start by then, unless it had
         // ended before `ts` (the pid is then free, and whoever holds it next is unknown).
+        // Starts and ends are in time order (the events are): both are found by binary search,
+        // so a pid reused many times costs a logarithm, not a scan.
         let latest_before = |host: u32, pid: u64, ts: i64| -> Option<&ProcessRef> {
             let starts = by_pid.get(&(host, pid))?;
-            let &(start, i) = starts.iter().rev().find(|(start, _)| *start <= ts)?;
-            let ended = ends.get(&(host, pid)).is_some_and(|t| t.iter().any(|&t| start <= t && t < ts));
+            let &(start, i) = starts.get(starts.partition_point(|&(start, _)| start <= ts).checked_sub(1)?)?;
+            let ended = ends
+                .get(&(host, pid))
+                .is_some_and(|t| t.get(t.partition_point(|&t| t < start)).is_some_and(|&t| t < ts));
             if ended {
                 return None;
             }
@@ -260,6 +264,35 @@ mod tests {
         assert_eq!(parent(3).as_deref(), Some("/usr/bin/cron"), "the later holder of the pid");
         assert_eq!(events[4].process.as_ref().unwrap().executable.as_deref(), Some("/bin/sh"));
         assert_eq!(events[4].process.as_ref().unwrap().parent_pid, Some(100));
+    }
+
+    /// A pid reused thousands of times (a busy host over days): each child finds the holder of
+    /// its parent's pid when it started, and none when that holder had ended before.
+    #[test]
+    fn a_much_reused_pid_finds_the_holder_of_its_time() {
+        let mut events = Vec::new();
+        for k in 0..3000i64 {
+            let t = k * 100;
+            events.push(start(t, 7, 1, &format!("/usr/bin/job{k}")));
+            events.push(start(t + 10, 1000 + k as u64, 7, "/bin/sh"));
+            if k % 2 == 1 {
+                let end = ProcessRef { pid: Some(7), ..ProcessRef::default() };
+                events.push(ev(t + 20, EventKind::Process, "process-end", end));
+                events.push(start(t + 30, 9000 + k as u64, 7, "/bin/sh"));
+            }
+        }
+        let mut refs: Vec<&mut Event> = events.iter_mut().collect();
+        link(&mut refs);
+        let parent_of = |pid: u64| {
+            let e = events.iter().find(|e| e.process.as_ref().and_then(|p| p.pid) == Some(pid));
+            e.and_then(|e| e.process.as_ref()?.parent_executable.clone())
+        };
+        for k in [0u64, 1, 2, 1499, 2998, 2999] {
+            assert_eq!(parent_of(1000 + k).as_deref(), Some(format!("/usr/bin/job{k}").as_str()), "{k}");
+        }
+        for k in [1u64, 3, 2999] {
+            assert_eq!(parent_of(9000 + k), None, "the holder of pid 7 had ended: {k}");
+        }
     }
 
     #[test]
