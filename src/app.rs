@@ -4,7 +4,7 @@
 
 use crate::cli::SkewConfig;
 use crate::cli::{OutputConfig, RunConfig, Task};
-use crate::decode::auditd::{parse_line, Assembler};
+use crate::decode::auditd::{parse_line, Assembler, AuditEvent, AuditLine, LineError};
 use crate::decode::winevt::parse_record_json;
 use crate::detect::{DetectInput, Finding, HuntConfig, DETECTORS};
 use crate::diag::{DiagKind, Diagnostics};
@@ -850,8 +850,7 @@ fn read_audit<R: Read>(
         records += batch.drain(&mut assembler, &mut events, file.id, host, label, &mut bad);
     }
     diags.merge(bad);
-    let last: Vec<Event> = assembler.finish().par_iter().map(|ev| map_event(ev, file.id, host)).collect();
-    events.extend(last);
+    events.par_extend(assembler.finish().into_par_iter().map(|ev| map_event(&ev, file.id, host)));
     let stats = assembler.stats();
     if stats.evicted > 0 {
         diags.push_counted(
@@ -887,10 +886,10 @@ struct LineBatch {
     /// Where this batch's lines are parsed to.
     next: Vec<ParsedLine>,
     /// Events the assembly completed.
-    ready: Vec<crate::decode::auditd::AuditEvent>,
+    ready: Vec<AuditEvent>,
 }
 
-type ParsedLine = (u64, u64, Result<crate::decode::auditd::AuditLine, crate::decode::auditd::LineError>);
+type ParsedLine = (u64, u64, Result<AuditLine, LineError>);
 
 impl LineBatch {
     const LINES: usize = 16_384;

@@ -10,6 +10,7 @@
 
 use super::table::{FlowOutput, FlowStats, PacketIn, TablePeaks};
 use crate::decode::packet::{LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW};
+use crate::util::cursor::be32;
 use crate::util::{concat, Timestamp};
 
 /// Packet bytes buffered per batch before it is handed to a shard.
@@ -137,7 +138,7 @@ fn ethernet_payload(frame: &[u8]) -> Option<&[u8]> {
 fn pair_hash(ip: &[u8]) -> Option<u64> {
     let version = ip.first()? >> 4;
     let (a, b) = match version {
-        4 => (u128::from(be_u32(ip.get(12..16)?)?), u128::from(be_u32(ip.get(16..20)?)?)),
+        4 => (u128::from(be32(ip, 12)?), u128::from(be32(ip, 16)?)),
         6 => (
             u128::from_be_bytes(ip.get(8..24)?.try_into().ok()?),
             u128::from_be_bytes(ip.get(24..40)?.try_into().ok()?),
@@ -148,10 +149,6 @@ fn pair_hash(ip: &[u8]) -> Option<u64> {
     let fold = |x: u128| (x as u64) ^ ((x >> 64) as u64).rotate_left(29);
     let h = (fold(lo) ^ fold(hi).wrapping_mul(0xff51_afd7_ed55_8ccd)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     Some(h ^ (h >> 32))
-}
-
-fn be_u32(b: &[u8]) -> Option<u32> {
-    Some(u32::from_be_bytes(b.try_into().ok()?))
 }
 
 /// Joins shard outputs into what one table would have produced.
