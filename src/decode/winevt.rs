@@ -59,13 +59,18 @@ impl WinRecord {
 pub enum WinEventError {
     #[error("record JSON is malformed: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("record JSON is not UTF-8 from byte {0} on")]
+    Utf8(usize),
     #[error("record has no System/EventID")]
     NoEventId,
 }
 
 /// Parses one record rendered by the evtx crate as JSON.
 pub fn parse_record_json(bytes: &[u8]) -> Result<WinRecord, WinEventError> {
-    let envelope: Envelope = serde_json::from_slice(bytes)?;
+    // Checked as UTF-8 once, whole: parsed from bytes, every string would be checked on its
+    // own, at a cost per string that a record's forty short values add up to.
+    let text = std::str::from_utf8(bytes).map_err(|e| WinEventError::Utf8(e.valid_up_to()))?;
+    let envelope: Envelope = serde_json::from_str(text)?;
     let Event { system, event_data, user_data } = envelope.event;
     let sys = system.unwrap_or_default();
     let event_id = sys.event_id.text.as_ref().and_then(Text::parse).ok_or(WinEventError::NoEventId)?;
@@ -622,6 +627,12 @@ mod tests {
     fn bad_records_are_errors_not_panics() {
         assert!(matches!(parse_record_json(b"{"), Err(WinEventError::Json(_))));
         assert!(matches!(parse_record_json(br##"{"Event":{"System":{}}}"##), Err(WinEventError::NoEventId)));
+        let bad_utf8 = b"{\"Event\":{\"System\":{\"EventID\":1,\"Computer\":\"W\xff\"}}}";
+        assert!(
+            matches!(parse_record_json(bad_utf8), Err(WinEventError::Utf8(45))),
+            "{:?}",
+            parse_record_json(bad_utf8).err()
+        );
         assert!(parse_record_json(br##"{"Event":{"System":{"EventID":[1,2]}}}"##).is_err());
         assert!(parse_record_json(br##"{"Event":{"EventData":[[[[]]]],"System":{"EventID":{"#text":"x"}}}}"##).is_err());
     }

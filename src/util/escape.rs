@@ -81,8 +81,35 @@ pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     } else {
-        let _ = serde_json::to_writer(&mut *out, s);
+        write_escaped(s.as_bytes(), out);
     }
+}
+
+/// The escaping half of [`write_json_str`], serde_json's rules written straight into the
+/// buffer: Windows paths and command lines, full of backslashes, come this way by the million.
+fn write_escaped(s: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 8);
+    out.push(b'"');
+    let mut clean = 0;
+    for (i, &b) in s.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => &[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]],
+            _ => continue,
+        };
+        out.extend_from_slice(&s[clean..i]);
+        out.extend_from_slice(short);
+        clean = i + 1;
+    }
+    out.extend_from_slice(&s[clean..]);
+    out.push(b'"');
 }
 
 /// JSON text bound for a terminal: characters that could drive or reorder it (C1 controls,
