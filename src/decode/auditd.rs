@@ -409,18 +409,18 @@ impl<'a> Pairs<'a> {
         let name = self.part.get(ns..ne).unwrap_or_default();
         let value = self.part.get(vs..ve).unwrap_or_default();
         if quoted {
-            self.out.push_inline(name, value);
+            self.out.push(name, value);
         } else if value == "(null)" {
         } else if mode != Mode::Interpreted
             && is_encoded_field(self.record_type, name)
             && decode_hex_into(value, &mut self.scratch)
         {
             match std::str::from_utf8(&self.scratch) {
-                Ok(text) => self.out.push_inline(name, text),
-                Err(_) => self.out.push_inline(name, &bytes_to_text(&self.scratch)),
+                Ok(text) => self.out.push(name, text),
+                Err(_) => self.out.push(name, &bytes_to_text(&self.scratch)),
             }
         } else {
-            self.out.push_inline(name, value);
+            self.out.push(name, value);
         }
     }
 }

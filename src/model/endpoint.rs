@@ -162,6 +162,12 @@ impl Pairs {
         self.spans.is_empty()
     }
 
+    /// Bytes of text stored: the values, and the names kept in the event rather than in the
+    /// shared table.
+    pub fn stored_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// Removes every pair, keeping the buffers' room.
     pub fn clear(&mut self) {
         self.text.clear();
@@ -180,14 +186,39 @@ impl Pairs {
         }
     }
 
-    /// Appends a pair with its name stored in the event: for short-lived pairs (a parser's
-    /// view of one line), whose names need not be looked up in the shared table.
+    /// Appends a pair with its name stored in the event, not looked up in the shared table.
     pub fn push_inline(&mut self, name: &str, value: &str) {
         // Names longer than 2 GiB cannot be read from a file seam reads in pieces of 1 MiB.
         let len = u32::try_from(name.len()).unwrap_or(INLINE - 1).min(INLINE - 1);
         self.text.push_str(name);
         self.text.push_str(value);
         self.spans.push(PairSpan { name: INLINE | len, end: offset(self.text.len()) });
+    }
+
+    /// Appends every pair of `other`, each name preceded by `prefix` (`SYSCALL.` + `arch`).
+    /// Names both sets keep in the shared table are joined by number (see
+    /// [`super::names::intern_prefixed`]); only the values are copied.
+    pub fn extend_prefixed(&mut self, other: &Pairs, prefix: &str) {
+        let prefix_id = super::names::intern(prefix);
+        let mut joined = String::new();
+        let mut at = 0;
+        for s in &other.spans {
+            let value = other.slice(value_start(at, s.name), s.end);
+            let id = prefix_id.filter(|_| s.name & INLINE == 0).and_then(|p| super::names::intern_prefixed(p, s.name));
+            match id {
+                Some(id) => {
+                    self.text.push_str(value);
+                    self.spans.push(PairSpan { name: id, end: offset(self.text.len()) });
+                }
+                None => {
+                    joined.clear();
+                    joined.push_str(prefix);
+                    joined.push_str(other.name(s.name, at));
+                    self.push(&joined, value);
+                }
+            }
+            at = s.end;
+        }
     }
 
     pub fn iter(&self) -> PairsIter<'_> {

@@ -67,6 +67,23 @@ pub fn intern(name: &str) -> Option<u32> {
     Some(id)
 }
 
+thread_local! {
+    /// (prefix's number, name's number) → number of the name they make together.
+    static PREFIXED: RefCell<FxHashMap<(u32, u32), u32>> = RefCell::new(FxHashMap::default());
+}
+
+/// The number of the name `prefix` + `name` (both numbered already), adding it if needed;
+/// `None` when it is too long or the table is full. Looked up by the two numbers, so a name
+/// made of a record type and a field name is neither spelled out nor hashed as text each time.
+pub fn intern_prefixed(prefix: u32, name: u32) -> Option<u32> {
+    if let Some(id) = PREFIXED.with(|p| p.borrow().get(&(prefix, name)).copied()) {
+        return Some(id);
+    }
+    let id = intern(&format!("{}{}", resolve(prefix), resolve(name)))?;
+    PREFIXED.with(|p| p.borrow_mut().insert((prefix, name), id));
+    Some(id)
+}
+
 /// The name numbered `id` (empty for a number never handed out).
 pub fn resolve(id: u32) -> &'static str {
     NAMES.get(id as usize).and_then(OnceLock::get).copied().unwrap_or_default()
@@ -84,6 +101,13 @@ mod tests {
         let from_other = std::thread::spawn(|| intern("SYSCALL.arch")).join().expect("thread");
         assert_eq!(from_other, Some(a), "one number per name, whichever thread met it first");
         assert_eq!(intern(&"x".repeat(MAX_LEN + 1)), None);
+        let (prefix, name) = (intern("PATH[1].").expect("fits"), intern("nametype").expect("fits"));
+        let joined = intern_prefixed(prefix, name).expect("fits");
+        assert_eq!(resolve(joined), "PATH[1].nametype");
+        assert_eq!(intern("PATH[1].nametype"), Some(joined), "the same number as the name spelled out");
+        assert_eq!(intern_prefixed(prefix, name), Some(joined));
+        let long = intern(&"y".repeat(MAX_LEN)).expect("fits");
+        assert_eq!(intern_prefixed(prefix, long), None, "too long together");
         assert_eq!(resolve(u32::MAX), "");
 
         // Hostile input with endless distinct names fills the table; past that, names are kept

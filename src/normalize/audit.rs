@@ -390,14 +390,12 @@ fn flatten(ev: &AuditEvent) -> Pairs {
     // kept once for the whole run (see `model::names`).
     let (mut pairs, mut text) = (0, 0);
     for r in records() {
-        for (_, v) in r.fields.iter().chain(r.interpreted.iter()) {
-            pairs += 1;
-            text += v.len();
-        }
+        pairs += r.fields.len() + r.interpreted.len();
+        text += r.fields.stored_len() + r.interpreted.stored_len();
     }
     let mut seen: Vec<(&str, usize)> = Vec::new();
     let mut out = Pairs::with_capacity(pairs, text);
-    let mut name = String::new();
+    let mut prefix = String::new();
     for r in records() {
         let t = r.record_type.as_str();
         let n = match seen.iter_mut().find(|(k, _)| *k == t) {
@@ -410,20 +408,16 @@ fn flatten(ev: &AuditEvent) -> Pairs {
                 0
             }
         };
-        name.clear();
-        name.push_str(t);
+        prefix.clear();
+        prefix.push_str(t);
         if n > 0 {
-            name.push('[');
-            name.push_str(&n.to_string());
-            name.push(']');
+            prefix.push('[');
+            prefix.push_str(&n.to_string());
+            prefix.push(']');
         }
-        name.push('.');
-        let prefix = name.len();
-        for (k, v) in r.fields.iter().chain(r.interpreted.iter()) {
-            name.truncate(prefix);
-            name.push_str(k);
-            out.push(&name, v);
-        }
+        prefix.push('.');
+        out.extend_prefixed(&r.fields, &prefix);
+        out.extend_prefixed(&r.interpreted, &prefix);
     }
     out
 }
