@@ -178,14 +178,11 @@ fn json_rows<T>(
     out: &mut Vec<u8>,
 ) {
     out.reserve(rows.len() * 512);
-    let mut values = Vec::with_capacity(cols.len());
     for (i, row) in rows.iter().enumerate() {
-        values.clear();
-        values.extend(cols.iter().map(|c| (c.get)(row, ctx)));
         if format == Format::Json && !(first && i == 0) {
             out.extend_from_slice(b",\n");
         }
-        layout.write(&values, out);
+        layout.write(&|col| cols.get(col).map_or(Value::Null, |c| (c.get)(row, ctx)), out);
         if format == Format::Jsonl {
             out.push(b'\n');
         }
@@ -204,8 +201,33 @@ struct JsonLayout {
 }
 
 enum Node {
-    Leaf { key: String, col: usize },
-    Group { key: String, children: Vec<Node> },
+    /// `json_key` is the key as JSON text with its colon (`"name":`), written once here
+    /// rather than escaped again for every row.
+    Leaf { key: String, json_key: Vec<u8>, col: usize },
+    /// `open` is `"key":{`.
+    Group { key: String, open: Vec<u8>, children: Vec<Node> },
+}
+
+impl Node {
+    fn leaf(key: String, col: usize) -> Node {
+        let mut json_key = Vec::with_capacity(key.len() + 3);
+        write_str(&key, &mut json_key);
+        json_key.push(b':');
+        Node::Leaf { key, json_key, col }
+    }
+
+    fn group(key: String, children: Vec<Node>) -> Node {
+        let mut open = Vec::with_capacity(key.len() + 4);
+        write_str(&key, &mut open);
+        open.extend_from_slice(b":{");
+        Node::Group { key, open, children }
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Node::Leaf { key, .. } | Node::Group { key, .. } => key,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -232,45 +254,39 @@ impl JsonLayout {
         let mut out = Vec::new();
         for (key, sub) in tree.children {
             match (sub.leaf, sub.children.is_empty()) {
-                (Some(col), true) => out.push(Node::Leaf { key, col }),
+                (Some(col), true) => out.push(Node::leaf(key, col)),
                 (leaf, _) => {
                     // A name that is both a value and a group keeps the value under `value`.
                     let mut children = Self::nodes(Tree { leaf: None, children: sub.children });
                     if let Some(col) = leaf {
-                        children.push(Node::Leaf { key: "value".into(), col });
+                        children.push(Node::leaf("value".into(), col));
                         children.sort_by(|a, b| a.key().cmp(b.key()));
                     }
-                    out.push(Node::Group { key, children });
+                    out.push(Node::group(key, children));
                 }
             }
         }
         out
     }
 
-    fn write(&self, values: &[Value], out: &mut Vec<u8>) {
-        write_object(&self.root, values, out);
-    }
-}
-
-impl Node {
-    fn key(&self) -> &str {
-        match self {
-            Node::Leaf { key, .. } | Node::Group { key, .. } => key,
-        }
+    /// Writes one row; `value` gives a column's value by its number, asked for once per
+    /// column as the walk reaches it (no row's values are gathered first).
+    fn write<'a>(&self, value: &dyn Fn(usize) -> Value<'a>, out: &mut Vec<u8>) {
+        write_object(&self.root, value, out);
     }
 }
 
 /// Writes the object of `nodes`: absent values are left out, and so is a group none of whose
 /// values is present. A group is written as it is walked and taken back when it stays empty,
 /// so each value is looked at once.
-fn write_object(nodes: &[Node], values: &[Value], out: &mut Vec<u8>) {
+fn write_object<'a>(nodes: &[Node], value: &dyn Fn(usize) -> Value<'a>, out: &mut Vec<u8>) {
     out.push(b'{');
-    write_members(nodes, values, out);
+    write_members(nodes, value, out);
     out.push(b'}');
 }
 
 /// The members of [`write_object`]'s object, comma-separated; whether any was written.
-fn write_members(nodes: &[Node], values: &[Value], out: &mut Vec<u8>) -> bool {
+fn write_members<'a>(nodes: &[Node], value: &dyn Fn(usize) -> Value<'a>, out: &mut Vec<u8>) -> bool {
     let mut first = true;
     for node in nodes {
         let before = out.len();
@@ -278,19 +294,18 @@ fn write_members(nodes: &[Node], values: &[Value], out: &mut Vec<u8>) -> bool {
             out.push(b',');
         }
         match node {
-            Node::Leaf { key, col } => {
-                let Some(v) = values.get(*col).and_then(Value::to_json_ref) else {
+            Node::Leaf { json_key, col, .. } => {
+                let v = value(*col);
+                let Some(v) = v.to_json_ref() else {
                     out.truncate(before);
                     continue;
                 };
-                write_str(key, out);
-                out.push(b':');
+                out.extend_from_slice(json_key);
                 v.write_json(out);
             }
-            Node::Group { key, children } => {
-                write_str(key, out);
-                out.extend_from_slice(b":{");
-                if !write_members(children, values, out) {
+            Node::Group { open, children, .. } => {
+                out.extend_from_slice(open);
+                if !write_members(children, value, out) {
                     out.truncate(before);
                     continue;
                 }
@@ -466,9 +481,8 @@ mod tests {
         let layout = JsonLayout::new(&cols);
         let ctx = RowCtx::default();
         let text = |n: u64| {
-            let values: Vec<Value> = cols.iter().map(|c| (c.get)(&n, &ctx)).collect();
             let mut out = Vec::new();
-            layout.write(&values, &mut out);
+            layout.write(&|col| (cols[col].get)(&n, &ctx), &mut out);
             String::from_utf8(out).unwrap()
         };
         assert_eq!(text(0), "{}");

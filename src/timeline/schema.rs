@@ -785,12 +785,20 @@ pub fn message(e: &Event) -> String {
 
 /// At most `n` characters of `text`, on one line.
 fn clip(text: &str, n: usize) -> String {
-    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(n + 1).collect();
-    if line.chars().count() > n {
-        format!("{}…", line.chars().take(n).collect::<String>())
+    // A text of at most n bytes has at most n characters; a longer one is cut before its
+    // character n, if it has one.
+    let cut = if text.len() <= n { None } else { text.char_indices().nth(n).map(|(at, _)| at) };
+    let head = text.get(..cut.unwrap_or(text.len())).unwrap_or(text);
+    let mut line = String::with_capacity(head.len() + if cut.is_some() { '…'.len_utf8() } else { 0 });
+    if head.chars().any(char::is_control) {
+        line.extend(head.chars().map(|c| if c.is_control() { ' ' } else { c }));
     } else {
-        line
+        line.push_str(head);
     }
+    if cut.is_some() {
+        line.push('…');
+    }
+    line
 }
 
 fn endpoint_message(e: &Event, x: &crate::model::EndpointFields, ends: &str) -> String {
@@ -937,4 +945,31 @@ pub const ASSET_COLUMNS: &[Column<crate::model::Asset>] = &[
 
 fn intervals(spans: &[(i64, i64)]) -> Value<'static> {
     Value::List(spans.iter().map(|&(a, b)| format!("{}/{}", rfc3339(a), rfc3339(b))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    /// The plain definition: controls become spaces, and a text of more than `n` characters
+    /// keeps its first `n` and an ellipsis.
+    fn clip_by_chars(text: &str, n: usize) -> String {
+        let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        if line.chars().count() > n {
+            format!("{}…", line.chars().take(n).collect::<String>())
+        } else {
+            line
+        }
+    }
+
+    #[test]
+    fn clipping_counts_characters_and_blanks_controls() {
+        let texts = ["", "abc", "abcd", "abcde", "é€😀x", "ab\tc\nd", "a\u{85}bc\u{9f}", "\u{1b}[31mred", "ééééé", "é"];
+        for text in texts {
+            for n in 0..8 {
+                assert_eq!(clip(text, n), clip_by_chars(text, n), "{text:?} {n}");
+            }
+        }
+        assert_eq!(clip("C:\\Windows\\System32\\cmd.exe", 10), "C:\\Windows…");
+    }
 }
