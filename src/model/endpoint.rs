@@ -221,6 +221,25 @@ impl Pairs {
         }
     }
 
+    /// Appends the pairs as a JSON object's members, in order, duplicates kept: `"name":"value"`,
+    /// comma-separated. Names kept in the shared table are copied as JSON already written.
+    pub fn write_json_members(&self, out: &mut Vec<u8>) {
+        let mut at = 0;
+        for (i, s) in self.spans.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if s.name & INLINE == 0 {
+                out.extend_from_slice(super::names::resolve_json(s.name));
+            } else {
+                crate::util::escape::write_json_str(self.name(s.name, at), out);
+            }
+            out.push(b':');
+            crate::util::escape::write_json_str(self.slice(value_start(at, s.name), s.end), out);
+            at = s.end;
+        }
+    }
+
     pub fn iter(&self) -> PairsIter<'_> {
         PairsIter { pairs: self, spans: self.spans.iter(), at: 0 }
     }
@@ -389,6 +408,23 @@ impl EndpointFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_as_json_members_keep_order_duplicates_and_escapes() {
+        let mut pairs = Pairs::new();
+        pairs.push("EventData.Image", "C:\\Windows\\cmd.exe");
+        pairs.push_inline("in \"line\"", "tab\there");
+        pairs.push("EventData.Image", "second");
+        let mut out = Vec::new();
+        pairs.write_json_members(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            r#""EventData.Image":"C:\\Windows\\cmd.exe","in \"line\"":"tab\there","EventData.Image":"second""#
+        );
+        let mut none = Vec::new();
+        Pairs::new().write_json_members(&mut none);
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn pairs_keep_order_duplicates_and_empty_values() {

@@ -20,7 +20,14 @@ pub const CAPACITY: usize = 1 << 16;
 /// Longest name kept in the table.
 pub const MAX_LEN: usize = 128;
 
-static NAMES: [OnceLock<&'static str>; CAPACITY] = [const { OnceLock::new() }; CAPACITY];
+static NAMES: [OnceLock<Name>; CAPACITY] = [const { OnceLock::new() }; CAPACITY];
+
+/// A name of the table, and the same name as a JSON string (quoted, escaped), so that writers
+/// of JSON copy it instead of escaping it again for every event.
+struct Name {
+    text: &'static str,
+    json: &'static [u8],
+}
 
 /// Set once the table is full, so that new names no longer wait for the lock.
 static FULL: AtomicBool = AtomicBool::new(false);
@@ -57,7 +64,10 @@ pub fn intern(name: &str) -> Option<u32> {
                 };
                 // Leaked on purpose: the table lives as long as the process, and is bounded.
                 let stored: &'static str = Box::leak(name.to_owned().into_boxed_str());
-                NAMES.get(id as usize)?.set(stored).ok()?;
+                let mut json = Vec::with_capacity(name.len() + 2);
+                crate::util::escape::write_json_str(name, &mut json);
+                let json: &'static [u8] = Box::leak(json.into_boxed_slice());
+                NAMES.get(id as usize)?.set(Name { text: stored, json }).ok()?;
                 index.insert(stored, id);
                 (id, stored)
             }
@@ -86,7 +96,13 @@ pub fn intern_prefixed(prefix: u32, name: u32) -> Option<u32> {
 
 /// The name numbered `id` (empty for a number never handed out).
 pub fn resolve(id: u32) -> &'static str {
-    NAMES.get(id as usize).and_then(OnceLock::get).copied().unwrap_or_default()
+    NAMES.get(id as usize).and_then(OnceLock::get).map_or("", |n| n.text)
+}
+
+/// The name numbered `id` as a JSON string, quotes included (`""` for a number never handed
+/// out).
+pub fn resolve_json(id: u32) -> &'static [u8] {
+    NAMES.get(id as usize).and_then(OnceLock::get).map_or(b"\"\"", |n| n.json)
 }
 
 #[cfg(test)]
@@ -109,6 +125,9 @@ mod tests {
         let long = intern(&"y".repeat(MAX_LEN)).expect("fits");
         assert_eq!(intern_prefixed(prefix, long), None, "too long together");
         assert_eq!(resolve(u32::MAX), "");
+        assert_eq!(resolve_json(u32::MAX), b"\"\"");
+        let odd = intern("a\"b\\c").expect("fits");
+        assert_eq!(resolve_json(odd), br#""a\"b\\c""#);
 
         // Hostile input with endless distinct names fills the table; past that, names are kept
         // in each event and read back the same. (This fills the table for the rest of the test

@@ -198,14 +198,7 @@ impl Value<'_> {
             Value::List(items) => serde_json::to_writer(&mut *out, items).map_err(std::io::Error::other),
             Value::Map(pairs) => {
                 out.push(b'{');
-                for (i, (k, v)) in pairs.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    crate::util::escape::write_json_str(k, out);
-                    out.push(b':');
-                    crate::util::escape::write_json_str(v, out);
-                }
+                pairs.write_json_members(out);
                 out.push(b'}');
                 Ok(())
             }
