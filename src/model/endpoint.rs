@@ -229,10 +229,9 @@ impl Pairs {
             if i > 0 {
                 out.push(b',');
             }
-            if s.name & INLINE == 0 {
-                out.extend_from_slice(super::names::resolve_json(s.name));
-            } else {
-                crate::util::escape::write_json_str(self.name(s.name, at), out);
+            match super::names::resolve_json(s.name).filter(|_| s.name & INLINE == 0) {
+                Some(json) => out.extend_from_slice(json),
+                None => crate::util::escape::write_json_str(self.name(s.name, at), out),
             }
             out.push(b':');
             crate::util::escape::write_json_str(self.slice(value_start(at, s.name), s.end), out);
@@ -415,11 +414,12 @@ mod tests {
         pairs.push("EventData.Image", "C:\\Windows\\cmd.exe");
         pairs.push_inline("in \"line\"", "tab\there");
         pairs.push("EventData.Image", "second");
+        pairs.push("Data \"quoted\"", "x");
         let mut out = Vec::new();
         pairs.write_json_members(&mut out);
         assert_eq!(
             String::from_utf8(out).unwrap_or_default(),
-            r#""EventData.Image":"C:\\Windows\\cmd.exe","in \"line\"":"tab\there","EventData.Image":"second""#
+            r#""EventData.Image":"C:\\Windows\\cmd.exe","in \"line\"":"tab\there","EventData.Image":"second","Data \"quoted\"":"x""#
         );
         let mut none = Vec::new();
         Pairs::new().write_json_members(&mut none);

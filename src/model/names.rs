@@ -22,11 +22,26 @@ pub const MAX_LEN: usize = 128;
 
 static NAMES: [OnceLock<Name>; CAPACITY] = [const { OnceLock::new() }; CAPACITY];
 
-/// A name of the table, and the same name as a JSON string (quoted, escaped), so that writers
-/// of JSON copy it instead of escaping it again for every event.
+/// A name of the table. A name JSON writes as it is (no character to escape, as nearly all)
+/// is stored once, as its JSON string, quotes included: writers of JSON copy it instead of
+/// escaping it again for every event, and the text is the same bytes without the quotes.
 struct Name {
     text: &'static str,
-    json: &'static [u8],
+    json: Option<&'static [u8]>,
+}
+
+/// Leaks `name` into the table's storage (see [`Name`]).
+fn stored(name: &str) -> Name {
+    let mut json = Vec::with_capacity(name.len() + 2);
+    crate::util::escape::write_json_str(name, &mut json);
+    if json.len() == name.len() + 2 {
+        let json: &'static [u8] = Box::leak(json.into_boxed_slice());
+        let text = json.get(1..json.len() - 1).and_then(|t| std::str::from_utf8(t).ok());
+        if let Some(text) = text {
+            return Name { text, json: Some(json) };
+        }
+    }
+    Name { text: Box::leak(name.to_owned().into_boxed_str()), json: None }
 }
 
 /// Set once the table is full, so that new names no longer wait for the lock.
@@ -63,11 +78,9 @@ pub fn intern(name: &str) -> Option<u32> {
                     return None;
                 };
                 // Leaked on purpose: the table lives as long as the process, and is bounded.
-                let stored: &'static str = Box::leak(name.to_owned().into_boxed_str());
-                let mut json = Vec::with_capacity(name.len() + 2);
-                crate::util::escape::write_json_str(name, &mut json);
-                let json: &'static [u8] = Box::leak(json.into_boxed_slice());
-                NAMES.get(id as usize)?.set(Name { text: stored, json }).ok()?;
+                let entry = stored(name);
+                let stored = entry.text;
+                NAMES.get(id as usize)?.set(entry).ok()?;
                 index.insert(stored, id);
                 (id, stored)
             }
@@ -99,10 +112,10 @@ pub fn resolve(id: u32) -> &'static str {
     NAMES.get(id as usize).and_then(OnceLock::get).map_or("", |n| n.text)
 }
 
-/// The name numbered `id` as a JSON string, quotes included (`""` for a number never handed
-/// out).
-pub fn resolve_json(id: u32) -> &'static [u8] {
-    NAMES.get(id as usize).and_then(OnceLock::get).map_or(b"\"\"", |n| n.json)
+/// The name numbered `id` as a JSON string, quotes included, when it needs no escaping (and
+/// was handed out).
+pub fn resolve_json(id: u32) -> Option<&'static [u8]> {
+    NAMES.get(id as usize).and_then(OnceLock::get).and_then(|n| n.json)
 }
 
 #[cfg(test)]
@@ -125,9 +138,10 @@ mod tests {
         let long = intern(&"y".repeat(MAX_LEN)).expect("fits");
         assert_eq!(intern_prefixed(prefix, long), None, "too long together");
         assert_eq!(resolve(u32::MAX), "");
-        assert_eq!(resolve_json(u32::MAX), b"\"\"");
+        assert_eq!(resolve_json(u32::MAX), None);
+        assert_eq!(resolve_json(joined), Some(&br#""PATH[1].nametype""#[..]));
         let odd = intern("a\"b\\c").expect("fits");
-        assert_eq!(resolve_json(odd), br#""a\"b\\c""#);
+        assert_eq!((resolve(odd), resolve_json(odd)), ("a\"b\\c", None));
 
         // Hostile input with endless distinct names fills the table; past that, names are kept
         // in each event and read back the same. (This fills the table for the rest of the test
