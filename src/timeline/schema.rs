@@ -777,12 +777,14 @@ pub fn message(e: &Event) -> String {
 }
 
 /// At most `n` characters of `text`, on one line.
-fn clip(text: &str, n: usize) -> String {
+/// Appends `text` with controls as spaces, cut to its first `n` characters and an ellipsis
+/// when it has more.
+fn clip_into(text: &str, n: usize, line: &mut String) {
     // A text of at most n bytes has at most n characters; a longer one is cut before its
     // character n, if it has one.
     let cut = if text.len() <= n { None } else { text.char_indices().nth(n).map(|(at, _)| at) };
     let head = text.get(..cut.unwrap_or(text.len())).unwrap_or(text);
-    let mut line = String::with_capacity(head.len() + if cut.is_some() { '…'.len_utf8() } else { 0 });
+    line.reserve(head.len() + if cut.is_some() { '…'.len_utf8() } else { 0 });
     if head.chars().any(char::is_control) {
         line.extend(head.chars().map(|c| if c.is_control() { ' ' } else { c }));
     } else {
@@ -791,58 +793,117 @@ fn clip(text: &str, n: usize) -> String {
     if cut.is_some() {
         line.push('…');
     }
-    line
 }
 
 fn endpoint_message(e: &Event, x: &crate::model::EndpointFields, ends: &str) -> String {
-    let mut parts: Vec<String> = vec![x.action.to_string()];
+    let mut m = Words::default();
+    m.push(x.action);
     let p = e.process.as_ref();
     let exe = p.and_then(|p| p.executable.as_deref());
     match e.kind {
         EventKind::Process => {
             if let Some(cmd) = p.and_then(|p| p.command_line.as_deref()).or(exe) {
-                parts.push(clip(cmd, 160));
+                m.push_clipped("", cmd, 160);
             }
             if let Some(pid) = p.and_then(|p| p.pid) {
-                parts.push(format!("pid {pid}"));
+                m.push_fmt(format_args!("pid {pid}"));
             }
             if let Some(parent) = p.and_then(|p| p.parent_executable.as_deref()) {
-                parts.push(format!("← {}", clip(parent, 80)));
+                m.push_clipped("← ", parent, 80);
             }
         }
         EventKind::Connection => {
-            parts.push(ends.to_string());
-            parts.extend(x.target.as_deref().map(|t| format!("({t})")));
-            parts.extend(exe.map(|t| clip(t, 80)));
+            m.push(ends);
+            if let Some(t) = x.target.as_deref() {
+                m.push_fmt(format_args!("({t})"));
+            }
+            if let Some(t) = exe {
+                m.push_clipped("", t, 80);
+            }
         }
         EventKind::Logon => {
-            parts.extend(x.user.clone().or_else(|| p.and_then(|p| p.user.clone())));
-            parts.extend(x.logon_type.map(|t| format!("type {t}")));
-            parts.extend(x.target.as_deref().map(|t| format!("to {t}")));
-            let from = x.source_ip.map(|ip| ip.to_string()).or_else(|| x.source_host.clone());
-            parts.extend(from.map(|f| format!("from {f}")));
+            if let Some(u) = x.user.as_deref().or_else(|| p.and_then(|p| p.user.as_deref())) {
+                m.push(u);
+            }
+            if let Some(t) = x.logon_type {
+                m.push_fmt(format_args!("type {t}"));
+            }
+            if let Some(t) = x.target.as_deref() {
+                m.push_fmt(format_args!("to {t}"));
+            }
+            match (x.source_ip, x.source_host.as_deref()) {
+                (Some(ip), _) => m.push_fmt(format_args!("from {ip}")),
+                (None, Some(host)) => m.push_fmt(format_args!("from {host}")),
+                (None, None) => {}
+            }
         }
         EventKind::Generic => {
-            parts.clear();
-            parts.push(format!("{} {}", x.channel.as_deref().unwrap_or(x.source.as_str()), x.code));
-            parts.extend(x.data.iter().take(4).map(|(k, v)| format!("{k}={}", clip(v, 40))));
+            m = Words::default();
+            m.push_fmt(format_args!("{} {}", x.channel.as_deref().unwrap_or(x.source.as_str()), x.code));
+            for (k, v) in x.data.iter().take(4) {
+                m.push_clipped(&format!("{k}="), v, 40);
+            }
         }
         _ => {
-            parts.extend(x.user.clone());
-            parts.extend(x.target.as_deref().map(|t| clip(t, 120)));
-            parts.extend(x.details.as_deref().map(|d| clip(d, 80)));
-            if !ends.is_empty() {
-                parts.push(ends.to_string());
+            if let Some(u) = x.user.as_deref() {
+                m.push(u);
             }
-            if e.kind != EventKind::ProcessAccess || x.target.is_none() {
-                parts.extend(exe.map(|t| format!("by {}", clip(t, 80))));
-            } else {
-                parts.extend(exe.map(|t| format!("from {}", clip(t, 80))));
+            if let Some(t) = x.target.as_deref() {
+                m.push_clipped("", t, 120);
+            }
+            if let Some(d) = x.details.as_deref() {
+                m.push_clipped("", d, 80);
+            }
+            m.push(ends);
+            let by = if e.kind != EventKind::ProcessAccess || x.target.is_none() { "by " } else { "from " };
+            if let Some(t) = exe {
+                m.push_clipped(by, t, 80);
             }
         }
     }
-    parts.retain(|s| !s.is_empty());
-    parts.join(" ")
+    m.0
+}
+
+/// A message built a word group at a time: each non-empty one is appended after a space, as
+/// joining the non-empty parts with spaces would, without a string per part.
+#[derive(Default)]
+struct Words(String);
+
+impl Words {
+    fn push(&mut self, part: &str) {
+        if part.is_empty() {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        self.0.push_str(part);
+    }
+
+    fn push_fmt(&mut self, part: std::fmt::Arguments<'_>) {
+        use std::fmt::Write;
+        let before = self.0.len();
+        if before > 0 {
+            self.0.push(' ');
+        }
+        let start = self.0.len();
+        let _ = self.0.write_fmt(part);
+        if self.0.len() == start {
+            self.0.truncate(before);
+        }
+    }
+
+    /// `prefix` and `text` clipped to `n` characters (see [`clip_into`]), as one part.
+    fn push_clipped(&mut self, prefix: &str, text: &str, n: usize) {
+        if prefix.is_empty() && text.is_empty() {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        self.0.push_str(prefix);
+        clip_into(text, n, &mut self.0);
+    }
 }
 
 /// What `timestamp_desc` says for an event kind in Timesketch output.
@@ -942,7 +1003,13 @@ fn intervals(spans: &[(i64, i64)]) -> Value<'static> {
 
 #[cfg(test)]
 mod tests {
-    use super::clip;
+    use super::{clip_into, Words};
+
+    fn clip(text: &str, n: usize) -> String {
+        let mut line = String::new();
+        clip_into(text, n, &mut line);
+        line
+    }
 
     /// The plain definition: controls become spaces, and a text of more than `n` characters
     /// keeps its first `n` and an ellipsis.
@@ -964,5 +1031,21 @@ mod tests {
             }
         }
         assert_eq!(clip("C:\\Windows\\System32\\cmd.exe", 10), "C:\\Windows…");
+    }
+
+    /// Parts are joined by single spaces, and empty ones (formatted or not) leave no trace.
+    #[test]
+    fn message_words_skip_empty_parts() {
+        let mut m = Words::default();
+        m.push("");
+        m.push_fmt(format_args!("{}", ""));
+        m.push_clipped("", "", 10);
+        assert_eq!(m.0, "");
+        m.push_fmt(format_args!("pid {}", 7));
+        m.push("");
+        m.push_clipped("← ", "C:\\Windows\\explorer.exe", 10);
+        m.push_fmt(format_args!("{}", ""));
+        m.push_clipped("by ", "", 10);
+        assert_eq!(m.0, "pid 7 ← C:\\Windows… by ");
     }
 }
