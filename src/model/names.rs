@@ -31,7 +31,7 @@ struct Name {
 }
 
 /// Leaks `name` into the table's storage (see [`Name`]).
-fn stored(name: &str) -> Name {
+fn leak(name: &str) -> Name {
     let mut json = Vec::with_capacity(name.len() + 2);
     crate::util::escape::write_json_str(name, &mut json);
     if json.len() == name.len() + 2 {
@@ -78,7 +78,7 @@ pub fn intern(name: &str) -> Option<u32> {
                     return None;
                 };
                 // Leaked on purpose: the table lives as long as the process, and is bounded.
-                let entry = stored(name);
+                let entry = leak(name);
                 let stored = entry.text;
                 NAMES.get(id as usize)?.set(entry).ok()?;
                 index.insert(stored, id);

@@ -776,9 +776,8 @@ pub fn message(e: &Event) -> String {
     }
 }
 
-/// At most `n` characters of `text`, on one line.
-/// Appends `text` with controls as spaces, cut to its first `n` characters and an ellipsis
-/// when it has more.
+/// Appends `text` on one line (controls as spaces), cut to its first `n` characters and an
+/// ellipsis when it has more.
 fn clip_into(text: &str, n: usize, line: &mut String) {
     // A text of at most n bytes has at most n characters; a longer one is cut before its
     // character n, if it has one.
