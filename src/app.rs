@@ -25,6 +25,8 @@ use crate::timeline::schema::{self, ASSET_COLUMNS, EVENT_COLUMNS, FLOW_COLUMNS, 
 use crate::timeline::{sort_events, RowCtx, TimelineFilter};
 use crate::util::Timestamp;
 use anyhow::{bail, Context, Result};
+
+mod runs;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -120,20 +122,46 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         | Task::Assets { flow, .. } => (*flow, true),
     };
     let mut clock = StageClock::new(cfg.timings);
-    let reading = Reading { flow: flow_cfg, decode, hash, mmap: cfg.mmap };
+    // A timeline that needs nothing else of every event is merged from sorted runs on disk
+    // (see `runs`): its logs' readers hand their events on as they go.
+    let spilling = match &cfg.task {
+        Task::Timeline { filter, out, spill_after, .. }
+            if *spill_after > 0
+                && filter.hosts.is_empty()
+                && matches!(out.format, Format::Json | Format::Jsonl | Format::Timesketch)
+                && !files.iter().any(|f| f.kind.is_capture()) =>
+        {
+            Some(runs::Spilling::new(*spill_after, forced_offsets(&cfg.skew)))
+        }
+        _ => None,
+    };
+    let reading = Reading { flow: flow_cfg, decode, hash, mmap: cfg.mmap, spilling };
     let mut ingest = ingest(&files, &reading, &cfg.log_hosts, cfg.quiet);
     clock.lap("read");
     for r in &ingest {
         diags.merge(r.diags.clone());
     }
-    let mut attributions = if decode { attribute_bundle(&mut ingest, &cfg.skew) } else { Attributions::default() };
+    // Runs were written for a timeline without captures: nothing to join, and the offsets set
+    // were applied as the events were read.
+    let streamed = runs::spilled(&ingest);
+    let mut attributions = if streamed {
+        Attributions { offsets: forced_offsets(&cfg.skew), ..Attributions::default() }
+    } else if decode {
+        attribute_bundle(&mut ingest, &cfg.skew)
+    } else {
+        Attributions::default()
+    };
     // A --clock-offset for a host no log names applies to nothing: say so, and do not list it
     // among the offsets applied.
     attributions.offsets.retain(|o| {
         let named = !o.forced
             || ingest.iter().flat_map(|r| &r.events).any(|e| {
                 e.host.as_ref().and_then(|h| h.name.as_deref()).is_some_and(|n| n.eq_ignore_ascii_case(&o.host))
-            });
+            })
+            || ingest
+                .iter()
+                .filter_map(|r| r.overflow.as_ref())
+                .any(|w| w.hosts.contains(&o.host.to_ascii_lowercase()));
         if !named {
             let what = format!("no endpoint log names host {}: its offset applies to nothing", o.host);
             diags.push("--clock-offset", None, DiagKind::Skipped, what);
@@ -247,6 +275,17 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                     width: out.width,
                 },
             )?
+        }
+        Task::Timeline { out, filter, .. } if streamed => {
+            let spilling = reading.spilling.as_ref().context("runs written without a timeline to merge")?;
+            runs::write_timeline(
+                &mut ingest,
+                spilling,
+                filter,
+                &timeline_rendered(&[], &ctx, &diags, out.width),
+                out,
+                cfg.timings,
+            )?;
         }
         Task::Timeline { out, filter, .. } => {
             let widened;
@@ -546,6 +585,8 @@ pub struct Ingested {
     pub events: Vec<Event>,
     pub diags: Diagnostics,
     pub sha256: Option<String>,
+    /// The log's events written in sorted runs, when the timeline is merged from them.
+    pub overflow: Option<runs::Overflow>,
 }
 
 /// Records and time span of an endpoint log.
@@ -558,7 +599,7 @@ pub struct LogSummary {
 }
 
 /// How evidence files are read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Reading {
     flow: FlowConfig,
     /// Whether captures are decoded into flows (not for the inventory alone).
@@ -567,6 +608,8 @@ struct Reading {
     hash: bool,
     /// Whether regular capture files may be memory-mapped.
     mmap: bool,
+    /// Where endpoint logs' events go when the timeline is merged from sorted runs.
+    spilling: Option<runs::Spilling>,
 }
 
 fn ingest(files: &[EvidenceFile], reading: &Reading, log_hosts: &[(PathBuf, String)], quiet: bool) -> Vec<Ingested> {
@@ -597,7 +640,7 @@ fn ingest(files: &[EvidenceFile], reading: &Reading, log_hosts: &[(PathBuf, Stri
                 .iter()
                 .enumerate()
                 .filter(|(_, f)| is_evtx(f))
-                .map(|(i, f)| (i, ingest_evtx(f, hash, &bar)))
+                .map(|(i, f)| (i, ingest_evtx(f, hash, reading.spilling.as_ref(), &bar)))
                 .collect::<Vec<_>>()
         });
         let others = files
@@ -653,7 +696,7 @@ fn host_override<'a>(file: &EvidenceFile, hosts: &'a [(PathBuf, String)]) -> Opt
 type Numbered = Vec<(usize, Ingested)>;
 
 /// Reads one EVTX file into endpoint events.
-fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
+fn ingest_evtx(file: &EvidenceFile, hash: bool, spilling: Option<&runs::Spilling>, bar: &ProgressBar) -> Ingested {
     let mut result = Ingested::default();
     let label = file.display.as_str();
     let input: Box<dyn EvtxInput> = match open_log(file) {
@@ -674,6 +717,7 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
     let file_id = file.id;
     let mut events = Vec::new();
     let mut unmapped = Vec::new();
+    let mut overflow = None;
     // A plain file is hashed in the integrity pass; a compressed one is hashed as stored.
     let summary = read_evtx(
         input,
@@ -689,7 +733,10 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
                 .map_err(|e| (raw.record_id, raw.recovered, e.to_string()))
         },
         |mapped| match mapped {
-            Ok(event) => events.push(event),
+            Ok(event) => {
+                events.push(event);
+                runs::offer(spilling, &mut overflow, &mut events);
+            }
             Err(failure) => unmapped.push(failure),
         },
     );
@@ -712,7 +759,8 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
             "record remnants carved from unallocated space hold no event",
         );
     }
-    let carved = events.iter().filter(|e| matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.carved)).count();
+    let carved = events.iter().filter(|e| matches!(&e.fields, crate::model::Fields::Endpoint(x) if x.carved)).count()
+        + overflow.as_ref().map_or(0, |o| o.carved as usize);
     bar.inc(file.size);
     let mut notes = vec![format!("{} chunks", summary.chunks)];
     if summary.dirty {
@@ -727,6 +775,7 @@ fn ingest_evtx(file: &EvidenceFile, hash: bool, bar: &ProgressBar) -> Ingested {
     result.log =
         Some(LogSummary { records: summary.records, first_ts: summary.first_ts, last_ts: summary.last_ts, notes });
     result.events = events;
+    result.overflow = overflow;
     if hash {
         result.sha256 = match summary.sha256 {
             Some(digest) => Some(evidence::hex(&digest)),
@@ -765,7 +814,7 @@ fn ingest_one(
     log_host: Option<&str>,
     bar: &ProgressBar,
 ) -> Ingested {
-    let Reading { flow: flow_cfg, decode, hash, mmap } = *reading;
+    let Reading { flow: flow_cfg, decode, hash, mmap, .. } = *reading;
     let mut diags = Diagnostics::new();
     let label = file.display.as_str();
     let mut result = Ingested::default();
@@ -805,9 +854,11 @@ fn ingest_one(
             result.flows = flows;
             result.summary = Some(summary);
         } else {
-            let (log, events) = read_audit(reader, file, label, log_host, &mut diags);
+            let (log, events, overflow) =
+                read_audit(reader, file, label, log_host, reading.spilling.as_ref(), &mut diags);
             result.log = Some(log);
             result.events = events;
+            result.overflow = overflow;
         }
     } else {
         drop(feed);
@@ -829,10 +880,12 @@ fn read_audit<R: Read>(
     file: &EvidenceFile,
     label: &str,
     host: Option<&str>,
+    spilling: Option<&runs::Spilling>,
     diags: &mut Diagnostics,
-) -> (LogSummary, Vec<Event>) {
+) -> (LogSummary, Vec<Event>, Option<runs::Overflow>) {
     let mut assembler = Assembler::new();
     let mut events = Vec::new();
+    let mut overflow = None;
     let mut records = 0u64;
     let mut bad = Diagnostics::new();
     let mut batch = LineBatch::default();
@@ -843,6 +896,7 @@ fn read_audit<R: Read>(
         batch.push(line.line, line.offset, line.text);
         if batch.is_full() {
             records += batch.drain(&mut assembler, &mut events, file.id, host, label, &mut bad);
+            runs::offer(spilling, &mut overflow, &mut events);
         }
     });
     // The last lines, then what they parsed to.
@@ -863,13 +917,15 @@ fn read_audit<R: Read>(
     }
     // Held until the run ends: the room left from growing is given back.
     events.shrink_to_fit();
-    let first_ts = events.iter().map(|e| e.ts).min();
-    let last_ts = events.iter().map(|e| e.ts).max();
-    let mut notes = vec![format!("{} events from {records} records", events.len())];
+    let spilled = overflow.as_ref();
+    let first_ts = events.iter().map(|e| e.ts).chain(spilled.and_then(|o| o.first_ts)).min();
+    let last_ts = events.iter().map(|e| e.ts).chain(spilled.and_then(|o| o.last_ts)).max();
+    let held = events.len() as u64 + spilled.map_or(0, |o| o.events);
+    let mut notes = vec![format!("{held} events from {records} records")];
     if lines.too_long > 0 {
         notes.push(format!("{} over-long lines skipped", lines.too_long));
     }
-    (LogSummary { records, first_ts, last_ts, notes }, events)
+    (LogSummary { records, first_ts, last_ts, notes }, events, overflow)
 }
 
 /// Audit lines waiting to be parsed together: parsing and mapping run on the pool, assembly
@@ -1446,18 +1502,7 @@ fn app_events_where(ingest: &[Ingested], keep: impl Fn(EventKind) -> bool) -> Ve
 /// Estimates each endpoint log's clock offset from the capture (unless turned off), adds the
 /// analyst's `--clock-offset`s, and moves every endpoint event onto the capture's clock.
 fn correct_clocks(ingest: &mut [Ingested], skew: &SkewConfig) -> Vec<ClockOffset> {
-    let mut offsets: Vec<ClockOffset> = skew
-        .forced
-        .iter()
-        .map(|(host, offset)| ClockOffset {
-            host: host.clone(),
-            source: "*".into(),
-            offset: *offset,
-            spread: 0,
-            pairs: 0,
-            forced: true,
-        })
-        .collect();
+    let mut offsets = forced_offsets(skew);
     let has_endpoint = ingest.iter().any(|r| !r.events.is_empty());
     if skew.correct && has_endpoint {
         let endpoint: Vec<&Event> = ingest.iter().flat_map(|r| &r.events).collect();
@@ -1473,18 +1518,39 @@ fn correct_clocks(ingest: &mut [Ingested], skew: &SkewConfig) -> Vec<ClockOffset
         return offsets;
     }
     for e in ingest.iter_mut().flat_map(|r| r.events.iter_mut()) {
-        let host = e.host.as_ref().and_then(|h| h.name.as_deref()).unwrap_or("");
-        let Fields::Endpoint(x) = &mut e.fields else { continue };
-        let offset = offsets
-            .iter()
-            .find(|o| o.forced && o.host.eq_ignore_ascii_case(host))
-            .or_else(|| offsets.iter().find(|o| !o.forced && o.host == host && o.source == x.source.as_str()));
-        if let Some(o) = offset {
-            x.clock_offset = Some(o.offset);
-            e.ts = e.ts.saturating_sub(o.offset);
-        }
+        apply_offset(e, &offsets);
     }
     offsets
+}
+
+/// The clock offsets the analyst set (`--clock-offset`).
+fn forced_offsets(skew: &SkewConfig) -> Vec<ClockOffset> {
+    skew.forced
+        .iter()
+        .map(|(host, offset)| ClockOffset {
+            host: host.clone(),
+            source: "*".into(),
+            offset: *offset,
+            spread: 0,
+            pairs: 0,
+            forced: true,
+        })
+        .collect()
+}
+
+/// Puts an endpoint event on the capture's clock: the offset set for its host, else the one
+/// estimated for its host and log source.
+fn apply_offset(e: &mut Event, offsets: &[ClockOffset]) {
+    let host = e.host.as_ref().and_then(|h| h.name.as_deref()).unwrap_or("");
+    let Fields::Endpoint(x) = &mut e.fields else { return };
+    let offset = offsets
+        .iter()
+        .find(|o| o.forced && o.host.eq_ignore_ascii_case(host))
+        .or_else(|| offsets.iter().find(|o| !o.forced && o.host == host && o.source == x.source.as_str()));
+    if let Some(o) = offset {
+        x.clock_offset = Some(o.offset);
+        e.ts = e.ts.saturating_sub(o.offset);
+    }
 }
 
 /// One stderr line per host and log: how many of its connections found their flow.

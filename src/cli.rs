@@ -308,6 +308,12 @@ pub enum Command {
         filter: FilterArgs,
         #[command(flatten)]
         output: OutputArgs,
+        /// Events an endpoint log's reader holds before writing them, sorted, to a temporary
+        /// file; the timeline is then merged from these runs, so memory does not grow with the
+        /// logs. Applies to JSON, JSON Lines and Timesketch output of bundles without captures
+        /// and without --host; 0 holds every event
+        #[arg(long, value_name = "EVENTS", default_value_t = 65_536)]
+        spill_after: usize,
     },
 }
 
@@ -491,6 +497,8 @@ pub enum Task {
         flow: FlowConfig,
         filter: TimelineFilter,
         out: OutputConfig,
+        /// Events a log's reader holds before writing a sorted run (0: never).
+        spill_after: usize,
     },
     Synth {
         scenario: String,
@@ -658,9 +666,10 @@ impl RunConfig {
                     dest,
                 }
             }
-            Command::Timeline { input, flow, filter, output } => {
+            Command::Timeline { input, flow, filter, output, spill_after } => {
                 let out = output_config(&output, true, &EvidencePaths::new(&input.paths))?;
-                Task::Timeline { paths: input.paths, flow: flow_config(&flow)?, filter: filter_config(&filter)?, out }
+                let (flow, filter) = (flow_config(&flow)?, filter_config(&filter)?);
+                Task::Timeline { paths: input.paths, flow, filter, out, spill_after }
             }
         };
         Ok(RunConfig {

@@ -14,7 +14,7 @@ use crate::model::{Event, EventKind, ProcessRef};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// Starts of one pid on one host: (time, index of the event), in time order.
+/// Starts of one pid on one host: (time, index of the start), in time order.
 type Starts = Vec<(i64, usize)>;
 
 /// Fills in what the process tree knows: parents of process starts, images of processes
@@ -26,88 +26,17 @@ type Starts = Vec<(i64, usize)>;
 pub fn link(events: &mut [&mut Event]) -> usize {
     let patches: Vec<(usize, Patch)> = {
         let events: &[&mut Event] = events;
-        let process = |i: usize| events.get(i).and_then(|e| e.process.as_deref());
-        let hosts = host_ids(events);
-        // (host, pid) → starts of that pid on that host (time, index), in time order.
-        let mut by_pid: HashMap<(u32, u64), Starts> = HashMap::new();
-        let mut by_guid: HashMap<&str, usize> = HashMap::new();
-        // (host, pid) → when a process of that pid ended (Sysmon 5, Security 4689), in time order.
-        let mut ends: HashMap<(u32, u64), Vec<i64>> = HashMap::new();
+        let process = |i: usize| events.get(i).and_then(|e| e.process.as_deref()).map(Known::from);
+        let mut hosts = HostIds::default();
+        let hosts: Vec<u32> = events.iter().map(|e| hosts.id(e)).collect();
+        let mut tree = Tree::default();
         for (i, e) in events.iter().enumerate() {
-            let (EventKind::Process, Some(p)) = (e.kind, &e.process) else { continue };
-            if is_end(e) {
-                if let Some(pid) = p.pid {
-                    ends.entry((hosts[i], pid)).or_default().push(e.ts);
-                }
-                continue;
-            }
-            if !is_start(e) {
-                continue;
-            }
-            if let Some(pid) = p.pid {
-                by_pid.entry((hosts[i], pid)).or_default().push((e.ts, i));
-            }
-            if let Some(guid) = &p.entity_id {
-                by_guid.insert(guid.as_str(), i);
+            if let Some(role) = role(e) {
+                tree.add(hosts[i], e.ts, role, e.process.as_deref(), i);
             }
         }
-        // The process of that pid running at `ts`: the latest to start by then, unless it had
-        // ended before `ts` (the pid is then free, and whoever holds it next is unknown).
-        // Starts and ends are in time order (the events are): both are found by binary search,
-        // so a pid reused many times costs a logarithm, not a scan.
-        let latest_before = |host: u32, pid: u64, ts: i64| -> Option<&ProcessRef> {
-            let starts = by_pid.get(&(host, pid))?;
-            let &(start, i) = starts.get(starts.partition_point(|&(start, _)| start <= ts).checked_sub(1)?)?;
-            let ended = ends
-                .get(&(host, pid))
-                .is_some_and(|t| t.get(t.partition_point(|&t| t < start)).is_some_and(|&t| t < ts));
-            if ended {
-                return None;
-            }
-            process(i)
-        };
-        let guids = &by_guid;
-        let by_guid = |guid: &Option<String>| guid.as_deref().and_then(|g| guids.get(g)).and_then(|&i| process(i));
-        // A process named by a guid the logs never started is not looked up by its pid: the
-        // pid may be another process's.
-        let unknown_guid = |guid: &Option<String>| guid.as_deref().is_some_and(|g| !guids.contains_key(g));
         // Each event's patch depends only on the tree: worked out on the pool, in event order.
-        let patch_of = |(i, e): (usize, &&mut Event)| -> Option<(usize, Patch)> {
-            let p = e.process.as_deref()?;
-            let start = e.kind == EventKind::Process && is_start(e);
-            // Only events missing something the tree can give are looked up.
-            let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
-            let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
-            let patch = if wants_parent {
-                let parent = by_guid(&p.parent_entity_id).or_else(|| {
-                    let by_pid = p.parent_pid.filter(|_| !unknown_guid(&p.parent_entity_id));
-                    by_pid.and_then(|pp| latest_before(hosts[i], pp, e.ts.saturating_sub(1)))
-                });
-                let parent = parent.filter(|parent| same_image(&p.parent_executable, &parent.executable))?;
-                Patch {
-                    parent_executable: missing(&p.parent_executable, &parent.executable),
-                    parent_command_line: missing(&p.parent_command_line, &parent.command_line),
-                    parent_entity_id: missing(&p.parent_entity_id, &parent.entity_id),
-                    ..Patch::default()
-                }
-            } else if wants_self {
-                let known = by_guid(&p.entity_id).or_else(|| {
-                    let by_pid = p.pid.filter(|_| !unknown_guid(&p.entity_id));
-                    by_pid.and_then(|pid| latest_before(hosts[i], pid, e.ts))
-                });
-                let known = known.filter(|known| same_image(&p.executable, &known.executable))?;
-                Patch {
-                    executable: missing(&p.executable, &known.executable),
-                    command_line: missing(&p.command_line, &known.command_line),
-                    entity_id: missing(&p.entity_id, &known.entity_id),
-                    parent_pid: if p.parent_pid.is_none() { known.parent_pid } else { None },
-                    ..Patch::default()
-                }
-            } else {
-                return None;
-            };
-            (!patch.is_empty()).then_some((i, patch))
-        };
+        let patch_of = |(i, e): (usize, &&mut Event)| Some((i, tree.patch(hosts[i], e, process)?));
         events.par_iter().enumerate().filter_map(patch_of).collect()
     };
     let filled = patches.len();
@@ -119,10 +48,124 @@ pub fn link(events: &mut [&mut Event]) -> usize {
     filled
 }
 
+/// What a process event does to the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Start,
+    End,
+}
+
+/// Whether `e` starts or ends a process (and so belongs in the tree).
+pub fn role(e: &Event) -> Option<Role> {
+    if e.kind != EventKind::Process || e.process.is_none() {
+        None
+    } else if is_start(e) {
+        Some(Role::Start)
+    } else if is_end(e) {
+        Some(Role::End)
+    } else {
+        None
+    }
+}
+
+/// The process starts of a bundle by host and pid and by guid, and when pids were freed. The
+/// starts themselves stay where the caller keeps them: the tree holds their indexes.
+#[derive(Debug, Default)]
+pub struct Tree {
+    /// (host, pid) → starts of that pid on that host (time, index), in time order.
+    by_pid: HashMap<(u32, u64), Starts>,
+    by_guid: HashMap<Box<str>, usize>,
+    /// (host, pid) → when a process of that pid ended (Sysmon 5, Security 4689), in time order.
+    ends: HashMap<(u32, u64), Vec<i64>>,
+}
+
+impl Tree {
+    /// Adds a start or an end; they must be added in timeline order. `index` is how the
+    /// caller finds the start's process again when [`Tree::patch`] asks for it.
+    pub fn add(&mut self, host: u32, ts: i64, role: Role, p: Option<&ProcessRef>, index: usize) {
+        let Some(p) = p else { return };
+        match role {
+            Role::End => {
+                if let Some(pid) = p.pid {
+                    self.ends.entry((host, pid)).or_default().push(ts);
+                }
+            }
+            Role::Start => {
+                if let Some(pid) = p.pid {
+                    self.by_pid.entry((host, pid)).or_default().push((ts, index));
+                }
+                if let Some(guid) = &p.entity_id {
+                    self.by_guid.insert(guid.as_str().into(), index);
+                }
+            }
+        }
+    }
+
+    /// What the tree gives `e`'s process (on host `host`), if it lacks something the tree
+    /// knows; `process` gives the process of a start by its index, as it was added.
+    pub fn patch<'p>(&self, host: u32, e: &Event, process: impl Fn(usize) -> Option<Known<'p>>) -> Option<Patch> {
+        // The process of that pid running at `ts`: the latest to start by then, unless it had
+        // ended before `ts` (the pid is then free, and whoever holds it next is unknown).
+        // Starts and ends are in time order: both are found by binary search, so a pid reused
+        // many times costs a logarithm, not a scan.
+        let latest_before = |pid: u64, ts: i64| -> Option<Known<'p>> {
+            let starts = self.by_pid.get(&(host, pid))?;
+            let &(start, i) = starts.get(starts.partition_point(|&(start, _)| start <= ts).checked_sub(1)?)?;
+            let ended = self
+                .ends
+                .get(&(host, pid))
+                .is_some_and(|t| t.get(t.partition_point(|&t| t < start)).is_some_and(|&t| t < ts));
+            if ended {
+                return None;
+            }
+            process(i)
+        };
+        let by_guid =
+            |guid: &Option<String>| guid.as_deref().and_then(|g| self.by_guid.get(g)).and_then(|&i| process(i));
+        // A process named by a guid the logs never started is not looked up by its pid: the
+        // pid may be another process's.
+        let unknown_guid = |guid: &Option<String>| guid.as_deref().is_some_and(|g| !self.by_guid.contains_key(g));
+        let p = e.process.as_deref()?;
+        let start = e.kind == EventKind::Process && is_start(e);
+        // Only events missing something the tree can give are looked up.
+        let wants_parent = start && (p.parent_executable.is_none() || p.parent_command_line.is_none());
+        let wants_self = !start && (p.executable.is_none() || p.command_line.is_none());
+        let patch = if wants_parent {
+            let parent = by_guid(&p.parent_entity_id).or_else(|| {
+                let by_pid = p.parent_pid.filter(|_| !unknown_guid(&p.parent_entity_id));
+                by_pid.and_then(|pp| latest_before(pp, e.ts.saturating_sub(1)))
+            });
+            let parent = parent.filter(|parent| same_image(p.parent_executable.as_deref(), parent.executable))?;
+            Patch {
+                parent_executable: missing(&p.parent_executable, parent.executable),
+                parent_command_line: missing(&p.parent_command_line, parent.command_line),
+                parent_entity_id: missing(&p.parent_entity_id, parent.entity_id),
+                ..Patch::default()
+            }
+        } else if wants_self {
+            let known = by_guid(&p.entity_id).or_else(|| {
+                let by_pid = p.pid.filter(|_| !unknown_guid(&p.entity_id));
+                by_pid.and_then(|pid| latest_before(pid, e.ts))
+            });
+            let known = known.filter(|known| same_image(p.executable.as_deref(), known.executable))?;
+            Patch {
+                executable: missing(&p.executable, known.executable),
+                command_line: missing(&p.command_line, known.command_line),
+                entity_id: missing(&p.entity_id, known.entity_id),
+                parent_pid: if p.parent_pid.is_none() { known.parent_pid } else { None },
+                ..Patch::default()
+            }
+        } else {
+            return None;
+        };
+        (!patch.is_empty()).then_some(patch)
+    }
+}
+
 /// What the tree gives one event's process: copies of only the fields it lacks, taken from the
 /// process the tree found; the event's own fields stay where they are.
 #[derive(Default)]
-struct Patch {
+pub struct Patch {
     executable: Option<String>,
     command_line: Option<String>,
     entity_id: Option<String>,
@@ -143,7 +186,7 @@ impl Patch {
             && self.parent_entity_id.is_none()
     }
 
-    fn apply(self, p: &mut ProcessRef) {
+    pub fn apply(self, p: &mut ProcessRef) {
         let slots = [
             (&mut p.executable, self.executable),
             (&mut p.command_line, self.command_line),
@@ -162,46 +205,83 @@ impl Patch {
 }
 
 /// A copy of `from` for an empty `slot`; nothing when the slot has a value.
-fn missing(slot: &Option<String>, from: &Option<String>) -> Option<String> {
+fn missing(slot: &Option<String>, from: Option<&str>) -> Option<String> {
     if slot.is_none() {
-        from.clone()
+        from.map(str::to_owned)
     } else {
         None
+    }
+}
+
+/// What the tree gives of a started process to events that lack it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Known<'a> {
+    pub executable: Option<&'a str>,
+    pub command_line: Option<&'a str>,
+    pub entity_id: Option<&'a str>,
+    pub parent_pid: Option<u64>,
+}
+
+impl<'a> From<&'a ProcessRef> for Known<'a> {
+    fn from(p: &'a ProcessRef) -> Known<'a> {
+        Known {
+            executable: p.executable.as_deref(),
+            command_line: p.command_line.as_deref(),
+            entity_id: p.entity_id.as_deref(),
+            parent_pid: p.parent_pid,
+        }
     }
 }
 
 /// Each event's host as a small number, names compared without case; a log that names no host
 /// is a host of its own (two such logs may come from different machines). Each distinct
 /// spelling is lower-cased once, not once per event.
-fn host_ids(events: &[&mut Event]) -> Vec<u32> {
-    let mut by_spelling: HashMap<&str, u32> = HashMap::new();
-    let mut by_name: HashMap<String, u32> = HashMap::new();
-    let mut by_file: HashMap<u32, u32> = HashMap::new();
-    let mut count = 0u32;
-    let mut fresh = || {
-        count += 1;
-        count
-    };
-    events
-        .iter()
-        .map(|e| match e.host.as_ref().and_then(|h| h.name.as_deref()) {
-            Some(name) => match by_spelling.get(name) {
+#[derive(Debug, Default)]
+pub struct HostIds {
+    by_spelling: HashMap<Box<str>, u32>,
+    by_name: HashMap<String, u32>,
+    by_file: HashMap<u32, u32>,
+    count: u32,
+}
+
+impl HostIds {
+    pub fn id(&mut self, e: &Event) -> u32 {
+        self.id_of(e.host.as_ref().and_then(|h| h.name.as_deref()), e.provenance.file)
+    }
+
+    /// The id already given to a host by name, or to the unnamed host of a file.
+    pub fn get(&self, name: Option<&str>, file: u32) -> Option<u32> {
+        match name {
+            Some(name) => self.by_spelling.get(name).or_else(|| self.by_name.get(&name.to_ascii_lowercase())).copied(),
+            None => self.by_file.get(&file).copied(),
+        }
+    }
+
+    /// The id of a host by name, or of the unnamed host of a file.
+    pub fn id_of(&mut self, name: Option<&str>, file: u32) -> u32 {
+        let count = &mut self.count;
+        let mut fresh = || {
+            *count += 1;
+            *count
+        };
+        match name {
+            Some(name) => match self.by_spelling.get(name) {
                 Some(&id) => id,
                 None => {
-                    let id = *by_name.entry(name.to_ascii_lowercase()).or_insert_with(&mut fresh);
-                    by_spelling.insert(name, id);
+                    let id = *self.by_name.entry(name.to_ascii_lowercase()).or_insert_with(fresh);
+                    self.by_spelling.insert(name.into(), id);
                     id
                 }
             },
-            None => *by_file.entry(e.provenance.file).or_insert_with(&mut fresh),
-        })
-        .collect()
+            None => *self.by_file.entry(file).or_insert_with(&mut fresh),
+        }
+    }
 }
 
 /// Whether a process found by pid can be the one an event names: the images' file names
 /// agree, where both are known. File names, because one program is written many ways
 /// (`C:\Windows\…`, WFP's `\device\harddiskvolume2\windows\…`), and without case.
-fn same_image(named: &Option<String>, found: &Option<String>) -> bool {
+fn same_image(named: Option<&str>, found: Option<&str>) -> bool {
     fn file_name(path: &str) -> &str {
         path.rsplit(['\\', '/']).next().unwrap_or(path)
     }
@@ -331,12 +411,9 @@ mod tests {
         assert_eq!(parent(&unnamed[1]).as_deref(), Some("/sbin/init"), "the same file's process");
         assert_eq!(parent(&other[0]), None, "another unnamed log is another machine");
         assert!(same_image(
-            &Some("\\device\\harddiskvolume3\\Windows\\explorer.exe".into()),
-            &Some("C:\\Windows\\Explorer.EXE".into())
+            Some("\\device\\harddiskvolume3\\Windows\\explorer.exe"),
+            Some("C:\\Windows\\Explorer.EXE")
         ));
-        assert!(!same_image(
-            &Some("C:\\Windows\\notepad.exe".into()),
-            &Some("C:\\Windows\\System32\\wbem\\WmiPrvSE.exe".into())
-        ));
+        assert!(!same_image(Some("C:\\Windows\\notepad.exe"), Some("C:\\Windows\\System32\\wbem\\WmiPrvSE.exe")));
     }
 }

@@ -126,18 +126,18 @@ pub struct Attribution {
 /// before the value.
 #[derive(Clone, Default)]
 pub struct Pairs {
-    text: String,
-    spans: Vec<PairSpan>,
+    pub(super) text: String,
+    pub(super) spans: Vec<PairSpan>,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct PairSpan {
+pub(super) struct PairSpan {
     /// The name's number in [`super::names`], or [`INLINE`] with the length of the name
     /// stored in the buffer just before the value.
-    name: u32,
+    pub(super) name: u32,
     /// Where the value ends in the buffer; it starts where the previous pair ended (after
     /// this pair's own name, when that is stored in the buffer).
-    end: u32,
+    pub(super) end: u32,
 }
 
 /// Marks a name stored in the buffer; the rest of the field is its length.

@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod event;
 pub mod flow;
 pub mod names;
+pub mod spill;
 
 pub use asset::Asset;
 pub use endpoint::*;

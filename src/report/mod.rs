@@ -8,7 +8,7 @@ pub mod output;
 pub mod render;
 
 pub use output::{Destination, ReportError};
-pub use render::{render, Format, Rendered};
+pub use render::{render, render_stream, Format, Rendered};
 pub mod check;
 pub mod findings;
 pub mod html;

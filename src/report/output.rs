@@ -15,6 +15,8 @@ pub enum ReportError {
     Frame { what: &'static str, source: polars::error::PolarsError },
     #[error("format {format} is not available for {what}")]
     Unsupported { format: &'static str, what: &'static str },
+    #[error("cannot read back the timeline's sorted runs")]
+    Runs(#[from] crate::timeline::spill::RunError),
 }
 
 impl ReportError {

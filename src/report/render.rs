@@ -79,56 +79,12 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
             let text = table(r);
             out.writer.write_all(text.as_bytes()).map_err(|e| out.error(e))
         }
-        Format::Json | Format::Jsonl => {
-            let layout = JsonLayout::new(r.cols);
-            if format == Format::Json {
-                let head = format!("{{\"schema\":{},\"{}\":[\n", Json::String(r.schema.into()), r.key);
-                out.write_json(head.as_bytes())?;
+        Format::Json | Format::Jsonl | Format::Timesketch => {
+            let mut rows = RowWriter::begin(r, format, out)?;
+            for window in r.rows.chunks(JSON_WINDOW_ROWS) {
+                rows.window(window, out)?;
             }
-            // Rows are rendered in parallel, a window at a time, and written in order: the bytes
-            // are the same as one thread's, and memory holds one window, not the whole output.
-            // Each task's buffer is kept for the next window, so its pages are faulted in once.
-            let mut parts: Vec<Vec<u8>> = Vec::new();
-            for (w, window) in r.rows.chunks(JSON_WINDOW_ROWS).enumerate() {
-                let tasks: Vec<&[T]> = window.chunks(JSON_CHUNK_ROWS).collect();
-                if parts.len() < tasks.len() {
-                    parts.resize_with(tasks.len(), Vec::new);
-                }
-                parts.par_iter_mut().zip(tasks.par_iter()).enumerate().for_each(|(c, (part, rows))| {
-                    part.clear();
-                    let first = w == 0 && c == 0;
-                    json_rows(rows, r.cols, r.ctx, &layout, format, first, part);
-                });
-                for part in &parts[..tasks.len()] {
-                    out.write_json(part)?;
-                }
-            }
-            if format == Format::Json {
-                let diags = r.diagnostics.map(diagnostics_json).unwrap_or(Json::Null);
-                let tail = format!("\n],\"diagnostics\":{diags}}}\n");
-                out.write_json(tail.as_bytes())?;
-            }
-            Ok(())
-        }
-        Format::Timesketch => {
-            for row in r.rows {
-                let mut obj: serde_json::Map<String, Json> = r
-                    .cols
-                    .iter()
-                    .filter_map(|c| (c.get)(row, r.ctx).to_json().map(|v| (c.name.to_string(), v)))
-                    .collect();
-                if let Some(f) = r.timesketch {
-                    let (ts, kind, message) = f(row);
-                    obj.insert("message".into(), Json::String(message));
-                    obj.insert("datetime".into(), Json::String(crate::util::time::rfc3339(ts)));
-                    obj.insert("timestamp".into(), Json::from(ts.div_euclid(1000)));
-                    obj.insert("timestamp_desc".into(), Json::String(timestamp_desc(kind).into()));
-                }
-                let mut line = Json::Object(obj).to_string().into_bytes();
-                line.push(b'\n');
-                out.write_json(&line)?;
-            }
-            Ok(())
+            rows.end(out)
         }
         Format::Csv => {
             let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Joined).map_err(frame_err("csv"))?;
@@ -157,6 +113,105 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
                 .map(|_| ())
                 .map_err(frame_err("parquet"))
         }
+    }
+}
+
+/// Renders rows that arrive a window at a time (a timeline merged from sorted runs on disk)
+/// in a format written row by row: JSON, JSON Lines or Timesketch. `next` fills the window it is
+/// given (emptied before each call) and says whether any rows are left after it; `r.rows` is
+/// not read. The bytes are those [`render`] writes for the same rows.
+pub fn render_stream<T: Sync + Send>(
+    r: &Rendered<'_, T>,
+    format: Format,
+    out: &mut Output,
+    mut next: impl FnMut(&mut Vec<T>, usize) -> Result<bool, ReportError>,
+) -> Result<(), ReportError> {
+    if !matches!(format, Format::Json | Format::Jsonl | Format::Timesketch) {
+        return Err(ReportError::Unsupported { format: format.name(), what: "rows read from sorted runs" });
+    }
+    let mut rows = RowWriter::begin(r, format, out)?;
+    let mut window = Vec::with_capacity(JSON_WINDOW_ROWS);
+    loop {
+        // The rows written are dropped on the pool: freeing them is as much work as making
+        // them.
+        window.par_drain(..).for_each(drop);
+        let more = next(&mut window, JSON_WINDOW_ROWS)?;
+        rows.window(&window, out)?;
+        if !more {
+            break;
+        }
+    }
+    rows.end(out)
+}
+
+/// Writes the formats that are written row by row, a window of rows at a time.
+struct RowWriter<'r, 'a, T> {
+    r: &'r Rendered<'a, T>,
+    format: Format,
+    layout: JsonLayout,
+    /// Rows written so far.
+    written: usize,
+    /// Each task's buffer, kept for the next window, so its pages are faulted in once.
+    parts: Vec<Vec<u8>>,
+}
+
+impl<'r, 'a, T: Sync> RowWriter<'r, 'a, T> {
+    fn begin(r: &'r Rendered<'a, T>, format: Format, out: &mut Output) -> Result<Self, ReportError> {
+        if format == Format::Json {
+            let head = format!("{{\"schema\":{},\"{}\":[\n", Json::String(r.schema.into()), r.key);
+            out.write_json(head.as_bytes())?;
+        }
+        Ok(RowWriter { r, format, layout: JsonLayout::new(r.cols), written: 0, parts: Vec::new() })
+    }
+
+    fn window(&mut self, window: &[T], out: &mut Output) -> Result<(), ReportError> {
+        let r = self.r;
+        if self.format == Format::Timesketch {
+            for row in window {
+                let mut obj: serde_json::Map<String, Json> = r
+                    .cols
+                    .iter()
+                    .filter_map(|c| (c.get)(row, r.ctx).to_json().map(|v| (c.name.to_string(), v)))
+                    .collect();
+                if let Some(f) = r.timesketch {
+                    let (ts, kind, message) = f(row);
+                    obj.insert("message".into(), Json::String(message));
+                    obj.insert("datetime".into(), Json::String(crate::util::time::rfc3339(ts)));
+                    obj.insert("timestamp".into(), Json::from(ts.div_euclid(1000)));
+                    obj.insert("timestamp_desc".into(), Json::String(timestamp_desc(kind).into()));
+                }
+                let mut line = Json::Object(obj).to_string().into_bytes();
+                line.push(b'\n');
+                out.write_json(&line)?;
+            }
+            return Ok(());
+        }
+        // Rows are rendered in parallel and written in order: the bytes are the same as one
+        // thread's, and memory holds one window, not the whole output.
+        let tasks: Vec<&[T]> = window.chunks(JSON_CHUNK_ROWS).collect();
+        if self.parts.len() < tasks.len() {
+            self.parts.resize_with(tasks.len(), Vec::new);
+        }
+        let (layout, format, written) = (&self.layout, self.format, self.written);
+        self.parts.par_iter_mut().zip(tasks.par_iter()).enumerate().for_each(|(c, (part, rows))| {
+            part.clear();
+            let first = written == 0 && c == 0;
+            json_rows(rows, r.cols, r.ctx, layout, format, first, part);
+        });
+        for part in &self.parts[..tasks.len()] {
+            out.write_json(part)?;
+        }
+        self.written += window.len();
+        Ok(())
+    }
+
+    fn end(self, out: &mut Output) -> Result<(), ReportError> {
+        if self.format == Format::Json {
+            let diags = self.r.diagnostics.map(diagnostics_json).unwrap_or(Json::Null);
+            let tail = format!("\n],\"diagnostics\":{diags}}}\n");
+            out.write_json(tail.as_bytes())?;
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod frame;
 pub mod schema;
+pub mod spill;
 
 use crate::model::{Event, EventKind};
 use crate::util::Timestamp;
