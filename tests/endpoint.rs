@@ -462,6 +462,16 @@ fn a_timeline_merged_from_runs_on_disk_is_the_one_held_in_memory() {
             }
         }
     }
+    // Runs that cannot be written stop the timeline with a message saying what to do.
+    let nowhere = dir.path().join("no-such-dir");
+    let failed = seam()
+        .env("TMPDIR", &nowhere)
+        .args(["timeline", logs, "--format", "jsonl", "--spill-after", "5"])
+        .assert()
+        .failure()
+        .code(2);
+    let said = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+    assert!(said.contains("no-such-dir") && said.contains("--spill-after 0"), "{said}");
     // Formats that need every row at once, and --host, hold the events.
     let stderr = |args: &[&str]| run("2", "1", "jsonl", args).1;
     assert!(!stderr(&["--host", "db01"]).contains("sorted runs"));

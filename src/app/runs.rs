@@ -208,7 +208,10 @@ pub fn write_timeline(
         let overflow = log.overflow.get_or_insert_with(Overflow::new);
         overflow.write(&mut log.events, spilling);
         if let Some(e) = overflow.error.take() {
-            anyhow::bail!("{e}");
+            anyhow::bail!(
+                "{e} (in {}): set TMPDIR to a directory with room, or --spill-after 0 to hold every event in memory",
+                std::env::temp_dir().display()
+            );
         }
         logs.extend(overflow.runs.take());
         marks.append(&mut overflow.marks);
