@@ -247,11 +247,11 @@ pub fn write_timeline(
     let mut sink = out.dest.open()?;
     let written = render_stream(r, out.format, &mut sink, |window, room| {
         let more = merge.next_events(room, window)?;
-        // Completed from the tree and filtered on the pool; the tree is only read, and a host
-        // it does not know has no process to give.
+        // Completed from the tree and filtered on the pool; the tree is only read. A host it
+        // does not know started no process (its number, 0, is no host's), though its events
+        // may still name another host's process by guid.
         window.par_iter_mut().for_each(|e| {
-            let host = e.host.as_ref().and_then(|h| h.name.as_deref());
-            let Some(host) = hosts.get(host, e.provenance.file) else { return };
+            let host = hosts.get(e.host.as_ref().and_then(|h| h.name.as_deref()), e.provenance.file).unwrap_or(0);
             if let Some(patch) = tree.patch(host, e, process) {
                 if let Some(p) = e.process.as_deref_mut() {
                     patch.apply(p);

@@ -249,7 +249,8 @@ impl HostIds {
         self.id_of(e.host.as_ref().and_then(|h| h.name.as_deref()), e.provenance.file)
     }
 
-    /// The id already given to a host by name, or to the unnamed host of a file.
+    /// The id already given to a host by name, or to the unnamed host of a file (ids start at
+    /// 1).
     pub fn get(&self, name: Option<&str>, file: u32) -> Option<u32> {
         match name {
             Some(name) => self.by_spelling.get(name).or_else(|| self.by_name.get(&name.to_ascii_lowercase())).copied(),
@@ -373,6 +374,21 @@ mod tests {
         for k in [1u64, 3, 2999] {
             assert_eq!(parent_of(9000 + k), None, "the holder of pid 7 had ended: {k}");
         }
+    }
+
+    #[test]
+    fn host_ids_ignore_case_and_number_unnamed_logs_by_file() {
+        let mut ids = HostIds::default();
+        let web = ids.id_of(Some("WEB1"), 0);
+        assert_eq!(ids.id_of(Some("web1"), 3), web);
+        let unnamed = ids.id_of(None, 7);
+        assert_ne!(unnamed, web);
+        assert_ne!(ids.id_of(None, 8), unnamed);
+        assert!(web > 0 && unnamed > 0);
+        assert_eq!(ids.get(Some("Web1"), 9), Some(web), "a spelling not seen yet");
+        assert_eq!(ids.get(None, 7), Some(unnamed));
+        assert_eq!(ids.get(Some("db1"), 0), None);
+        assert_eq!(ids.get(None, 9), None);
     }
 
     #[test]
