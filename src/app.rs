@@ -25,8 +25,6 @@ use crate::timeline::schema::{self, ASSET_COLUMNS, EVENT_COLUMNS, FLOW_COLUMNS, 
 use crate::timeline::{sort_events, RowCtx, TimelineFilter};
 use crate::util::Timestamp;
 use anyhow::{bail, Context, Result};
-
-mod runs;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -34,6 +32,8 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+mod runs;
 
 /// How a run ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
