@@ -285,6 +285,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
                 &timeline_rendered(&[], &ctx, &diags, out.width),
                 out,
                 cfg.timings,
+                cfg.quiet,
             )?;
         }
         Task::Timeline { out, filter, .. } => {

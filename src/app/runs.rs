@@ -23,6 +23,7 @@ use crate::report::{render_stream, Rendered};
 use crate::timeline::spill::{Merge, Runs};
 use crate::timeline::TimelineFilter;
 use crate::util::Timestamp;
+use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
@@ -197,6 +198,7 @@ pub fn write_timeline(
     r: &Rendered<'_, Event>,
     out: &crate::cli::OutputConfig,
     timings: bool,
+    quiet: bool,
 ) -> anyhow::Result<()> {
     // Every log's last events join its runs, so that one merge orders them all.
     let mut logs = Vec::new();
@@ -243,10 +245,13 @@ pub fn write_timeline(
         let count: usize = logs.iter().map(Runs::count).sum();
         crate::note!("seam: timeline merged from {count} sorted runs, {} process starts and ends held", marks.len());
     }
+    let total: u64 = ingest.iter().filter_map(|r| r.overflow.as_ref()).map(|o| o.events).sum();
+    let bar = merge_bar(total, quiet);
     let mut merge = Merge::new(logs)?;
     let mut sink = out.dest.open()?;
     let written = render_stream(r, out.format, &mut sink, |window, room| {
         let more = merge.next_events(room, window)?;
+        bar.inc(window.len() as u64);
         // Completed from the tree and filtered on the pool; the tree is only read. A host it
         // does not know started no process (its number, 0, is no host's), though its events
         // may still name another host's process by guid.
@@ -264,5 +269,20 @@ pub fn write_timeline(
         }
         Ok(more)
     });
+    bar.finish_and_clear();
     super::unless_pipe_closed(written.and_then(|()| sink.commit()))
+}
+
+/// Progress of the merge on stderr, as reading's is: hidden with `--quiet` or when stderr is
+/// not a terminal.
+fn merge_bar(events: u64, quiet: bool) -> ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(events);
+    let style =
+        ProgressStyle::with_template("{spinner} writing timeline {bar:30} {human_pos}/{human_len} events eta {eta}");
+    bar.set_style(style.unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar
 }
