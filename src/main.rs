@@ -10,10 +10,6 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in the mimalloc (v3) that libmimalloc-sys 0.1.49 builds: its place
-/// in `mi_option_t`, which that crate does not name.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 /// mimalloc keeps memory it no longer uses for a second before giving it back (its default
 /// purge delay). Reading a capture frees most of what it allocates (flow tables, reassembly
 /// buffers, packet batches) while keeping the flows and records, and the pages it frees are
@@ -21,12 +17,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// investigate` on a 2 GiB capture by about 45 MB. Given back at once, the peak follows the
 /// live data. `MIMALLOC_PURGE_DELAY` in the environment still decides, when set.
 fn tune_allocator() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: sets one integer option, through the allocator's own API, before seam starts
-    // any thread; the option is valid for the pinned version (see above).
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    seam::util::alloc::set_purge_delay(0);
 }
 
 fn main() -> ExitCode {
@@ -64,11 +55,11 @@ mod tests {
         // SAFETY: reads two integer options through the allocator's own API.
         let (delay, next) = unsafe {
             (
-                libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY),
-                libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY + 1),
+                libmimalloc_sys::mi_option_get(seam::util::alloc::MI_OPTION_PURGE_DELAY),
+                libmimalloc_sys::mi_option_get(seam::util::alloc::MI_OPTION_PURGE_DELAY + 1),
             )
         };
-        assert_eq!(delay, 1000, "option {} is not mimalloc's purge delay", super::MI_OPTION_PURGE_DELAY);
+        assert_eq!(delay, 1000, "option {} is not mimalloc's purge delay", seam::util::alloc::MI_OPTION_PURGE_DELAY);
         // The next option, `use_numa_nodes`, is a count that defaults to 0, not a delay.
         assert_eq!(next, 0);
     }
