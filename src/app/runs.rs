@@ -263,9 +263,11 @@ pub fn write_timeline(
                 }
             }
         });
-        if window.par_iter().any(|e| !filter.matches(e)) {
-            let kept: Vec<Event> = std::mem::take(window).into_par_iter().filter(|e| filter.matches(e)).collect();
-            *window = kept;
+        // Each event is matched once (`--grep` renders its message to look).
+        let keep: Vec<bool> = window.par_iter().map(|e| filter.matches(e)).collect();
+        if keep.contains(&false) {
+            let mut keep = keep.into_iter();
+            window.retain(|_| keep.next().unwrap_or(false));
         }
         Ok(more)
     });
