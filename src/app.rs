@@ -128,7 +128,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<Outcome> {
         Task::Timeline { filter, out, spill_after, .. }
             if *spill_after > 0
                 && filter.hosts.is_empty()
-                && matches!(out.format, Format::Json | Format::Jsonl | Format::Timesketch)
+                && matches!(out.format, Format::Json | Format::Jsonl | Format::Timesketch | Format::Csv)
                 && !files.iter().any(|f| f.kind.is_capture()) =>
         {
             Some(runs::Spilling::new(*spill_after, forced_offsets(&cfg.skew)))

@@ -310,8 +310,8 @@ pub enum Command {
         output: OutputArgs,
         /// Events an endpoint log's reader holds before writing them, sorted, to a temporary
         /// file; the timeline is then merged from these runs, so memory does not grow with the
-        /// logs. Applies to JSON, JSON Lines and Timesketch output of bundles without captures
-        /// and without --host; 0 holds every event
+        /// logs. Applies to JSON, JSON Lines, Timesketch and CSV output of bundles without
+        /// captures and without --host; 0 holds every event
         #[arg(long, value_name = "EVENTS", default_value_t = 65_536)]
         spill_after: usize,
     },

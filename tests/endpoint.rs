@@ -408,7 +408,8 @@ fn a_gzip_compressed_audit_log_reads_like_the_plain_one() {
 /// A timeline merged from sorted runs on disk (`--spill-after`) is byte for byte the one held
 /// in memory: for the scenario's logs (process trees across Sysmon and Security, an audit log's
 /// parents by pid), several chunks of EVTX, the damaged and interleaved audit fixtures, with
-/// filters and a clock offset, in every format written row by row, on one thread and two.
+/// filters and a clock offset, in every format written a window of rows at a time, on one
+/// thread and two.
 #[test]
 fn a_timeline_merged_from_runs_on_disk_is_the_one_held_in_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -451,7 +452,7 @@ fn a_timeline_merged_from_runs_on_disk_is_the_one_held_in_memory() {
         &["--clock-offset", "db01=3s", "--clock-offset", "fs01=-1500ms"],
     ];
     for args in filters {
-        for fmt in ["jsonl", "json", "timesketch"] {
+        for fmt in ["jsonl", "json", "timesketch", "csv"] {
             let (held, stderr) = run("2", "0", fmt, args);
             assert!(!stderr.contains("sorted runs"), "--spill-after 0 holds every event: {stderr}");
             assert!(held.len() > 1000, "{fmt} {args:?}: {} bytes", held.len());
@@ -472,9 +473,11 @@ fn a_timeline_merged_from_runs_on_disk_is_the_one_held_in_memory() {
         .code(2);
     let said = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
     assert!(said.contains("no-such-dir") && said.contains("--spill-after 0"), "{said}");
-    // Formats that need every row at once, and --host, hold the events.
+    // Parquet, which needs every row at once, and --host hold the events.
     let stderr = |args: &[&str]| run("2", "1", "jsonl", args).1;
     assert!(!stderr(&["--host", "db01"]).contains("sorted runs"));
-    let csv = seam().args(["--timings", "timeline", logs, "--format", "csv", "--spill-after", "1"]).assert().success();
-    assert!(!String::from_utf8_lossy(&csv.get_output().stderr).contains("sorted runs"));
+    let parquet = dir.path().join("t.parquet");
+    let args = ["--timings", "timeline", logs, "--format", "parquet", "--spill-after", "1", "-o"];
+    let held = seam().args(args).arg(&parquet).assert().success();
+    assert!(!String::from_utf8_lossy(&held.get_output().stderr).contains("sorted runs"));
 }

@@ -13,7 +13,8 @@
 //! Used only where the result cannot differ from the in-memory timeline and needs nothing
 //! else of every event: no captures in the bundle (events joined to flows, clock offsets
 //! estimated from them), no `--host` (widened through the asset inventory, built from every
-//! event), and a format written row by row (JSON, JSON Lines, Timesketch).
+//! event), and a format written a window of rows at a time (JSON, JSON Lines, Timesketch,
+//! CSV).
 
 use super::{apply_offset, Ingested};
 use crate::entities::process::{role, HostIds, Known, Role, Tree};

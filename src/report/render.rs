@@ -88,22 +88,7 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
         }
         Format::Csv => {
             let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Joined).map_err(frame_err("csv"))?;
-            if !out.terminal {
-                return CsvWriter::new(&mut out.writer).include_header(true).finish(&mut df).map_err(frame_err("csv"));
-            }
-            // On a terminal, evidence strings must not drive it: control characters are
-            // escaped line by line, as in tables.
-            let mut text = Vec::new();
-            CsvWriter::new(&mut text).include_header(true).finish(&mut df).map_err(frame_err("csv"))?;
-            for line in String::from_utf8_lossy(&text).split_inclusive('\n') {
-                let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
-                let safe = crate::util::escape::terminal_safe(body);
-                out.writer
-                    .write_all(safe.as_bytes())
-                    .and_then(|()| out.writer.write_all(end.as_bytes()))
-                    .map_err(|e| out.error(e))?;
-            }
-            Ok(())
+            write_csv(&mut df, true, out)
         }
         Format::Parquet => {
             let mut df = frame::build(r.rows, r.cols, r.ctx, Lists::Native).map_err(frame_err("parquet"))?;
@@ -117,7 +102,7 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
 }
 
 /// Renders rows that arrive a window at a time (a timeline merged from sorted runs on disk)
-/// in a format written row by row: JSON, JSON Lines or Timesketch. `next` fills the window it is
+/// in a format that needs no more than a window at once: JSON, JSON Lines, Timesketch or CSV. `next` fills the window it is
 /// given (emptied before each call) and says whether any rows are left after it; `r.rows` is
 /// not read. The bytes are those [`render`] writes for the same rows.
 pub fn render_stream<T: Sync + Send>(
@@ -126,7 +111,7 @@ pub fn render_stream<T: Sync + Send>(
     out: &mut Output,
     mut next: impl FnMut(&mut Vec<T>, usize) -> Result<bool, ReportError>,
 ) -> Result<(), ReportError> {
-    if !matches!(format, Format::Json | Format::Jsonl | Format::Timesketch) {
+    if !matches!(format, Format::Json | Format::Jsonl | Format::Timesketch | Format::Csv) {
         return Err(ReportError::Unsupported { format: format.name(), what: "rows read from sorted runs" });
     }
     let mut rows = RowWriter::begin(r, format, out)?;
@@ -144,7 +129,7 @@ pub fn render_stream<T: Sync + Send>(
     rows.end(out)
 }
 
-/// Writes the formats that are written row by row, a window of rows at a time.
+/// Writes the formats that need no more than a window of rows at once, a window at a time.
 struct RowWriter<'r, 'a, T> {
     r: &'r Rendered<'a, T>,
     format: Format,
@@ -153,6 +138,8 @@ struct RowWriter<'r, 'a, T> {
     written: usize,
     /// Each task's buffer, kept for the next window, so its pages are faulted in once.
     parts: Vec<Vec<u8>>,
+    /// Whether a CSV header was written (with the first window, even an empty one).
+    header: bool,
 }
 
 impl<'r, 'a, T: Sync> RowWriter<'r, 'a, T> {
@@ -161,11 +148,20 @@ impl<'r, 'a, T: Sync> RowWriter<'r, 'a, T> {
             let head = format!("{{\"schema\":{},\"{}\":[\n", Json::String(r.schema.into()), r.key);
             out.write_json(head.as_bytes())?;
         }
-        Ok(RowWriter { r, format, layout: JsonLayout::new(r.cols), written: 0, parts: Vec::new() })
+        Ok(RowWriter { r, format, layout: JsonLayout::new(r.cols), written: 0, parts: Vec::new(), header: false })
     }
 
     fn window(&mut self, window: &[T], out: &mut Output) -> Result<(), ReportError> {
         let r = self.r;
+        if self.format == Format::Csv {
+            // Every window's frame has the registry's types, so its rows are written as the
+            // whole table's would be.
+            let mut df = frame::build(window, r.cols, r.ctx, Lists::Joined)
+                .map_err(|source| ReportError::Frame { what: "csv", source })?;
+            write_csv(&mut df, !std::mem::replace(&mut self.header, true), out)?;
+            self.written += window.len();
+            return Ok(());
+        }
         if self.format == Format::Timesketch {
             for row in window {
                 let mut obj: serde_json::Map<String, Json> = r
@@ -213,6 +209,27 @@ impl<'r, 'a, T: Sync> RowWriter<'r, 'a, T> {
         }
         Ok(())
     }
+}
+
+/// Writes a frame as CSV, with its header line or without (the rows that follow an earlier
+/// part). On a terminal, evidence strings must not drive it: control characters are escaped
+/// line by line, as in tables.
+fn write_csv(df: &mut DataFrame, header: bool, out: &mut Output) -> Result<(), ReportError> {
+    let frame_err = |source| ReportError::Frame { what: "csv", source };
+    if !out.terminal {
+        return CsvWriter::new(&mut out.writer).include_header(header).finish(df).map_err(frame_err);
+    }
+    let mut text = Vec::new();
+    CsvWriter::new(&mut text).include_header(header).finish(df).map_err(frame_err)?;
+    for line in String::from_utf8_lossy(&text).split_inclusive('\n') {
+        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let safe = crate::util::escape::terminal_safe(body);
+        out.writer
+            .write_all(safe.as_bytes())
+            .and_then(|()| out.writer.write_all(end.as_bytes()))
+            .map_err(|e| out.error(e))?;
+    }
+    Ok(())
 }
 
 /// Rows rendered per task, and per window of tasks, when writing JSON.
