@@ -19,7 +19,7 @@
 use super::{apply_offset, Ingested};
 use crate::entities::process::{role, HostIds, Known, Role, Tree};
 use crate::entities::ClockOffset;
-use crate::model::{Event, EventKind, Fields, ProcessRef, Provenance};
+use crate::model::{Event, EventKind, Fields, Provenance};
 use crate::report::{render_stream, Rendered};
 use crate::timeline::spill::{Merge, Runs};
 use crate::timeline::TimelineFilter;
@@ -230,9 +230,7 @@ pub fn write_timeline(
     let mut tree = Tree::default();
     for (i, m) in marks.iter().enumerate() {
         let host = hosts.id_of(texts.get(m.host), m.provenance.file);
-        let p =
-            ProcessRef { pid: m.pid, entity_id: texts.get(m.entity_id).map(str::to_owned), ..ProcessRef::default() };
-        tree.add(host, m.ts, m.role, Some(&p), i);
+        tree.add(host, m.ts, m.role, m.pid, texts.get(m.entity_id), i);
     }
     let process = |i: usize| {
         marks.get(i).map(|m| Known {

@@ -5,7 +5,8 @@
 //! names by guid, else the latest process of the same host with the parent's pid that started
 //! before it and had not ended by then — so a pid the system reused later never becomes the
 //! parent of an earlier child. A guid the logs never started is not looked up by pid, and a
-//! process found by pid whose image differs from the one the record names is not it. What the tree adds to events: a process start
+//! process found by pid whose image differs from the one the record names is not it. What the
+//! tree adds to events: a process start
 //! whose record gives only the parent's pid (auditd, Security 4688 without ParentProcessName)
 //! learns the parent's image, command line and guid; any other event of a known process that
 //! names only its pid learns its image and command line.
@@ -31,8 +32,8 @@ pub fn link(events: &mut [&mut Event]) -> usize {
         let hosts: Vec<u32> = events.iter().map(|e| hosts.id(e)).collect();
         let mut tree = Tree::default();
         for (i, e) in events.iter().enumerate() {
-            if let Some(role) = role(e) {
-                tree.add(hosts[i], e.ts, role, e.process.as_deref(), i);
+            if let (Some(role), Some(p)) = (role(e), e.process.as_deref()) {
+                tree.add(hosts[i], e.ts, role, p.pid, p.entity_id.as_deref(), i);
             }
         }
         // Each event's patch depends only on the tree: worked out on the pool, in event order.
@@ -80,22 +81,22 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Adds a start or an end; they must be added in timeline order. `index` is how the
-    /// caller finds the start's process again when [`Tree::patch`] asks for it.
-    pub fn add(&mut self, host: u32, ts: i64, role: Role, p: Option<&ProcessRef>, index: usize) {
-        let Some(p) = p else { return };
+    /// Adds a start or an end of the process `pid` (and `guid`, for a start); they must be
+    /// added in timeline order. `index` is how the caller finds the start's process again when
+    /// [`Tree::patch`] asks for it.
+    pub fn add(&mut self, host: u32, ts: i64, role: Role, pid: Option<u64>, guid: Option<&str>, index: usize) {
         match role {
             Role::End => {
-                if let Some(pid) = p.pid {
+                if let Some(pid) = pid {
                     self.ends.entry((host, pid)).or_default().push(ts);
                 }
             }
             Role::Start => {
-                if let Some(pid) = p.pid {
+                if let Some(pid) = pid {
                     self.by_pid.entry((host, pid)).or_default().push((ts, index));
                 }
-                if let Some(guid) = &p.entity_id {
-                    self.by_guid.insert(guid.as_str().into(), index);
+                if let Some(guid) = guid {
+                    self.by_guid.insert(guid.into(), index);
                 }
             }
         }

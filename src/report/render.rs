@@ -102,9 +102,10 @@ pub fn render<T: Sync>(r: &Rendered<'_, T>, format: Format, out: &mut Output) ->
 }
 
 /// Renders rows that arrive a window at a time (a timeline merged from sorted runs on disk)
-/// in a format that needs no more than a window at once: JSON, JSON Lines, Timesketch or CSV. `next` fills the window it is
-/// given (emptied before each call) and says whether any rows are left after it; `r.rows` is
-/// not read. The bytes are those [`render`] writes for the same rows.
+/// in a format that needs no more than a window at once: JSON, JSON Lines, Timesketch or
+/// CSV. `next` fills the window it is given (emptied before each call) and says whether any
+/// rows are left after it; `r.rows` is not read. The bytes are those [`render`] writes for
+/// the same rows.
 pub fn render_stream<T: Sync + Send>(
     r: &Rendered<'_, T>,
     format: Format,
