@@ -17,6 +17,8 @@ use crate::util::{concat, Timestamp};
 pub const BATCH_BYTES: usize = 1 << 20;
 /// Packets per batch at most.
 pub const BATCH_PACKETS: usize = 4096;
+/// How many packets ahead of the one being decoded a shard asks for the next headers.
+const PREFETCH_AHEAD: usize = 8;
 
 /// Packets for one shard: copied out of the read buffer, or, for a mapped file, where they lie
 /// in the map.
@@ -86,11 +88,20 @@ impl Batch {
 
     /// The packets with the reader's clock, in the order they were pushed; `map` is the mapped
     /// file packets were pushed from with [`Batch::push_mapped`] (empty when none were).
+    ///
+    /// The reader touched each packet's first bytes long before a shard gets to it, so they are
+    /// no longer in cache: the headers of the packet [`PREFETCH_AHEAD`] places on are asked for
+    /// while this one is decoded, rather than waited for when its turn comes.
     pub fn packets<'a>(&'a self, map: &'a [u8]) -> impl Iterator<Item = (Timestamp, PacketIn<'a>)> {
-        self.meta.iter().map(move |m| {
+        let bytes = move |m: &Meta| {
             let from = if m.in_map { map } else { self.data.as_slice() };
-            let data = from.get(m.start..m.start.saturating_add(m.len)).unwrap_or_default();
-            (m.clock, PacketIn { ts: m.ts, index: m.index, link: m.link, data, offset: m.offset })
+            from.get(m.start..m.start.saturating_add(m.len)).unwrap_or_default()
+        };
+        self.meta.iter().enumerate().map(move |(i, m)| {
+            if let Some(ahead) = self.meta.get(i + PREFETCH_AHEAD) {
+                crate::util::prefetch(bytes(ahead));
+            }
+            (m.clock, PacketIn { ts: m.ts, index: m.index, link: m.link, data: bytes(m), offset: m.offset })
         })
     }
 

@@ -192,6 +192,8 @@ impl TablePeaks {
 
 struct Flow {
     ident: Arc<FlowIdent>,
+    /// `ident.transport`, kept beside the counters: every packet's expiry check reads it.
+    transport: Transport,
     start: Timestamp,
     last: Timestamp,
     first_packet: u64,
@@ -383,131 +385,44 @@ impl FlowTable {
             && (is_icmp || seg.src_port == key.lo_port)
             && (ip.src != ip.dst || seg.src_port <= seg.dst_port);
 
-        // Two hash lookups for a packet of a live flow: one to check expiry, one to update.
-        if self.map.get(&key).is_some_and(|flow| self.expired(flow, self.now, Some(&seg))) {
-            if let Some(old) = self.map.remove(&key) {
-                self.finalize(old);
-            }
+        // A packet of a live flow takes one hash lookup; the flow is found, checked for expiry
+        // and updated in place. Only a new flow, or one that has just expired, takes more.
+        let now = self.now;
+        let len = self.map.len();
+        let out = Out {
+            scratch: &mut self.scratch,
+            limits: &mut self.stats.limits,
+            app: &mut self.app,
+            keep: self.cfg.app_records,
+        };
+        let cfg = &self.cfg;
+        if let Some(flow) = self.map.get_mut(&key).filter(|flow| !expired(cfg, flow, now, Some(&seg))) {
+            self.peak_flows = self.peak_flows.max(len);
+            add_packet(flow, ts, index, ip, &seg, src_is_lo, out);
+            return;
+        }
+        if let Some(old) = self.map.remove(&key) {
+            self.finalize(old);
         }
         self.peak_flows = self.peak_flows.max(self.map.len());
-        if self.map.len() >= MAX_ACTIVE_FLOWS && !self.map.contains_key(&key) {
+        if self.map.len() >= MAX_ACTIVE_FLOWS {
             self.evict();
         }
         let (tag, cfg) = (self.tag, self.cfg);
         let flow = self.map.entry(key).or_insert_with(|| new_flow(tag, cfg, ts, index, ip, &seg, src_is_lo));
-        let from_orig = flow.orig_is_lo == src_is_lo;
-        flow.last = flow.last.max(ts);
-        flow.last_packet = index;
-        if flow.vlan.is_none() {
-            flow.vlan = ip.vlan;
-        }
-        let side = usize::from(!from_orig);
-        if flow.macs[side].is_none() {
-            flow.macs[side] = ip.src_mac;
-        }
-        let stats = if from_orig { &mut flow.orig } else { &mut flow.resp };
-        stats.packets += 1;
-        stats.ip_bytes += u64::from(ip.ip_len);
-        let at = At { ts, packet: index };
-        let mut sink =
-            Sink { records: &mut self.scratch, limits: &mut self.stats.limits, services: &mut flow.services };
-
-        if let (Some((seq, ack, flags, window)), Some(tcp)) = (seg.tcp, flow.tcp.as_mut()) {
-            let update = tcp.segment(from_orig, seq, ack, flags, window, ip.payload_len);
-            if update.closed {
-                if tcp.close_complete() {
-                    flow.closed_at.get_or_insert(ts);
-                } else if tcp.half_closed() {
-                    flow.half_closed_at.get_or_insert(ts);
-                }
-            }
-            if let (Some(app), Some(streams)) = (flow.app.as_mut(), flow.streams.as_mut()) {
-                let d = usize::from(!from_orig);
-                if flags & TCP_SYN != 0 {
-                    streams[d].start_at(0);
-                }
-                // What this packet acknowledges of the other direction is settled before its own
-                // payload is delivered, so a request released from behind a hole is pending when
-                // the answer in this packet arrives.
-                if let Some(end) = update.peer_acked {
-                    streams[1 - d].acked_to(end, &mut |del| match del {
-                        Delivery::Data(b) => app.stream_data(!from_orig, b, at, &mut sink),
-                        Delivery::Gap(n) => app.stream_gap(!from_orig, n, at, &mut sink),
-                    });
-                }
-                if let Some(off) = update.stream_offset {
-                    if !seg.payload.is_empty() {
-                        streams[d].push(off, seg.payload, &mut |del| match del {
-                            Delivery::Data(b) => app.stream_data(from_orig, b, at, &mut sink),
-                            Delivery::Gap(n) => app.stream_gap(from_orig, n, at, &mut sink),
-                        });
-                    }
-                }
-                if flags & (TCP_FIN | TCP_RST) != 0 {
-                    app.stream_end(from_orig, at, &mut sink);
-                }
-                if app.is_done() {
-                    flow.missed += streams[0].missed + streams[1].missed;
-                    flow.app = None;
-                    flow.streams = None;
-                }
-            }
-        } else {
-            stats_add_payload(if from_orig { &mut flow.orig } else { &mut flow.resp }, ip.payload_len);
-            if ip.proto == 17 {
-                let letter = if from_orig { 'D' } else { 'd' };
-                if !flow.history.contains(letter) {
-                    flow.history.push(letter);
-                }
-                if let Some(app) = flow.app.as_mut() {
-                    let ports = UdpPorts::of(flow.ident.orig_port, flow.ident.resp_port);
-                    app.datagram(from_orig, seg.payload, at, &mut sink, ports);
-                    if app.is_done() {
-                        flow.app = None;
-                    }
-                }
-            }
-        }
-        keep_records(self.cfg.app_records, &mut self.scratch, &mut self.app, &flow.ident);
-    }
-
-    /// Whether a flow is over at time `now` (before a packet `seg`, when given).
-    fn expired(&self, flow: &Flow, now: Timestamp, seg: Option<&Segment<'_>>) -> bool {
-        let idle = now.saturating_sub(flow.last);
-        let timeout = match flow.ident.transport {
-            Transport::Tcp => self.cfg.tcp_timeout,
-            Transport::Udp => self.cfg.udp_timeout,
-            _ => self.cfg.icmp_timeout,
+        let out = Out {
+            scratch: &mut self.scratch,
+            limits: &mut self.stats.limits,
+            app: &mut self.app,
+            keep: cfg.app_records,
         };
-        if idle > timeout {
-            return true;
-        }
-        let Some(tcp) = flow.tcp.as_deref() else { return false };
-        if tcp.is_attempt() && now.saturating_sub(flow.start) > TCP_ATTEMPT_DELAY {
-            return true;
-        }
-        if let Some(closed) = flow.closed_at {
-            if now.saturating_sub(flow.last.max(closed)) > TCP_CLOSE_DELAY {
-                return true;
-            }
-            // A fresh SYN on a finished connection opens a new one (port reuse).
-            if let Some(Segment { tcp: Some((_, _, flags, _)), .. }) = seg {
-                if flags & TCP_SYN != 0 && flags & TCP_ACK == 0 && tcp.close_complete() {
-                    return true;
-                }
-            }
-        }
-        if let Some(half) = flow.half_closed_at {
-            if !tcp.close_complete() && now.saturating_sub(half) > TCP_PARTIAL_CLOSE_DELAY && !tcp_reset(tcp) {
-                return true;
-            }
-        }
-        false
+        add_packet(flow, ts, index, ip, &seg, src_is_lo, out);
     }
 
     fn sweep(&mut self) {
         let now = self.now;
-        let done: Vec<FlowKey> = self.map.iter().filter(|(_, f)| self.expired(f, now, None)).map(|(k, _)| *k).collect();
+        let done: Vec<FlowKey> =
+            self.map.iter().filter(|(_, f)| expired(&self.cfg, f, now, None)).map(|(k, _)| *k).collect();
         for k in done {
             if let Some(f) = self.map.remove(&k) {
                 self.finalize(f);
@@ -610,6 +525,135 @@ impl FlowTable {
     }
 }
 
+/// Where a packet's application records go: the table's scratch list, its limit counters and
+/// its kept events, borrowed apart from its flows.
+struct Out<'a> {
+    scratch: &'a mut Vec<AppRecord>,
+    limits: &'a mut AppLimits,
+    app: &'a mut Vec<AppEvent>,
+    /// Whether application records are kept (`FlowConfig::app_records`).
+    keep: bool,
+}
+
+/// Adds one packet to its flow: counters, TCP state, and the application decoders.
+fn add_packet(
+    flow: &mut Flow,
+    ts: Timestamp,
+    index: u64,
+    ip: &IpPacket<'_>,
+    seg: &Segment<'_>,
+    src_is_lo: bool,
+    out: Out<'_>,
+) {
+    let from_orig = flow.orig_is_lo == src_is_lo;
+    flow.last = flow.last.max(ts);
+    flow.last_packet = index;
+    if flow.vlan.is_none() {
+        flow.vlan = ip.vlan;
+    }
+    let side = usize::from(!from_orig);
+    if flow.macs[side].is_none() {
+        flow.macs[side] = ip.src_mac;
+    }
+    let stats = if from_orig { &mut flow.orig } else { &mut flow.resp };
+    stats.packets += 1;
+    stats.ip_bytes += u64::from(ip.ip_len);
+    let at = At { ts, packet: index };
+    let mut sink = Sink { records: &mut *out.scratch, limits: &mut *out.limits, services: &mut flow.services };
+
+    if let (Some((seq, ack, flags, window)), Some(tcp)) = (seg.tcp, flow.tcp.as_mut()) {
+        let update = tcp.segment(from_orig, seq, ack, flags, window, ip.payload_len);
+        if update.closed {
+            if tcp.close_complete() {
+                flow.closed_at.get_or_insert(ts);
+            } else if tcp.half_closed() {
+                flow.half_closed_at.get_or_insert(ts);
+            }
+        }
+        if let (Some(app), Some(streams)) = (flow.app.as_mut(), flow.streams.as_mut()) {
+            let d = usize::from(!from_orig);
+            if flags & TCP_SYN != 0 {
+                streams[d].start_at(0);
+            }
+            // What this packet acknowledges of the other direction is settled before its own
+            // payload is delivered, so a request released from behind a hole is pending when
+            // the answer in this packet arrives.
+            if let Some(end) = update.peer_acked {
+                streams[1 - d].acked_to(end, &mut |del| match del {
+                    Delivery::Data(b) => app.stream_data(!from_orig, b, at, &mut sink),
+                    Delivery::Gap(n) => app.stream_gap(!from_orig, n, at, &mut sink),
+                });
+            }
+            if let Some(off) = update.stream_offset {
+                if !seg.payload.is_empty() {
+                    streams[d].push(off, seg.payload, &mut |del| match del {
+                        Delivery::Data(b) => app.stream_data(from_orig, b, at, &mut sink),
+                        Delivery::Gap(n) => app.stream_gap(from_orig, n, at, &mut sink),
+                    });
+                }
+            }
+            if flags & (TCP_FIN | TCP_RST) != 0 {
+                app.stream_end(from_orig, at, &mut sink);
+            }
+            if app.is_done() {
+                flow.missed += streams[0].missed + streams[1].missed;
+                flow.app = None;
+                flow.streams = None;
+            }
+        }
+    } else {
+        stats_add_payload(if from_orig { &mut flow.orig } else { &mut flow.resp }, ip.payload_len);
+        if ip.proto == 17 {
+            let letter = if from_orig { 'D' } else { 'd' };
+            if !flow.history.contains(letter) {
+                flow.history.push(letter);
+            }
+            if let Some(app) = flow.app.as_mut() {
+                let ports = UdpPorts::of(flow.ident.orig_port, flow.ident.resp_port);
+                app.datagram(from_orig, seg.payload, at, &mut sink, ports);
+                if app.is_done() {
+                    flow.app = None;
+                }
+            }
+        }
+    }
+    keep_records(out.keep, out.scratch, out.app, &flow.ident);
+}
+
+/// Whether a flow is over at time `now` (before a packet `seg`, when given).
+fn expired(cfg: &FlowConfig, flow: &Flow, now: Timestamp, seg: Option<&Segment<'_>>) -> bool {
+    let idle = now.saturating_sub(flow.last);
+    let timeout = match flow.transport {
+        Transport::Tcp => cfg.tcp_timeout,
+        Transport::Udp => cfg.udp_timeout,
+        _ => cfg.icmp_timeout,
+    };
+    if idle > timeout {
+        return true;
+    }
+    let Some(tcp) = flow.tcp.as_deref() else { return false };
+    if tcp.is_attempt() && now.saturating_sub(flow.start) > TCP_ATTEMPT_DELAY {
+        return true;
+    }
+    if let Some(closed) = flow.closed_at {
+        if now.saturating_sub(flow.last.max(closed)) > TCP_CLOSE_DELAY {
+            return true;
+        }
+        // A fresh SYN on a finished connection opens a new one (port reuse).
+        if let Some(Segment { tcp: Some((_, _, flags, _)), .. }) = seg {
+            if flags & TCP_SYN != 0 && flags & TCP_ACK == 0 && tcp.close_complete() {
+                return true;
+            }
+        }
+    }
+    if let Some(half) = flow.half_closed_at {
+        if !tcp.close_complete() && now.saturating_sub(half) > TCP_PARTIAL_CLOSE_DELAY && !tcp_reset(tcp) {
+            return true;
+        }
+    }
+    false
+}
+
 /// A new flow for the packet that opens it, oriented by Zeek's rules.
 fn new_flow(
     tag: u64,
@@ -662,6 +706,7 @@ fn new_flow(
             transport,
             community_id: cid.into(),
         }),
+        transport,
         start: ts,
         last: ts,
         first_packet: index,

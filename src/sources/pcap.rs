@@ -210,6 +210,9 @@ impl PcapLayout {
     }
 }
 
+/// How far past the record being read the reader asks the CPU for the bytes of those after it.
+const READ_AHEAD: usize = 2048;
+
 fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mut Ctx<'_>, on_packet: &mut F) {
     if ctx.fill(buf, 24).is_none() {
         return;
@@ -287,6 +290,9 @@ fn read_pcap<R: Read, F: FnMut(&RawPacket<'_>)>(buf: &mut StreamBuf<R>, ctx: &mu
                 format!("record caplen {caplen} exceeds the file's snaplen {}", layout.snaplen),
             );
         }
+        // The records ahead are read in order, across page boundaries the CPU's own
+        // prefetcher does not cross: their first bytes are asked for now.
+        crate::util::prefetch(buf.data().get(need + READ_AHEAD..).unwrap_or_default());
         let data = &buf.data()[..need];
         let parsed = if layout.modified {
             parse_pcap_frame_modified(data)
