@@ -50,6 +50,8 @@ pub const MAX_PENDING_RECORDS: usize = 65_536;
 /// ~7.5 KiB) needs about 560; an event that reaches this is closed ([`Completion::RecordLimit`])
 /// and later records with its key start a new event.
 pub const MAX_RECORDS_PER_EVENT: usize = 2048;
+/// Records an event's list has room for when it is opened.
+const RECORDS_PER_EVENT: usize = 6;
 
 // ---------------------------------------------------------------------------------------------
 // One line.
@@ -917,14 +919,20 @@ impl Assembler {
             }
             None => {
                 let seq = self.front_seq + self.queue.len() as u64;
+                let (node, sec, msec, serial, ts_ns) =
+                    (line.node.clone(), line.sec, line.msec, line.serial, line.ts_ns());
+                // Room for a typical event's records (SYSCALL, EXECVE, CWD, two PATHs,
+                // PROCTITLE) from the start, rather than growing the list twice.
+                let mut records = Vec::with_capacity(RECORDS_PER_EVENT);
+                records.push(line);
                 let event = AuditEvent {
-                    node: line.node.clone(),
-                    sec: line.sec,
-                    msec: line.msec,
-                    serial: line.serial,
-                    ts_ns: line.ts_ns(),
+                    node,
+                    sec,
+                    msec,
+                    serial,
+                    ts_ns,
                     first_line: line_no,
-                    records: vec![line],
+                    records,
                     completion: Completion::EndOfInput,
                 };
                 self.queue.push_back(Slot { key, event, done: None });
