@@ -21,11 +21,13 @@
 //!    seam reads the file (one untimed run whose timeline rows are counted; in a build without
 //!    audit log support that count is 0 and is printed as such), then times each tool under
 //!    `/usr/bin/time -v` with the same thread count (`SEAM_BENCH_THREADS`, default all cores):
-//!    `seam timeline FILE --format jsonl --threads N > /dev/null` (stdout, not `-o /dev/null`:
+//!    `seam --timings timeline FILE --format jsonl --threads N > /dev/null` (stdout, not `-o /dev/null`:
 //!    seam renames `-o` files into place), `evtx_dump -t N -o jsonl FILE > /dev/null`,
 //!    `ausearch --raw -if FILE > /dev/null` and `ausearch -i -if FILE > /dev/null`.
 //! 3. Prints one table (tool, file, MB/s, records or events per second, wall s, peak RSS MB),
-//!    the seam/evtx_dump and seam/ausearch ratios, and the issue's targets.
+//!    the seam/evtx_dump and seam/ausearch ratios, seam's read stage alone (the `read` time
+//!    `--timings` reports in the same runs: the log turned into timeline events, without
+//!    start-up, sorting and output) beside the peers, and the issue's targets.
 //!
 //! 4. **correlation**: `seam --timings assets` over the capture benchmark's mixed capture with
 //!    the EVTX, the audit log and its prefix: what clock-skew estimation, process trees and
@@ -91,7 +93,10 @@ fn run(wanted: &[&str]) -> io::Result<()> {
     let mut found = SeamFound::default();
     let threads = cfg.threads.to_string();
     let seam_argv = |file: &Path| -> Vec<String> {
-        let mut argv = vec![seam.display().to_string(), "timeline".into(), file.display().to_string()];
+        // `--timings` prints each stage's time on stderr: the read stage is the log turned into
+        // timeline events, before sorting and output.
+        let mut argv =
+            vec![seam.display().to_string(), "--timings".into(), "timeline".into(), file.display().to_string()];
         argv.extend(["--format".into(), "jsonl".into(), "--threads".into(), threads.clone()]);
         argv
     };
@@ -561,6 +566,8 @@ struct Row {
 struct Measured {
     wall: f64,
     rss_kb: Option<u64>,
+    /// seam's read stage (`--timings`), median of the runs: the file turned into events.
+    read: Option<f64>,
 }
 
 fn measure_or_skip(
@@ -588,6 +595,7 @@ fn measure(tools: &Tools, tool: &str, file: &FileInfo, argv: Option<Vec<String>>
         return Row { tool: tool.into(), file: file.clone(), result: Err("skipped: not installed".into()) };
     };
     let mut walls = Vec::new();
+    let mut reads = Vec::new();
     let mut rss: Option<u64> = None;
     for i in 0..cfg.runs {
         match run_once(tools, &argv, cfg.timeout) {
@@ -600,6 +608,7 @@ fn measure(tools: &Tools, tool: &str, file: &FileInfo, argv: Option<Vec<String>>
                     m.rss_kb.map_or("n/a".into(), |k| format!("{:.0} MB", k as f64 * 1024.0 / 1e6))
                 );
                 walls.push(m.wall);
+                reads.extend(m.read);
                 rss = match (rss, m.rss_kb) {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     (a, b) => a.or(b),
@@ -612,8 +621,10 @@ fn measure(tools: &Tools, tool: &str, file: &FileInfo, argv: Option<Vec<String>>
         }
     }
     walls.sort_by(f64::total_cmp);
+    reads.sort_by(f64::total_cmp);
     let wall = walls[walls.len() / 2];
-    Row { tool: tool.into(), file: file.clone(), result: Ok(Measured { wall, rss_kb: rss }) }
+    let read = reads.get(reads.len() / 2).copied();
+    Row { tool: tool.into(), file: file.clone(), result: Ok(Measured { wall, rss_kb: rss, read }) }
 }
 
 fn run_once(tools: &Tools, argv: &[String], limit: Duration) -> Result<Measured, String> {
@@ -654,7 +665,7 @@ fn run_once(tools: &Tools, argv: &[String], limit: Duration) -> Result<Measured,
             .to_string();
         return Err(format!("failed ({}): {why}", out.status));
     }
-    Ok(Measured { wall, rss_kb })
+    Ok(Measured { wall, rss_kb, read: stage_secs(&stderr, "read") })
 }
 
 fn rss_mb(kb: u64) -> f64 {
@@ -721,6 +732,19 @@ fn print_table(rows: &[Row], tools: &Tools, found: &SeamFound) {
     let note = if audit_zero { "  (seam found 0 events: nothing was read)" } else { "" };
     println!("  auditd: seam timeline / ausearch --raw = {}{note}", show(ratio("ausearch --raw", "auditd")));
     println!("  auditd: seam timeline / ausearch -i = {}{note}", show(ratio("ausearch -i", "auditd")));
+
+    // The issue's EVTX target is for "EVTX to timeline events": seam's read stage alone
+    // (process start, sorting and JSON output left out) beside the peer's whole run.
+    let read_rate = |prefix: &str| {
+        result("seam timeline", prefix).and_then(|(r, m)| Some((r.file.bytes as f64 / m.read?, m.read?)))
+    };
+    println!("\nseam's read stage alone (the log turned into timeline events; no sorting, no output):");
+    for (prefix, peers) in [("evtx", &["evtx_dump -o jsonl"][..]), ("auditd", &["ausearch --raw", "ausearch -i"][..])] {
+        let Some((read, secs)) = read_rate(prefix) else { continue };
+        let against: Vec<String> =
+            peers.iter().filter_map(|peer| Some(format!("{:.2}× {peer}", read / rate(peer, prefix)?))).collect();
+        println!("  {prefix}: {:.0} MB/s ({secs:.2} s); {}", read / 1e6, against.join(", "));
+    }
 
     println!("\ntargets from the issue (same thread count for every tool):");
     let verdict = |x: Option<f64>, target: f64| match x {
