@@ -243,13 +243,17 @@ impl Pairs {
         PairsIter { pairs: self, spans: self.spans.iter(), at: 0 }
     }
 
-    /// The first value of `name`. Names are compared as bytes, and only the match is sliced
-    /// as text: lookups are made many times per event while it is mapped.
+    /// The first value of `name`. Lookups are made many times per event while it is mapped:
+    /// names kept in the shared table are compared by number (the table gives each name one),
+    /// names stored in the event as bytes, and only the match is sliced as text.
     pub fn get(&self, name: &str) -> Option<&str> {
+        let number = super::names::number_of(name);
         let want = name.as_bytes();
         let mut at = 0;
         for s in &self.spans {
-            if self.name_bytes(s.name, at) == Some(want) {
+            let hit =
+                if s.name & INLINE != 0 { self.name_bytes(s.name, at) == Some(want) } else { number == Some(s.name) };
+            if hit {
                 return Some(self.slice(value_start(at, s.name), s.end));
             }
             at = s.end;
@@ -424,6 +428,32 @@ mod tests {
         let mut none = Vec::new();
         Pairs::new().write_json_members(&mut none);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn lookups_find_the_first_pair_whether_its_name_is_in_the_table_or_the_event() {
+        let mut pairs = Pairs::new();
+        pairs.push_inline("Image", "stored in the event");
+        pairs.push("Image", "from the table");
+        pairs.push("CommandLine", "cmd /c");
+        pairs.push_inline("in \"line\"", "x");
+        assert_eq!(pairs.get("Image"), Some("stored in the event"));
+        assert_eq!(pairs.get("CommandLine"), Some("cmd /c"));
+        assert_eq!(pairs.get("in \"line\""), Some("x"));
+        assert_eq!(pairs.get("ParentImage.never-pushed"), None);
+        let mut table_first = Pairs::new();
+        table_first.push("Image", "from the table");
+        table_first.push_inline("Image", "stored in the event");
+        assert_eq!(table_first.get("Image"), Some("from the table"));
+        // Pairs made on another thread are found by the same numbers.
+        let made = std::thread::spawn(|| {
+            let mut p = Pairs::new();
+            p.push("made-on-another-thread", "v");
+            p
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(made.get("made-on-another-thread"), Some("v"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Names the table holds at most.
@@ -46,6 +46,11 @@ fn leak(name: &str) -> Name {
 
 /// Set once the table is full, so that new names no longer wait for the lock.
 static FULL: AtomicBool = AtomicBool::new(false);
+
+/// How many names have been handed out. Raised after a name enters [`INDEX`] and before its
+/// number is returned, so a thread that reads it after receiving pairs holding a number sees at
+/// least that many names (the cache of absent names below relies on it).
+static COUNT: AtomicU32 = AtomicU32::new(0);
 
 /// Name → number, for threads that have not met a name yet.
 static INDEX: Mutex<Option<FxHashMap<&'static str, u32>>> = Mutex::new(None);
@@ -82,12 +87,61 @@ pub fn intern(name: &str) -> Option<u32> {
                 let stored = entry.text;
                 NAMES.get(id as usize)?.set(entry).ok()?;
                 index.insert(stored, id);
+                COUNT.fetch_add(1, Ordering::Release);
                 (id, stored)
             }
         }
     };
     LOCAL.with(|l| l.borrow_mut().insert(stored, id));
     Some(id)
+}
+
+thread_local! {
+    /// Names this thread found absent from the table, and how many names the table held then:
+    /// valid while it holds as many.
+    static ABSENT: RefCell<(u32, rustc_hash::FxHashSet<Box<str>>)> = RefCell::default();
+}
+
+/// Names remembered absent per thread at most; the set starts again when it is full.
+const ABSENT_CAPACITY: usize = 4096;
+
+/// The number of `name` when the table holds it, without adding it: for looking a name up
+/// among pairs, which then compares numbers instead of text. `None` means no pair holds the
+/// name by number (it may still be stored in an event, see [`super::Pairs`]).
+pub fn number_of(name: &str) -> Option<u32> {
+    if name.len() > MAX_LEN {
+        return None;
+    }
+    if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
+        return Some(id);
+    }
+    let count = COUNT.load(Ordering::Acquire);
+    if ABSENT.with(|a| {
+        let a = a.borrow();
+        a.0 == count && a.1.contains(name)
+    }) {
+        return None;
+    }
+    let found = {
+        let index = INDEX.lock().unwrap_or_else(|e| e.into_inner());
+        index.as_ref().and_then(|index| index.get_key_value(name)).map(|(&stored, &id)| (stored, id))
+    };
+    match found {
+        Some((stored, id)) => {
+            LOCAL.with(|l| l.borrow_mut().insert(stored, id));
+            Some(id)
+        }
+        None => {
+            ABSENT.with_borrow_mut(|(at, names)| {
+                if *at != count || names.len() >= ABSENT_CAPACITY {
+                    *at = count;
+                    names.clear();
+                }
+                names.insert(name.into());
+            });
+            None
+        }
+    }
 }
 
 thread_local! {
@@ -140,6 +194,14 @@ mod tests {
         assert_eq!(resolve(u32::MAX), "");
         assert_eq!(resolve_json(u32::MAX), None);
         assert_eq!(resolve_json(joined), Some(&br#""PATH[1].nametype""#[..]));
+        // Looked up without being added: absent until some thread adds it, whichever asks.
+        assert_eq!(number_of("looked-up-first"), None);
+        assert_eq!(number_of("looked-up-first"), None, "remembered absent");
+        let added = std::thread::spawn(|| intern("looked-up-first")).join().expect("thread");
+        assert!(added.is_some());
+        assert_eq!(number_of("looked-up-first"), added, "an absence is forgotten once the table grows");
+        assert_eq!(number_of("SYSCALL.arch"), Some(a));
+        assert_eq!(number_of(&"x".repeat(MAX_LEN + 1)), None);
         let odd = intern("a\"b\\c").expect("fits");
         assert_eq!((resolve(odd), resolve_json(odd)), ("a\"b\\c", None));
 
