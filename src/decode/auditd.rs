@@ -919,22 +919,19 @@ impl Assembler {
             }
             None => {
                 let seq = self.front_seq + self.queue.len() as u64;
-                let (node, sec, msec, serial, ts_ns) =
-                    (line.node.clone(), line.sec, line.msec, line.serial, line.ts_ns());
-                // Room for a typical event's records (SYSCALL, EXECVE, CWD, two PATHs,
-                // PROCTITLE) from the start, rather than growing the list twice.
-                let mut records = Vec::with_capacity(RECORDS_PER_EVENT);
-                records.push(line);
-                let event = AuditEvent {
-                    node,
-                    sec,
-                    msec,
-                    serial,
-                    ts_ns,
+                let mut event = AuditEvent {
+                    node: line.node.clone(),
+                    sec: line.sec,
+                    msec: line.msec,
+                    serial: line.serial,
+                    ts_ns: line.ts_ns(),
                     first_line: line_no,
-                    records,
+                    // Room for a typical event's records (SYSCALL, EXECVE, CWD, two PATHs,
+                    // PROCTITLE) from the start, rather than growing the list twice.
+                    records: Vec::with_capacity(RECORDS_PER_EVENT),
                     completion: Completion::EndOfInput,
                 };
+                event.records.push(line);
                 self.queue.push_back(Slot { key, event, done: None });
                 self.building.insert(key, seq);
                 self.by_node.entry(key.node).or_default().insert((key.sec, seq));

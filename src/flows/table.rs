@@ -387,18 +387,11 @@ impl FlowTable {
 
         // A packet of a live flow takes one hash lookup; the flow is found, checked for expiry
         // and updated in place. Only a new flow, or one that has just expired, takes more.
-        let now = self.now;
-        let len = self.map.len();
-        let out = Out {
-            scratch: &mut self.scratch,
-            limits: &mut self.stats.limits,
-            app: &mut self.app,
-            keep: self.cfg.app_records,
-        };
-        let cfg = &self.cfg;
-        if let Some(flow) = self.map.get_mut(&key).filter(|flow| !expired(cfg, flow, now, Some(&seg))) {
-            self.peak_flows = self.peak_flows.max(len);
+        let (now, cfg, len) = (self.now, self.cfg, self.map.len());
+        let (map, out) = self.flows_and_out();
+        if let Some(flow) = map.get_mut(&key).filter(|flow| !expired(&cfg, flow, now, Some(&seg))) {
             add_packet(flow, ts, index, ip, &seg, src_is_lo, out);
+            self.peak_flows = self.peak_flows.max(len);
             return;
         }
         if let Some(old) = self.map.remove(&key) {
@@ -408,15 +401,21 @@ impl FlowTable {
         if self.map.len() >= MAX_ACTIVE_FLOWS {
             self.evict();
         }
-        let (tag, cfg) = (self.tag, self.cfg);
-        let flow = self.map.entry(key).or_insert_with(|| new_flow(tag, cfg, ts, index, ip, &seg, src_is_lo));
+        let tag = self.tag;
+        let (map, out) = self.flows_and_out();
+        let flow = map.entry(key).or_insert_with(|| new_flow(tag, cfg, ts, index, ip, &seg, src_is_lo));
+        add_packet(flow, ts, index, ip, &seg, src_is_lo, out);
+    }
+
+    /// The flows, and where a packet's application records go, borrowed apart.
+    fn flows_and_out(&mut self) -> (&mut FxHashMap<FlowKey, Flow>, Out<'_>) {
         let out = Out {
             scratch: &mut self.scratch,
             limits: &mut self.stats.limits,
             app: &mut self.app,
-            keep: cfg.app_records,
+            keep: self.cfg.app_records,
         };
-        add_packet(flow, ts, index, ip, &seg, src_is_lo, out);
+        (&mut self.map, out)
     }
 
     fn sweep(&mut self) {

@@ -59,8 +59,8 @@ pub fn prefetch(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `prefetcht0` is an SSE instruction, which every x86-64 CPU has; it is a hint
     // that never dereferences the pointer as far as the program is concerned, and cannot
-    // fault even on an address outside any mapping (this one is inside `bytes`, or one past
-    // its end when it is empty).
+    // fault even on an address outside any mapping (this one is the start of `bytes`; for an
+    // empty slice, whatever its pointer holds).
     #[allow(unsafe_code)]
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(bytes.as_ptr().cast());
