@@ -13,7 +13,7 @@
 
 use crate::model::{Event, EventKind, ProcessRef};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Starts of one pid on one host: (time, index of the start), in time order.
 type Starts = Vec<(i64, usize)>;
@@ -74,10 +74,10 @@ pub fn role(e: &Event) -> Option<Role> {
 #[derive(Debug, Default)]
 pub struct Tree {
     /// (host, pid) → starts of that pid on that host (time, index), in time order.
-    by_pid: HashMap<(u32, u64), Starts>,
-    by_guid: HashMap<Box<str>, usize>,
+    by_pid: FxHashMap<(u32, u64), Starts>,
+    by_guid: FxHashMap<Box<str>, usize>,
     /// (host, pid) → when a process of that pid ended (Sysmon 5, Security 4689), in time order.
-    ends: HashMap<(u32, u64), Vec<i64>>,
+    ends: FxHashMap<(u32, u64), Vec<i64>>,
 }
 
 impl Tree {
@@ -239,9 +239,9 @@ impl<'a> From<&'a ProcessRef> for Known<'a> {
 /// spelling is lower-cased once, not once per event.
 #[derive(Debug, Default)]
 pub struct HostIds {
-    by_spelling: HashMap<Box<str>, u32>,
-    by_name: HashMap<String, u32>,
-    by_file: HashMap<u32, u32>,
+    by_spelling: FxHashMap<Box<str>, u32>,
+    by_name: FxHashMap<String, u32>,
+    by_file: FxHashMap<u32, u32>,
     count: u32,
 }
 

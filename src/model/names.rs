@@ -11,7 +11,7 @@
 //! [`Pairs`]: super::Pairs
 
 use rustc_hash::FxHashMap;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -66,7 +66,11 @@ pub fn intern(name: &str) -> Option<u32> {
     if name.len() > MAX_LEN {
         return None;
     }
+    if let Some(id) = recent(name) {
+        return Some(id);
+    }
     if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
+        remember(name, id);
         return Some(id);
     }
     if FULL.load(Ordering::Relaxed) {
@@ -93,7 +97,61 @@ pub fn intern(name: &str) -> Option<u32> {
         }
     };
     LOCAL.with(|l| l.borrow_mut().insert(stored, id));
+    remember(name, id);
     Some(id)
+}
+
+/// Slots of the per-thread cache of recent names.
+const RECENT_SLOTS: usize = 1 << 10;
+/// An empty slot (no name has this number: the table holds fewer).
+const EMPTY: u32 = u32::MAX;
+
+thread_local! {
+    /// Numbers of names this thread looked up lately, in a slot picked by [`slot`]. A reader
+    /// meets the same few dozen names over and over: checking one slot and comparing the name
+    /// with the table's copy costs less than hashing it and probing [`LOCAL`].
+    static RECENT: [Cell<u32>; RECENT_SLOTS] = const { [const { Cell::new(EMPTY) }; RECENT_SLOTS] };
+}
+
+/// The slot of `name` in [`RECENT`]: a hash of its length and of [`words`].
+fn slot(name: &[u8]) -> usize {
+    let (head, tail) = words(name);
+    let h = (head ^ tail.rotate_left(29) ^ name.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> (64 - RECENT_SLOTS.trailing_zeros())) as usize
+}
+
+/// The first and last eight bytes of `b` as two words (overlapping when it is shorter than 16
+/// bytes; shorter than 8, the first and last four; shorter than 4, its bytes): read in two
+/// loads, not byte by byte. Two names of one length with the same words are equal when they
+/// are at most 16 bytes long.
+fn words(b: &[u8]) -> (u64, u64) {
+    if let (Some(head), Some(tail)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        return (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+    }
+    if let (Some(head), Some(tail)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        return (u64::from(u32::from_le_bytes(*head)), u64::from(u32::from_le_bytes(*tail)));
+    }
+    (b.iter().fold(0u64, |w, &c| (w << 8) | u64::from(c)), 0)
+}
+
+/// Whether two names are equal: their [`words`], and what lies between when that is not all.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && words(a) == words(b) && (a.len() <= 16 || a.get(8..a.len() - 8) == b.get(8..b.len() - 8))
+}
+
+/// The number of `name` when this thread looked it up lately.
+fn recent(name: &str) -> Option<u32> {
+    let id = RECENT.with(|r| r.get(slot(name.as_bytes())).map_or(EMPTY, Cell::get));
+    (id != EMPTY && same(resolve(id).as_bytes(), name.as_bytes())).then_some(id)
+}
+
+/// Notes that `name` is numbered `id`, for [`recent`].
+fn remember(name: &str, id: u32) {
+    RECENT.with(|r| {
+        if let Some(cell) = r.get(slot(name.as_bytes())) {
+            cell.set(id);
+        }
+    });
 }
 
 thread_local! {
@@ -112,7 +170,11 @@ pub fn number_of(name: &str) -> Option<u32> {
     if name.len() > MAX_LEN {
         return None;
     }
+    if let Some(id) = recent(name) {
+        return Some(id);
+    }
     if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
+        remember(name, id);
         return Some(id);
     }
     let count = COUNT.load(Ordering::Acquire);
@@ -144,20 +206,37 @@ pub fn number_of(name: &str) -> Option<u32> {
     }
 }
 
+/// Slots of the per-thread cache of recent joined names.
+const JOINED_SLOTS: usize = 1 << 11;
+
 thread_local! {
     /// (prefix's number, name's number) → number of the name they make together.
     static PREFIXED: RefCell<FxHashMap<(u32, u32), u32>> = RefCell::new(FxHashMap::default());
+    /// The latest pairs looked up, one per slot, in front of [`PREFIXED`]: (prefix, name, joined).
+    static JOINED: [Cell<(u32, u32, u32)>; JOINED_SLOTS] =
+        const { [const { Cell::new((EMPTY, EMPTY, EMPTY)) }; JOINED_SLOTS] };
 }
 
 /// The number of the name `prefix` + `name` (both numbered already), adding it if needed;
 /// `None` when it is too long or the table is full. Looked up by the two numbers, so a name
 /// made of a record type and a field name is neither spelled out nor hashed as text each time.
 pub fn intern_prefixed(prefix: u32, name: u32) -> Option<u32> {
-    if let Some(id) = PREFIXED.with(|p| p.borrow().get(&(prefix, name)).copied()) {
+    let key = (u64::from(prefix) << 32 | u64::from(name)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let slot = (key >> (64 - JOINED_SLOTS.trailing_zeros())) as usize;
+    let (p, n, id) = JOINED.with(|j| j.get(slot).map_or((EMPTY, EMPTY, EMPTY), Cell::get));
+    if (p, n) == (prefix, name) && id != EMPTY {
         return Some(id);
     }
-    let id = intern(&format!("{}{}", resolve(prefix), resolve(name)))?;
-    PREFIXED.with(|p| p.borrow_mut().insert((prefix, name), id));
+    let found = PREFIXED.with(|p| p.borrow().get(&(prefix, name)).copied());
+    let id = match found {
+        Some(id) => id,
+        None => {
+            let id = intern(&format!("{}{}", resolve(prefix), resolve(name)))?;
+            PREFIXED.with(|p| p.borrow_mut().insert((prefix, name), id));
+            id
+        }
+    };
+    JOINED.with(|j| j.get(slot).map(|c| c.set((prefix, name, id))));
     Some(id)
 }
 
@@ -204,6 +283,29 @@ mod tests {
         assert_eq!(number_of(&"x".repeat(MAX_LEN + 1)), None);
         let odd = intern("a\"b\\c").expect("fits");
         assert_eq!((resolve(odd), resolve_json(odd)), ("a\"b\\c", None));
+
+        // More names than the caches of recent lookups have slots, so that names share slots:
+        // every lookup still finds its own name, by text and by the pair it was joined from.
+        let many: Vec<String> = (0..3 * RECENT_SLOTS).map(|i| format!("f{i}")).collect();
+        let ids: Vec<u32> = many.iter().map(|n| intern(n).expect("fits")).collect();
+        for (n, &id) in many.iter().zip(&ids).rev() {
+            assert_eq!((intern(n), number_of(n), resolve(id)), (Some(id), Some(id), n.as_str()));
+        }
+        for (i, &id) in ids.iter().enumerate().take(JOINED_SLOTS + 7) {
+            let joined = intern_prefixed(prefix, id).expect("fits");
+            assert_eq!(resolve(joined), format!("PATH[1].f{i}"));
+            assert_eq!(intern_prefixed(prefix, id), Some(joined));
+        }
+        // Names equal in their first and last eight bytes, or of one length, are told apart.
+        for n in
+            ["abcdefgh-1-abcdefgh", "abcdefgh-2-abcdefgh", "abcdefghabcdefgh", "abc", "abd", "ab", "abcde", "abcdf"]
+        {
+            let id = intern(n).expect("fits");
+            assert_eq!((resolve(id), intern(n)), (n, Some(id)));
+        }
+        assert!(same(b"abcdefgh-1-abcdefgh", b"abcdefgh-1-abcdefgh"));
+        assert!(!same(b"abcdefgh-1-abcdefgh", b"abcdefgh-2-abcdefgh"));
+        assert!(!same(b"abcde", b"abcdf") && !same(b"ab", b"abc") && same(b"", b""));
 
         // Hostile input with endless distinct names fills the table; past that, names are kept
         // in each event and read back the same. (This fills the table for the rest of the test
