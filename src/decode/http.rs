@@ -68,6 +68,7 @@ pub const MAX_PENDING_RUNS: usize = 256;
 const HEAD_RETAINED_CAPACITY: usize = 4 * 1024;
 /// The response start line must begin with this (only HTTP/1.x is parsed).
 const RESPONSE_PREFIX: &[u8] = b"HTTP/1.";
+
 /// Version token prefix on both start lines.
 const VERSION_PREFIX: &[u8] = b"HTTP/";
 
@@ -433,11 +434,14 @@ impl HttpStream {
         let p = prefix.get(start..).unwrap_or_default();
         match dir {
             Direction::Response => p.starts_with(RESPONSE_PREFIX),
-            Direction::Request => KNOWN_METHODS.iter().any(|m| {
-                p.strip_prefix(m.as_bytes())
-                    .and_then(|r| r.strip_prefix(b" "))
-                    .is_some_and(|r| r.first().is_none_or(u8::is_ascii_graphic))
-            }),
+            // A method followed by a space: no method holds one, so the first space ends the
+            // word to look up, and a payload with none early on is rejected without a compare.
+            Direction::Request => {
+                let window = p.get(..=MAX_METHOD_LEN).unwrap_or(p);
+                let Some(space) = window.iter().position(|&b| b == b' ') else { return false };
+                let word = p.get(..space).unwrap_or_default();
+                KNOWN_METHODS.iter().any(|m| m.as_bytes() == word) && p.get(space + 1).is_none_or(u8::is_ascii_graphic)
+            }
         }
     }
 
@@ -1733,6 +1737,13 @@ mod tests {
             (b"HTTP/1.0 404", Direction::Response),
         ] {
             assert!(HttpStream::looks_like_http(bytes, dir), "{bytes:x?}");
+        }
+        // Every method, the longest included, is found; without its space it is not.
+        for m in KNOWN_METHODS {
+            assert!(HttpStream::looks_like_http(format!("{m} /").as_bytes(), Direction::Request), "{m}");
+            assert!(HttpStream::looks_like_http(format!("{m} ").as_bytes(), Direction::Request), "{m}");
+            assert!(!HttpStream::looks_like_http(m.as_bytes(), Direction::Request), "{m}");
+            assert!(!HttpStream::looks_like_http(format!(" {m} /").as_bytes(), Direction::Request), "{m}");
         }
 
         // The stream itself gives up at the first impossible byte instead
