@@ -71,11 +71,10 @@ pub fn bytes_to_text(bytes: &[u8]) -> String {
 }
 
 /// Appends `s` as a JSON string, exactly as serde_json writes it. Most evidence text needs no
-/// escaping: it is then copied in one go after a scan the compiler vectorises (a fold with no
-/// early exit: `all` stops at the first bad byte, so it is compiled byte by byte and took 3.4×
-/// as long on typical field values), instead of byte by byte through serde_json's escape table.
+/// escaping: it is then copied in one go after [`needs_escape`], instead of byte by byte
+/// through serde_json's escape table.
 pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
-    if !s.bytes().fold(false, |bad, b| bad | (b < 0x20) | (b == b'"') | (b == b'\\')) {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -83,6 +82,39 @@ pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
     } else {
         write_escaped(s.as_bytes(), out);
     }
+}
+
+/// Whether any byte of `s` is one JSON escapes (a control, `"` or `\\`). Tested eight bytes at
+/// a time as one word (see [`escape_lanes`]), the last word overlapping the one before, and
+/// with no early exit: most values are a few bytes long, and a branch per word costs more than
+/// it saves. Shorter than eight bytes, two overlapping four-byte words; shorter than four,
+/// byte by byte.
+fn needs_escape(s: &[u8]) -> bool {
+    let word = |i: usize| s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_le_bytes);
+    let half = |i: usize| s.get(i..i + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_le_bytes);
+    let n = s.len();
+    if n >= 8 {
+        let mut hits = escape_lanes(word(n - 8));
+        let mut i = 0;
+        while i + 8 <= n {
+            hits |= escape_lanes(word(i));
+            i += 8;
+        }
+        hits != 0
+    } else if n >= 4 {
+        escape_lanes(u64::from(half(0)) | u64::from(half(n - 4)) << 32) != 0
+    } else {
+        s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    }
+}
+
+/// The top bit of each byte lane of `x` that is below 0x20 or a quote or backslash (lanes above
+/// a true one may be set too, by a borrow; none is set when no lane is true).
+fn escape_lanes(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let zero_lanes = |x: u64| x.wrapping_sub(ONES) & !x;
+    (x.wrapping_sub(ONES * 0x20) & !x | zero_lanes(x ^ (ONES * 0x22)) | zero_lanes(x ^ (ONES * 0x5c))) & TOPS
 }
 
 /// The escaping half of [`write_json_str`], serde_json's rules written straight into the
@@ -119,14 +151,9 @@ fn write_escaped(s: &[u8], out: &mut Vec<u8>) {
 /// where the lane is below 0x20 or equal to a quote or backslash. A borrow can set lanes above
 /// a true one, never below it, so the lowest set lane is exact.
 fn next_to_escape(s: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    let zero_lanes = |x: u64| x.wrapping_sub(ONES) & !x;
     let mut i = from;
     while let Some(word) = s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        let x = u64::from_le_bytes(word);
-        let hits =
-            (x.wrapping_sub(ONES * 0x20) & !x | zero_lanes(x ^ (ONES * 0x22)) | zero_lanes(x ^ (ONES * 0x5c))) & TOPS;
+        let hits = escape_lanes(u64::from_le_bytes(word));
         if hits != 0 {
             return i + (hits.trailing_zeros() / 8) as usize;
         }
@@ -216,6 +243,22 @@ mod tests {
             let mut ours = Vec::new();
             write_json_str(&text, &mut ours);
             assert_eq!(ours, serde_json::to_vec(&text).unwrap_or_default(), "{text:?}");
+        }
+        // Every ASCII byte at every place of every short length (the word tests' edges), among
+        // clean ASCII or among multi-byte characters.
+        for len in 1..=24 {
+            for at in 0..len {
+                for b in 0u8..0x80 {
+                    for filler in ["x", "é"] {
+                        let mut text: String = std::iter::repeat_n(filler, len).collect();
+                        let start = text.char_indices().nth(at).map_or(0, |(i, _)| i);
+                        text.replace_range(start..start + filler.len(), char::from(b).encode_utf8(&mut [0; 4]));
+                        let mut ours = Vec::new();
+                        write_json_str(&text, &mut ours);
+                        assert_eq!(ours, serde_json::to_vec(&text).unwrap_or_default(), "{b:#x} at {at} of {len}");
+                    }
+                }
+            }
         }
         for b in 0u8..0x80 {
             for at in 0..17 {
