@@ -68,7 +68,6 @@ pub const MAX_PENDING_RUNS: usize = 256;
 const HEAD_RETAINED_CAPACITY: usize = 4 * 1024;
 /// The response start line must begin with this (only HTTP/1.x is parsed).
 const RESPONSE_PREFIX: &[u8] = b"HTTP/1.";
-
 /// Version token prefix on both start lines.
 const VERSION_PREFIX: &[u8] = b"HTTP/";
 

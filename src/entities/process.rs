@@ -6,10 +6,10 @@
 //! before it and had not ended by then — so a pid the system reused later never becomes the
 //! parent of an earlier child. A guid the logs never started is not looked up by pid, and a
 //! process found by pid whose image differs from the one the record names is not it. What the
-//! tree adds to events: a process start
-//! whose record gives only the parent's pid (auditd, Security 4688 without ParentProcessName)
-//! learns the parent's image, command line and guid; any other event of a known process that
-//! names only its pid learns its image and command line.
+//! tree adds to events: a process start whose record gives only the parent's pid (auditd,
+//! Security 4688 without ParentProcessName) learns the parent's image, command line and guid;
+//! any other event of a known process that names only its pid learns its image and command
+//! line.
 
 use crate::model::{Event, EventKind, ProcessRef};
 use rayon::prelude::*;

@@ -66,11 +66,7 @@ pub fn intern(name: &str) -> Option<u32> {
     if name.len() > MAX_LEN {
         return None;
     }
-    if let Some(id) = recent(name) {
-        return Some(id);
-    }
-    if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
-        remember(name, id);
+    if let Some(id) = known_here(name) {
         return Some(id);
     }
     if FULL.load(Ordering::Relaxed) {
@@ -145,6 +141,17 @@ fn recent(name: &str) -> Option<u32> {
     (id != EMPTY && same(resolve(id).as_bytes(), name.as_bytes())).then_some(id)
 }
 
+/// The number of `name` when this thread has met it: in [`RECENT`], else in [`LOCAL`] (and
+/// then noted in [`RECENT`]).
+fn known_here(name: &str) -> Option<u32> {
+    if let Some(id) = recent(name) {
+        return Some(id);
+    }
+    let id = LOCAL.with(|l| l.borrow().get(name).copied())?;
+    remember(name, id);
+    Some(id)
+}
+
 /// Notes that `name` is numbered `id`, for [`recent`].
 fn remember(name: &str, id: u32) {
     RECENT.with(|r| {
@@ -170,11 +177,7 @@ pub fn number_of(name: &str) -> Option<u32> {
     if name.len() > MAX_LEN {
         return None;
     }
-    if let Some(id) = recent(name) {
-        return Some(id);
-    }
-    if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
-        remember(name, id);
+    if let Some(id) = known_here(name) {
         return Some(id);
     }
     let count = COUNT.load(Ordering::Acquire);
